@@ -1,0 +1,107 @@
+/**
+ * Time, injected. Every part of leasehold that reads a clock takes a `Clock`, so tests of expiry,
+ * skew and failover run in milliseconds with {@link ManualClock}.
+ * @module
+ */
+
+/** Opaque timer handle returned by {@link Clock.setTimeout}. */
+export type TimerHandle = unknown;
+
+/** The two clocks leasehold reads, and a timer. */
+export interface Clock {
+  /** Wall-clock time, epoch milliseconds (`Date.now()`). May jump (NTP, snapshot restore). */
+  now(): number;
+  /**
+   * Monotonic milliseconds from an arbitrary origin (`performance.now()`). Never goes backwards,
+   * but may stand still while the machine is frozen; that is why validity also checks {@link now}.
+   */
+  monotonic(): number;
+  /** Schedules `fn` after `ms`. The handle must not keep a Node process alive on its own. */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer from {@link setTimeout}. */
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The real clocks: `Date.now()`, `performance.now()` and unref'd timers. Works in Node, Lambda and Workers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  monotonic: () => globalThis.performance.now(),
+  setTimeout(fn, ms) {
+    const handle = globalThis.setTimeout(fn, ms) as unknown as { unref?: () => void };
+    // In Node a pending timer keeps the process alive; a lease's expiry signal must not.
+    handle.unref?.();
+    return handle;
+  },
+  clearTimeout(handle) {
+    globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]);
+  },
+};
+
+interface ManualTimer {
+  at: number;
+  fn: () => void;
+  id: number;
+}
+
+/**
+ * A clock that moves only when told to: for tests. `advance(ms)` moves both clocks and runs due timers;
+ * `jumpWall(ms)` moves only the wall clock, and `freezeMonotonic` models a machine whose monotonic clock
+ * stopped while real time went on (a frozen Lambda restored later).
+ * @example
+ * const clock = new ManualClock(); clock.advance(5_000)
+ */
+export class ManualClock implements Clock {
+  private wall: number;
+  private mono: number;
+  private timers: ManualTimer[] = [];
+  private nextId = 1;
+
+  /** @param startWallMs initial wall time, epoch ms (default 2030-01-01T00:00:00Z). */
+  constructor(startWallMs = Date.UTC(2030, 0, 1)) {
+    this.wall = startWallMs;
+    this.mono = 1_000_000;
+  }
+
+  now(): number {
+    return this.wall;
+  }
+
+  monotonic(): number {
+    return this.mono;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = this.nextId++;
+    this.timers.push({ at: this.mono + Math.max(0, ms), fn, id });
+    return id;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+
+  /** Moves both clocks forward by `ms`, running timers as they fall due (in order). */
+  advance(ms: number): void {
+    const target = this.mono + ms;
+    for (;;) {
+      const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.wall += due.at - this.mono;
+      this.mono = due.at;
+      this.timers = this.timers.filter((t) => t !== due);
+      due.fn();
+    }
+    this.wall += target - this.mono;
+    this.mono = target;
+  }
+
+  /** Moves only the wall clock (an NTP step, or real time passing while the machine was frozen). */
+  jumpWall(ms: number): void {
+    this.wall += ms;
+  }
+
+  /** Number of timers still pending. */
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+}

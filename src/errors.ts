@@ -1,0 +1,47 @@
+/**
+ * Typed errors. Check them by `code` (stable across releases), not only with `instanceof`:
+ * a bundle can hold two copies of this library.
+ * @module
+ */
+
+/** Stable error codes. */
+export type LeaseholdErrorCode =
+  /** The lease name is missing, empty, too long or has characters outside the allowed set. */
+  | 'INVALID_NAME'
+  /** The holder id is missing, empty, too long or has characters outside the allowed set. */
+  | 'INVALID_HOLDER'
+  /** `ttlMs` is not a finite number in range, or not larger than `maxClockSkewMs`. */
+  | 'INVALID_TTL'
+  /** Some other option has the wrong type or is out of range (the message names it). */
+  | 'INVALID_OPTION'
+  /** The store object does not implement the Store interface, or a store option is unsafe. */
+  | 'INVALID_STORE'
+  /** The store could not be reached or answered with an error; nobody was made leader. */
+  | 'STORE_UNAVAILABLE'
+  /** The store returned something that breaks the lease contract (a bug or a foreign writer). */
+  | 'STORE_CORRUPT';
+
+/** The one error type this library throws. `cause` keeps the SDK's own error where there is one. */
+export class LeaseholdError extends Error {
+  /** Stable, machine-readable code. */
+  readonly code: LeaseholdErrorCode;
+
+  constructor(code: LeaseholdErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LeaseholdError';
+    this.code = code;
+  }
+}
+
+/**
+ * True when `error` is a leasehold error (by shape, so it works across bundle copies),
+ * optionally with the given `code`.
+ * @example
+ * try { await tryLead(store, opts) } catch (e) { if (isLeaseholdError(e, 'STORE_UNAVAILABLE')) retryLater() }
+ */
+export function isLeaseholdError(error: unknown, code?: LeaseholdErrorCode): error is LeaseholdError {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: unknown; code?: unknown };
+  if (e.name !== 'LeaseholdError' || typeof e.code !== 'string') return false;
+  return code === undefined || e.code === code;
+}

@@ -1,0 +1,34 @@
+/**
+ * leasehold: leader election for short-lived, stateless workers over the database you already use.
+ * The core: `tryLead`, `release`, `getLeader`, the `Elector` for long-lived processes, the Store
+ * interface, clocks and errors. Stores live in subpath exports (`leasehold/postgres`, `leasehold/memory`).
+ * @module
+ */
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export { Elector, type ElectorEvent, type ElectorOptions } from './elector.js';
+export { isLeaseholdError, LeaseholdError, type LeaseholdErrorCode } from './errors.js';
+export {
+  type ClaimPlan,
+  type GetLeaderOptions,
+  getLeader,
+  isLive,
+  type LeaderInfo,
+  type LeadResult,
+  planClaim,
+  type ReleaseOptions,
+  release,
+  type TryLeadOptions,
+  tryLead,
+} from './lead.js';
+export {
+  checkHolder,
+  checkName,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_TTL_MS,
+  MAX_CLOCK_SKEW_MS,
+  MAX_DATA_LENGTH,
+  MAX_HOLDER_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_TTL_MS,
+} from './options.js';
+export type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from './store.js';

@@ -1,0 +1,363 @@
+/**
+ * The election, written once: the etcd master elector's get → create → compare-and-swap → extend,
+ * with fencing tokens, validity measured on the caller's monotonic clock, and ambiguous-write recovery.
+ * @module
+ */
+import { type Clock, systemClock } from './clock.js';
+import { isLeaseholdError, LeaseholdError } from './errors.js';
+import { checkDuration, checkHolder, checkLeadOptions, checkName, DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS } from './options.js';
+import type { LeaseRecord, LeaseWrite, ReadResult, Store } from './store.js';
+
+/** Options of {@link tryLead}. */
+export interface TryLeadOptions {
+  /** Election name: 1-128 characters from `A-Z a-z 0-9 _ . : @ -`. */
+  name: string;
+  /** This contender's id, unique per process or invocation (e.g. `host:pid`, a Lambda request id). */
+  holder: string;
+  /** Lease length in ms. Default 15 000. Must exceed `maxClockSkewMs`; at most 7 days. */
+  ttlMs?: number;
+  /**
+   * Clock-skew margin in ms (default 1 000). Subtracted from the validity window; on client-clock stores
+   * (DynamoDB) a contender also waits `expiresAt + maxClockSkewMs` before taking over.
+   */
+  maxClockSkewMs?: number;
+  /** Optional payload stored with the lease while this holder holds it (at most 16 384 characters). */
+  data?: string;
+  /** Clock (default: the system clock). */
+  clock?: Clock;
+  /** Id generator for write versions (default `crypto.randomUUID`). Each call must return a new value. */
+  newVersion?: () => string;
+}
+
+/** What {@link tryLead} found or did. */
+export interface LeadResult {
+  /** True when this caller holds the lease now. Act only while {@link remainingMs} is above zero. */
+  readonly isLeader: boolean;
+  /** The current holder (this caller when leader), or `null` when nobody holds it. */
+  readonly leader: string | null;
+  /** The current holder's fencing token (`0` when the name was never claimed). Pass it to the work you fence. */
+  readonly token: number;
+  /** When the lease runs out unless renewed (epoch ms, on the judging clock). */
+  readonly expiresAt: number;
+  /** When the current holder acquired the lease (epoch ms), or `null`. */
+  readonly acquiredAt: number | null;
+  /** Stored payload of the current holder. */
+  readonly data: string | null;
+  /**
+   * End of validity on this caller's monotonic clock (`clock.monotonic()`): the moment the request was
+   * sent, plus `ttlMs`, minus `maxClockSkewMs`. Equal to the start for followers.
+   */
+  readonly validUntil: number;
+  /** The same end of validity on the wall clock (epoch ms); validity ends at the earlier of the two. */
+  readonly validUntilWall: number;
+  /** Milliseconds this caller may still act as leader, re-checked on both clocks at each call (0 for followers). */
+  remainingMs(): number;
+  /** True while {@link remainingMs} is above zero. */
+  stillLeader(): boolean;
+  /** Aborts when validity runs out (already aborted for followers). Pass it to the work you do as leader. */
+  readonly signal: AbortSignal;
+}
+
+function defaultVersion(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+function checkStore(store: unknown): Store {
+  const s = store as Partial<Store> | null;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.read !== 'function' ||
+    typeof s.create !== 'function' ||
+    typeof s.replace !== 'function' ||
+    (s.clockSource !== 'store' && s.clockSource !== 'client')
+  ) {
+    throw new LeaseholdError('INVALID_STORE', 'store must implement the Store interface (read, create, replace, clockSource); pass e.g. new PostgresStore({ pool })');
+  }
+  return s as Store;
+}
+
+function unavailable(store: Store, what: string, cause: unknown): LeaseholdError {
+  if (isLeaseholdError(cause)) return cause;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: ${what} failed (${detail}); not leader. Retry on the next invocation or poll.`, { cause });
+}
+
+/**
+ * Whether `record` is held by someone now, judged the way the store's clock model says: by the store's
+ * clock where it has one, otherwise by the caller's clock after waiting out the skew bound (design rule 3).
+ */
+export function isLive(
+  clockSource: Store['clockSource'],
+  record: LeaseRecord,
+  storeNow: number | undefined,
+  clientNow: number,
+  maxClockSkewMs: number,
+): boolean {
+  if (record.holder === null) return false;
+  if (clockSource === 'store') {
+    if (storeNow === undefined) throw new LeaseholdError('STORE_CORRUPT', 'a store that judges expiry by its own clock returned no time');
+    return storeNow < record.expiresAt;
+  }
+  return clientNow <= record.expiresAt + maxClockSkewMs;
+}
+
+/** What one claim attempt should do to the current record (the pure step of the election). */
+export type ClaimPlan =
+  | { action: 'create'; token: 1; acquiredAt: null }
+  | { action: 'renew'; token: number; acquiredAt: number }
+  | { action: 'takeover'; token: number; acquiredAt: null }
+  | { action: 'refuse' };
+
+/**
+ * The election's decision, written once: create when absent, renew when mine, take over (token + 1)
+ * when released or expired, otherwise refuse. Stores with a fused claim express the same rule in their
+ * own language (SQL, a condition expression); the conformance suite checks that they agree.
+ */
+export function planClaim(
+  clockSource: Store['clockSource'],
+  current: LeaseRecord | null,
+  holder: string,
+  storeNow: number | undefined,
+  clientNow: number,
+  maxClockSkewMs: number,
+): ClaimPlan {
+  if (current === null) return { action: 'create', token: 1, acquiredAt: null };
+  if (current.holder === holder) return { action: 'renew', token: current.token, acquiredAt: current.acquiredAt };
+  if (!isLive(clockSource, current, storeNow, clientNow, maxClockSkewMs)) return { action: 'takeover', token: current.token + 1, acquiredAt: null };
+  return { action: 'refuse' };
+}
+
+function makeResult(
+  clock: Clock,
+  record: LeaseRecord | null,
+  leading: boolean,
+  startMono: number,
+  startWall: number,
+  windowMs: number,
+  live: boolean,
+): LeadResult {
+  const validUntil = leading ? startMono + windowMs : startMono;
+  const validUntilWall = leading ? startWall + windowMs : startWall;
+  // Design rule 7: re-check both clocks each time; a frozen machine may stop one while the other runs on.
+  const remainingMs = () => (leading ? Math.max(0, Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now())) : 0);
+  let signal: AbortSignal | undefined;
+  const shown = live && record !== null;
+  return {
+    isLeader: leading,
+    leader: shown ? record.holder : null,
+    token: record?.token ?? 0,
+    expiresAt: record?.expiresAt ?? 0,
+    acquiredAt: shown ? record.acquiredAt : null,
+    data: shown ? record.data : null,
+    validUntil,
+    validUntilWall,
+    remainingMs,
+    stillLeader: () => remainingMs() > 0,
+    get signal() {
+      if (!signal) signal = expirySignal(clock, remainingMs);
+      return signal;
+    },
+  };
+}
+
+/** An AbortSignal that fires once `remainingMs()` reaches zero, re-checking on each wake-up. */
+function expirySignal(clock: Clock, remainingMs: () => number): AbortSignal {
+  const controller = new AbortController();
+  const check = () => {
+    const left = remainingMs();
+    if (left <= 0) controller.abort(new LeaseholdError('STORE_UNAVAILABLE', 'lease validity ran out: stop acting as leader'));
+    // Wake up at least every second so a wall-clock jump is noticed promptly.
+    else clock.setTimeout(check, Math.min(left, 1_000));
+  };
+  check();
+  return controller.signal;
+}
+
+/**
+ * Claims the lease `name` if it is absent, released or expired; extends it if `holder` holds it;
+ * otherwise reports who does. One conditional write (one round trip on stores with a fused claim).
+ *
+ * Validity is measured from the moment the first request was sent, on this caller's monotonic clock,
+ * for `ttlMs - maxClockSkewMs`, and ends earlier if the wall clock says so.
+ * Throws a {@link LeaseholdError} on bad input (nothing is written) or when the store fails (fail closed).
+ * @example
+ * const lead = await tryLead(store, { name: 'nightly-report', holder: context.awsRequestId, ttlMs: 60_000 })
+ * if (lead.isLeader) await runReport({ fencingToken: lead.token, signal: lead.signal })
+ */
+export async function tryLead(store: Store, options: TryLeadOptions): Promise<LeadResult> {
+  const s = checkStore(store);
+  const p = checkLeadOptions(options);
+  const clock = options.clock ?? systemClock;
+  const newVersion = options.newVersion ?? defaultVersion;
+  const version = newVersion();
+  const windowMs = p.ttlMs - p.maxClockSkewMs;
+  // Sampled before the first request is sent: every validity bound below counts from here.
+  const startMono = clock.monotonic();
+  const startWall = clock.now();
+  const result = (record: LeaseRecord | null, storeNow: number | undefined) => {
+    const leading = record !== null && record.version === version && record.holder === p.holder;
+    const live = leading || (record !== null && isLive(s.clockSource, record, storeNow, startWall, p.maxClockSkewMs));
+    return makeResult(clock, record, leading, startMono, startWall, windowMs, live);
+  };
+
+  if (s.claim) {
+    try {
+      const { record, now } = await s.claim({
+        name: p.name,
+        holder: p.holder,
+        ttlMs: p.ttlMs,
+        version,
+        data: p.data,
+        clientNow: startWall,
+        maxClockSkewMs: p.maxClockSkewMs,
+      });
+      return result(record, now);
+    } catch (error) {
+      return result(...(await recoverAmbiguous(s, p.name, version, error)));
+    }
+  }
+
+  let read: ReadResult;
+  try {
+    read = await s.read(p.name);
+  } catch (error) {
+    throw unavailable(s, 'read', error);
+  }
+  const current = read.record;
+  const plan = planClaim(s.clockSource, current, p.holder, read.now, startWall, p.maxClockSkewMs);
+  if (plan.action === 'refuse') return result(current, read.now);
+  const write: LeaseWrite = {
+    name: p.name,
+    holder: p.holder,
+    token: plan.token,
+    acquiredAt: plan.acquiredAt,
+    ttlMs: p.ttlMs,
+    version,
+    data: p.data,
+    clientNow: startWall,
+  };
+  try {
+    const outcome = current === null ? await s.create(write) : await s.replace(current.version, write);
+    if (outcome.ok) return result(outcome.record, outcome.now);
+    // Condition failed: someone else wrote first, or a retry met this attempt's own earlier success,
+    // which `result` recognises by the version (design rule 4).
+    if (outcome.current) return result(outcome.current, outcome.now);
+    const again = await s.read(p.name);
+    return result(again.record, again.now);
+  } catch (error) {
+    return result(...(await recoverAmbiguous(s, p.name, version, error)));
+  }
+}
+
+/**
+ * A write whose answer was lost may or may not have applied. Read back: if the record carries this
+ * attempt's version, the write applied and the caller leads (validity still counts from the send);
+ * otherwise it did not. If even the read fails, fail closed.
+ */
+async function recoverAmbiguous(
+  store: Store,
+  name: string,
+  version: string,
+  error: unknown,
+): Promise<[LeaseRecord | null, number | undefined]> {
+  if (isLeaseholdError(error) && error.code !== 'STORE_UNAVAILABLE') throw error;
+  let read: ReadResult;
+  try {
+    read = await store.read(name);
+  } catch {
+    throw unavailable(store, 'write (and the read-back that would resolve it)', error);
+  }
+  if (read.record?.version === version) return [read.record, read.now];
+  throw unavailable(store, 'write', error);
+}
+
+/** Options of {@link release}. */
+export interface ReleaseOptions {
+  /** Election name. */
+  name: string;
+  /** The holder releasing; nothing happens unless it holds the lease. */
+  holder: string;
+  /** Clock (default: the system clock). */
+  clock?: Clock;
+  /** Id generator for write versions (default `crypto.randomUUID`). */
+  newVersion?: () => string;
+}
+
+/**
+ * Gives the lease up so the next contender takes it at once. Conditional on `holder` holding it;
+ * keeps the token, so the next holder's token is still larger. Returns true when this call released it.
+ * @example
+ * await release(store, { name: 'nightly-report', holder: context.awsRequestId })
+ */
+export async function release(store: Store, options: ReleaseOptions): Promise<boolean> {
+  const s = checkStore(store);
+  if (typeof options !== 'object' || options === null) {
+    throw new LeaseholdError('INVALID_OPTION', 'options must be an object like { name, holder }');
+  }
+  const name = checkName(options.name);
+  const holder = checkHolder(options.holder);
+  const clock = options.clock ?? systemClock;
+  const version = (options.newVersion ?? defaultVersion)();
+  const clientNow = clock.now();
+  const released = (record: LeaseRecord | null) => record !== null && record.version === version && record.holder === null;
+  try {
+    if (s.releaseHolder) return released((await s.releaseHolder(name, holder, version, clientNow)).record);
+    const { record } = await s.read(name);
+    if (record === null || record.holder !== holder) return false;
+    const outcome = await s.replace(record.version, {
+      name,
+      holder: null,
+      token: record.token,
+      acquiredAt: record.acquiredAt,
+      ttlMs: 0,
+      version,
+      data: null,
+      clientNow,
+    });
+    return released(outcome.ok ? outcome.record : outcome.current);
+  } catch (error) {
+    const [record] = await recoverAmbiguous(s, name, version, error);
+    return released(record);
+  }
+}
+
+/** The current holder, as {@link getLeader} reports it. */
+export interface LeaderInfo {
+  holder: string;
+  token: number;
+  acquiredAt: number;
+  expiresAt: number;
+  data: string | null;
+}
+
+/** Options of {@link getLeader}. */
+export interface GetLeaderOptions {
+  /** Skew margin for client-clock stores (default 1 000 ms): a lease counts as held until `expiresAt + maxClockSkewMs`. */
+  maxClockSkewMs?: number;
+  /** Clock (default: the system clock). */
+  clock?: Clock;
+}
+
+/**
+ * Who holds `name` now, or `null` when nobody does (never claimed, released or expired).
+ * One strongly consistent read; writes nothing.
+ * @example
+ * const leader = await getLeader(store, 'nightly-report')
+ */
+export async function getLeader(store: Store, name: string, options: GetLeaderOptions = {}): Promise<LeaderInfo | null> {
+  const s = checkStore(store);
+  checkName(name);
+  const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
+  const clock = options.clock ?? systemClock;
+  const clientNow = clock.now();
+  let read: ReadResult;
+  try {
+    read = await s.read(name);
+  } catch (error) {
+    throw unavailable(s, 'read', error);
+  }
+  const r = read.record;
+  if (r === null || r.holder === null || !isLive(s.clockSource, r, read.now, clientNow, skew)) return null;
+  return { holder: r.holder, token: r.token, acquiredAt: r.acquiredAt, expiresAt: r.expiresAt, data: r.data };
+}

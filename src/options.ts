@@ -1,0 +1,100 @@
+/**
+ * Input rules and defaults. Every public entry point checks its input here before it touches a store,
+ * so bad input throws a {@link LeaseholdError} and nothing is written.
+ * @module
+ */
+import { LeaseholdError } from './errors.js';
+
+/** Default lease length: 15 s (the Kubernetes lease default). */
+export const DEFAULT_TTL_MS = 15_000;
+/** Default clock-skew margin: 1 s. Subtracted from every validity window; client-clock stores also wait it out before a takeover. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 1_000;
+/** Longest lease accepted: 7 days. Anything longer is almost surely a unit mistake (seconds vs ms). */
+export const MAX_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** Largest clock-skew margin accepted: 10 minutes. */
+export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
+/** Longest lease name, in characters. */
+export const MAX_NAME_LENGTH = 128;
+/** Longest holder id, in characters. */
+export const MAX_HOLDER_LENGTH = 256;
+/** Largest `data` payload, in characters. */
+export const MAX_DATA_LENGTH = 16_384;
+
+// Portable across every backend: a Postgres text key, a DynamoDB key, a Firestore document id
+// (no "/", not "." or "..", not "__x__") and a URL path segment.
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
+// Printable ASCII without spaces: host names, pids, Lambda request ids, ARNs.
+const HOLDER_PATTERN = /^[\x21-\x7e]+$/;
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (length ${value.length})`;
+  if (typeof value === 'number') return String(value);
+  if (value === null) return 'null';
+  return `a value of type ${typeof value}`;
+}
+
+/** Checks a lease name; returns it. */
+export function checkName(name: unknown, where = 'name'): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) {
+    throw new LeaseholdError(
+      'INVALID_NAME',
+      `${where} must be a string of 1-${MAX_NAME_LENGTH} characters from A-Z a-z 0-9 _ . : @ - starting with a letter or digit; got ${describe(name)}`,
+    );
+  }
+  return name;
+}
+
+/** Checks a holder id; returns it. */
+export function checkHolder(holder: unknown): string {
+  if (typeof holder !== 'string' || holder.length === 0 || holder.length > MAX_HOLDER_LENGTH || !HOLDER_PATTERN.test(holder)) {
+    throw new LeaseholdError(
+      'INVALID_HOLDER',
+      `holder must be a string of 1-${MAX_HOLDER_LENGTH} printable ASCII characters without spaces, unique per contender (e.g. host:pid or a Lambda request id); got ${describe(holder)}`,
+    );
+  }
+  return holder;
+}
+
+/** Checks a non-negative duration option in milliseconds; returns it (or the default when undefined). */
+export function checkDuration(value: unknown, option: string, fallback: number, max: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new LeaseholdError('INVALID_OPTION', `${option} must be a finite number of milliseconds from ${min} to ${max}; got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** The checked options of one `tryLead()` call. */
+export interface LeadParams {
+  name: string;
+  holder: string;
+  ttlMs: number;
+  maxClockSkewMs: number;
+  data: string | null;
+}
+
+/** Checks the options of `tryLead()` and fills in defaults. */
+export function checkLeadOptions(options: unknown): LeadParams {
+  if (typeof options !== 'object' || options === null) {
+    throw new LeaseholdError('INVALID_OPTION', `options must be an object like { name, holder, ttlMs }; got ${describe(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  const name = checkName(o.name);
+  const holder = checkHolder(o.holder);
+  const maxClockSkewMs = checkDuration(o.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
+  const ttl = o.ttlMs === undefined ? DEFAULT_TTL_MS : o.ttlMs;
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) {
+    throw new LeaseholdError('INVALID_TTL', `ttlMs must be a positive, finite number of milliseconds no larger than ${MAX_TTL_MS} (7 days); got ${describe(ttl)}`);
+  }
+  if (ttl <= maxClockSkewMs) {
+    throw new LeaseholdError(
+      'INVALID_TTL',
+      `ttlMs (${ttl}) must be larger than maxClockSkewMs (${maxClockSkewMs}): the leader may act for ttlMs - maxClockSkewMs; raise ttlMs or lower maxClockSkewMs`,
+    );
+  }
+  const data = o.data === undefined || o.data === null ? null : o.data;
+  if (data !== null && (typeof data !== 'string' || data.length > MAX_DATA_LENGTH)) {
+    throw new LeaseholdError('INVALID_OPTION', `data must be a string of at most ${MAX_DATA_LENGTH} characters (JSON.stringify objects yourself); got ${describe(data)}`);
+  }
+  return { name, holder, ttlMs: ttl, maxClockSkewMs, data };
+}

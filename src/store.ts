@@ -1,0 +1,107 @@
+/**
+ * The Store interface: the few conditional primitives a backend provides. The election logic lives once,
+ * in `lead.ts`, over these primitives; a store never re-implements it.
+ * @module
+ */
+
+/**
+ * One lease as the store keeps it: one record per election name.
+ * Times are epoch milliseconds on the clock that judges expiry (the database's where it has one).
+ */
+export interface LeaseRecord {
+  /** Election name. */
+  name: string;
+  /** Current holder id, or `null` after a release. */
+  holder: string | null;
+  /** Fencing token: rises at every change of holder, kept on renewal and on release. */
+  token: number;
+  /** When the holder acquired the lease (kept across renewals). */
+  acquiredAt: number;
+  /** When the lease runs out unless renewed. */
+  expiresAt: number;
+  /** Opaque, unique per write: what compare-and-swap compares, and how a caller recognises its own write. */
+  version: string;
+  /** Optional small payload written by the holder (`null` when none). */
+  data: string | null;
+}
+
+/** A record read from the store, with the store's own clock where it has one. */
+export interface ReadResult {
+  /** The record, or `null` when this name was never written. */
+  record: LeaseRecord | null;
+  /**
+   * The store's clock at the read (epoch ms), for stores that judge expiry by their own clock
+   * (`clockSource: 'store'`). Omitted by client-clock stores.
+   */
+  now?: number;
+}
+
+/** What the core asks a store to write. The store stamps `expiresAt` (and `acquiredAt` when `null`). */
+export interface LeaseWrite {
+  name: string;
+  /** New holder, or `null` to release. */
+  holder: string | null;
+  token: number;
+  /** Acquisition time to keep (epoch ms, as read), or `null` to stamp "now" on the judging clock. */
+  acquiredAt: number | null;
+  /** Lease length: the store sets `expiresAt = now + ttlMs` on the judging clock (`0` on release). */
+  ttlMs: number;
+  /** Unique to this attempt (rule 4 of the design: a caller recognises its own write by it). */
+  version: string;
+  data: string | null;
+  /** The caller's wall clock when the attempt began: "now" for client-clock stores; ignored by others. */
+  clientNow: number;
+}
+
+/** The fused, one-round-trip claim: create, or extend if mine, or take over if released or expired. */
+export interface ClaimRequest {
+  name: string;
+  holder: string;
+  ttlMs: number;
+  version: string;
+  data: string | null;
+  /** The caller's wall clock when the attempt began (client-clock stores use it, with the skew bound). */
+  clientNow: number;
+  /** Client-clock stores take over only after `expiresAt + maxClockSkewMs` (design rule 3). */
+  maxClockSkewMs: number;
+}
+
+/** Outcome of a conditional write: the written record, or the record that made the condition fail. */
+export type WriteOutcome =
+  | { ok: true; record: LeaseRecord; now?: number }
+  | { ok: false; current: LeaseRecord | null; now?: number };
+
+/**
+ * A backend. Implement `read`, `create` and `replace`; `claim` and `releaseHolder` are optional fused
+ * fast paths that must behave exactly like the generic path (the conformance suite checks both).
+ */
+export interface Store {
+  /** Short name used in error messages, e.g. `"postgres"`. */
+  readonly kind: string;
+  /**
+   * Whose clock judges expiry. `'store'`: the database's (reads return `now`; writes stamp times with it),
+   * so client skew does not matter. `'client'`: the caller's clock, with the `maxClockSkewMs` bound.
+   */
+  readonly clockSource: 'store' | 'client';
+  /** Reads the record for `name` (strongly consistent). */
+  read(name: string): Promise<ReadResult>;
+  /** Writes `write` only if no record exists for the name. */
+  create(write: LeaseWrite): Promise<WriteOutcome>;
+  /** Writes `write` only if the current record's version is `expectedVersion` (compare-and-swap). */
+  replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome>;
+  /**
+   * Optional one-round-trip claim. Returns the record after the attempt: this attempt's own
+   * (its `version` equals `request.version`) when it won, otherwise the current holder's.
+   */
+  claim?(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }>;
+  /**
+   * Optional one-round-trip release: clears the holder (keeping the token) only if `holder` holds it,
+   * writing `version`. Returns the record after the attempt, or `null` when none exists.
+   */
+  releaseHolder?(
+    name: string,
+    holder: string,
+    version: string,
+    clientNow: number,
+  ): Promise<{ record: LeaseRecord | null; now?: number }>;
+}

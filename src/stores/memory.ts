@@ -1,0 +1,108 @@
+/**
+ * `leasehold/memory`: an in-process store with the same contract as the database stores, for tests and
+ * single-process use. Leases live in a `Map` and vanish with the process.
+ * @module
+ */
+import { type Clock, systemClock } from '../clock.js';
+import { planClaim } from '../lead.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Clock that stamps and judges expiry (default: the system clock). */
+  clock?: Clock;
+  /**
+   * `'store'` (default): the store's clock judges expiry, like Postgres. `'client'`: each caller's clock
+   * does, with the skew bound, like DynamoDB (useful to test client-clock logic without a database).
+   */
+  clockSource?: 'store' | 'client';
+}
+
+/**
+ * In-memory Store. Every operation yields to the event loop once, so concurrent callers interleave the
+ * way they do against a database.
+ * @example
+ * const store = new MemoryStore()
+ * const lead = await tryLead(store, { name: 'job', holder: 'worker-1', ttlMs: 10_000 })
+ */
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  readonly clockSource: 'store' | 'client';
+  private readonly clock: Clock;
+  private readonly leases = new Map<string, LeaseRecord>();
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.clockSource = options.clockSource ?? 'store';
+  }
+
+  private now(clientNow: number): number {
+    return this.clockSource === 'store' ? this.clock.now() : clientNow;
+  }
+
+  private stamp(write: LeaseWrite | ClaimRequest, token: number, acquiredAt: number | null, holder: string | null): LeaseRecord {
+    const now = this.now(write.clientNow);
+    const record: LeaseRecord = {
+      name: write.name,
+      holder,
+      token,
+      acquiredAt: acquiredAt ?? now,
+      expiresAt: now + write.ttlMs,
+      version: write.version,
+      data: write.data,
+    };
+    this.leases.set(write.name, record);
+    return { ...record };
+  }
+
+  private get(name: string): LeaseRecord | null {
+    const r = this.leases.get(name);
+    return r ? { ...r } : null;
+  }
+
+  private storeNow(): { now?: number } {
+    return this.clockSource === 'store' ? { now: this.clock.now() } : {};
+  }
+
+  async read(name: string): Promise<ReadResult> {
+    await yieldOnce();
+    return { record: this.get(name), ...this.storeNow() };
+  }
+
+  async create(write: LeaseWrite): Promise<WriteOutcome> {
+    await yieldOnce();
+    if (this.leases.has(write.name)) return { ok: false, current: this.get(write.name), ...this.storeNow() };
+    return { ok: true, record: this.stamp(write, write.token, write.acquiredAt, write.holder), ...this.storeNow() };
+  }
+
+  async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
+    await yieldOnce();
+    const current = this.leases.get(write.name);
+    if (!current || current.version !== expectedVersion) return { ok: false, current: this.get(write.name), ...this.storeNow() };
+    return { ok: true, record: this.stamp(write, write.token, write.acquiredAt, write.holder), ...this.storeNow() };
+  }
+
+  async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
+    await yieldOnce();
+    const current = this.get(request.name);
+    const { now } = this.storeNow();
+    // The core's own decision, applied atomically: this store has no language of its own to express it in.
+    const plan = planClaim(this.clockSource, current, request.holder, now, request.clientNow, request.maxClockSkewMs);
+    // planClaim refuses only when a live record exists.
+    if (plan.action === 'refuse') return { record: current as LeaseRecord, now };
+    return { record: this.stamp(request, plan.token, plan.acquiredAt, request.holder), now };
+  }
+
+  async releaseHolder(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null; now?: number }> {
+    await yieldOnce();
+    const current = this.leases.get(name);
+    if (!current || current.holder !== holder) return { record: this.get(name), ...this.storeNow() };
+    const record = this.stamp({ name, holder: null, token: current.token, acquiredAt: current.acquiredAt, ttlMs: 0, version, data: null, clientNow }, current.token, current.acquiredAt, null);
+    return { record, ...this.storeNow() };
+  }
+}
+
+// A few microtask turns: enough for concurrent callers to interleave between read and write.
+async function yieldOnce(): Promise<void> {
+  for (let i = 0; i < 3; i++) await Promise.resolve();
+}

@@ -1,0 +1,275 @@
+/**
+ * `leasehold/testing`: the one conformance suite every store passes, against a real engine.
+ * Third parties call {@link describeStoreConformance} from a vitest file to test their own store.
+ * @module
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
+import { isLeaseholdError } from '../errors.js';
+import { getLeader, release, tryLead } from '../lead.js';
+import type { Store } from '../store.js';
+import { genericOnly, withFaults } from './faults.js';
+
+export { type FaultyStore, genericOnly, type WriteFault, withFaults } from './faults.js';
+
+/** What a store's test file gives the suite. */
+export interface ConformanceHarness {
+  /** A store over a real engine. Names used by the suite are unique per test, so one store may serve all tests. */
+  store: Store;
+  /** The callers' clock. For a store that reads the same clock (MemoryStore), pass that clock here too. */
+  clock: ManualClock;
+  /**
+   * Makes the live lease `name` expire on the judging clock. Needed for stores that judge expiry by the
+   * database's clock (e.g. set `expires_at` to the past); client-clock stores may omit it, and the suite
+   * advances `clock` past `expiresAt + maxClockSkewMs` instead.
+   */
+  expire?: (name: string) => Promise<void>;
+  /** Called after each test. */
+  cleanup?: () => Promise<void>;
+}
+
+/** Options of {@link describeStoreConformance}. */
+export interface ConformanceOptions {
+  /** Concurrent contenders per round in the race test (default 16). */
+  contenders?: number;
+  /** Rounds of the race test (default 20). */
+  rounds?: number;
+  /** Names in the many-names test (default 50). */
+  names?: number;
+}
+
+const TTL = 10_000;
+const SKEW = 1_000;
+let counter = 0;
+
+/**
+ * Defines the conformance suite for one store, run twice when the store has fused paths: once through
+ * them and once through the core's generic read → create/compare-and-swap path, so the two must agree.
+ * @example
+ * describeStoreConformance('memory', () => { const clock = new ManualClock(); return { clock, store: new MemoryStore({ clock }) } })
+ */
+export function describeStoreConformance(label: string, setup: () => ConformanceHarness | Promise<ConformanceHarness>, options: ConformanceOptions = {}): void {
+  const contenders = options.contenders ?? 16;
+  const rounds = options.rounds ?? 20;
+  const nameCount = options.names ?? 50;
+
+  for (const path of ['fused', 'generic'] as const) {
+    describe(`${label} conformance (${path} path)`, () => {
+      let h: ConformanceHarness;
+      let store: Store;
+      let name: string;
+      const opts = (holder: string, extra: object = {}) => ({ name, holder, ttlMs: TTL, maxClockSkewMs: SKEW, clock: h.clock, ...extra });
+      const expire = async (n: string) => {
+        if (h.expire) await h.expire(n);
+        else h.clock.advance(TTL + SKEW + 1);
+      };
+      const fresh = async () => {
+        h = await setup();
+        if (path === 'fused' && !h.store.claim) return false;
+        store = path === 'generic' ? genericOnly(h.store) : h.store;
+        name = `conf-${path}-${Date.now().toString(36)}-${counter++}`;
+        return true;
+      };
+      afterEach(async () => {
+        await h?.cleanup?.();
+      });
+
+      it('acquires a lease nobody ever held', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const lead = await tryLead(store, opts('a', { data: '{"job":1}' }));
+        expect(lead.isLeader).toBe(true);
+        expect(lead.leader).toBe('a');
+        expect(lead.token).toBeGreaterThan(0);
+        expect(lead.data).toBe('{"job":1}');
+        expect(lead.remainingMs()).toBe(TTL - SKEW);
+        expect(lead.validUntil).toBe(h.clock.monotonic() + TTL - SKEW);
+        expect(lead.signal.aborted).toBe(false);
+        const seen = await getLeader(store, name, { clock: h.clock, maxClockSkewMs: SKEW });
+        expect(seen).toMatchObject({ holder: 'a', token: lead.token, data: '{"job":1}' });
+      });
+
+      it('reports nobody for a name never claimed', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+      });
+
+      it('renewal keeps the token and the acquisition time', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const first = await tryLead(store, opts('a'));
+        h.clock.advance(2_000);
+        const second = await tryLead(store, opts('a'));
+        expect(second.isLeader).toBe(true);
+        expect(second.token).toBe(first.token);
+        expect(second.acquiredAt).toBe(first.acquiredAt);
+        expect(second.remainingMs()).toBe(TTL - SKEW);
+      });
+
+      it('does not take a live lease, and reports its holder', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const a = await tryLead(store, opts('a', { data: 'from-a' }));
+        const b = await tryLead(store, opts('b'));
+        expect(b.isLeader).toBe(false);
+        expect(b.leader).toBe('a');
+        expect(b.token).toBe(a.token);
+        expect(b.data).toBe('from-a');
+        expect(b.expiresAt).toBe(a.expiresAt);
+        expect(b.remainingMs()).toBe(0);
+        expect(b.signal.aborted).toBe(true);
+        expect(await tryLead(store, opts('a'))).toMatchObject({ isLeader: true, token: a.token });
+      });
+
+      it('takes over an expired lease with a larger token; the old holder can neither renew nor release', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const a = await tryLead(store, opts('a'));
+        await expire(name);
+        const b = await tryLead(store, opts('b'));
+        expect(b.isLeader).toBe(true);
+        expect(b.token).toBeGreaterThan(a.token);
+        const staleRenew = await tryLead(store, opts('a'));
+        expect(staleRenew).toMatchObject({ isLeader: false, leader: 'b', token: b.token });
+        expect(await release(store, { name, holder: 'a', clock: h.clock })).toBe(false);
+        expect(await getLeader(store, name, { clock: h.clock, maxClockSkewMs: SKEW })).toMatchObject({ holder: 'b', token: b.token });
+      });
+
+      {
+        it('client-clock stores wait out the skew bound before a takeover', async (ctx) => {
+          if (!(await fresh())) return ctx.skip('store has no fused claim');
+          if (h.store.clockSource !== 'client') return ctx.skip('store judges expiry by its own clock; skew does not apply');
+          await tryLead(store, opts('a'));
+          h.clock.advance(TTL + SKEW);
+          expect((await tryLead(store, opts('b'))).isLeader).toBe(false);
+          h.clock.advance(1);
+          expect((await tryLead(store, opts('b'))).isLeader).toBe(true);
+        });
+      }
+
+      it('release hands over at once and keeps the token counter', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const a = await tryLead(store, opts('a'));
+        expect(await release(store, { name, holder: 'b', clock: h.clock })).toBe(false);
+        expect(await getLeader(store, name, { clock: h.clock })).toMatchObject({ holder: 'a' });
+        expect(await release(store, { name, holder: 'a', clock: h.clock })).toBe(true);
+        expect(await release(store, { name, holder: 'a', clock: h.clock })).toBe(false);
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+        const b = await tryLead(store, opts('b'));
+        expect(b.isLeader).toBe(true);
+        expect(b.token).toBeGreaterThan(a.token);
+        expect(await release(store, { name, holder: 'b', clock: h.clock })).toBe(true);
+        const again = await tryLead(store, opts('b'));
+        expect(again.isLeader).toBe(true);
+        expect(again.token).toBeGreaterThan(b.token);
+      });
+
+      it('validity runs out on the monotonic clock, or earlier when the wall clock jumps', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const lead = await tryLead(store, opts('a'));
+        const signal = lead.signal;
+        h.clock.advance(TTL - SKEW - 1);
+        expect(lead.remainingMs()).toBe(1);
+        expect(signal.aborted).toBe(false);
+        h.clock.advance(1);
+        expect(lead.stillLeader()).toBe(false);
+        expect(signal.aborted).toBe(true);
+        const renewed = await tryLead(store, opts('a'));
+        expect(renewed.stillLeader()).toBe(true);
+        // A frozen machine: the monotonic clock stood still while real (wall) time went on.
+        h.clock.jumpWall(TTL);
+        expect(renewed.remainingMs()).toBe(0);
+      });
+
+      it(`${contenders} concurrent contenders: exactly one winner per round, tokens strictly rising`, async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        let lastToken = 0;
+        for (let round = 0; round < rounds; round++) {
+          const results = await Promise.all(Array.from({ length: contenders }, (_, i) => tryLead(store, opts(`r${round}-c${i}`))));
+          const winners = results.filter((r) => r.isLeader);
+          expect(winners).toHaveLength(1);
+          const winner = winners[0];
+          if (!winner) throw new Error('unreachable');
+          expect(winner.token).toBeGreaterThan(lastToken);
+          lastToken = winner.token;
+          for (const r of results) expect({ leader: r.leader, token: r.token }).toEqual({ leader: winner.leader, token: winner.token });
+          // Alternate the two ways a lease falls vacant.
+          if (round % 2 === 0) expect(await release(store, { name, holder: winner.leader ?? '', clock: h.clock })).toBe(true);
+          else await expire(name);
+        }
+      });
+
+      it(`${nameCount} names do not interfere`, async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const names = Array.from({ length: nameCount }, (_, i) => `${name}-${i}`);
+        const leads = await Promise.all(names.map((n, i) => tryLead(store, { ...opts(`h${i}`), name: n })));
+        expect(leads.every((l) => l.isLeader)).toBe(true);
+        expect(await release(store, { name: names[0] ?? '', holder: 'h0', clock: h.clock })).toBe(true);
+        const seen = await Promise.all(names.map((n) => getLeader(store, n, { clock: h.clock })));
+        expect(seen[0]).toBeNull();
+        seen.slice(1).forEach((s, i) => {
+          expect(s?.holder).toBe(`h${i + 1}`);
+        });
+      });
+
+      it('a write whose answer was lost after it applied is recognised as this caller’s own', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const faulty = withFaults(store);
+        faulty.failNextWrite('lose-answer');
+        const lead = await tryLead(faulty, opts('a'));
+        expect(lead.isLeader).toBe(true);
+        expect(lead.remainingMs()).toBe(TTL - SKEW);
+        faulty.failNextWrite('lose-answer');
+        expect(await release(faulty, { name, holder: 'a', clock: h.clock })).toBe(true);
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+      });
+
+      it('fails closed: a write that did not apply, or an unreachable store, makes nobody leader', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const faulty = withFaults(store);
+        faulty.failNextWrite('fail-before');
+        await expect(tryLead(faulty, opts('a'))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+        faulty.failReads(true);
+        faulty.failNextWrite('lose-answer');
+        await expect(tryLead(faulty, opts('a'))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+        await expect(getLeader(faulty, name, { clock: h.clock })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      });
+
+      it('refuses bad input with a typed error and writes nothing', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const faulty = withFaults(store);
+        const bad: [unknown, string][] = [
+          [{ name: '', holder: 'a' }, 'INVALID_NAME'],
+          [{ name: ' padded', holder: 'a' }, 'INVALID_NAME'],
+          [{ name: 'a\u0000b', holder: 'a' }, 'INVALID_NAME'],
+          [{ name: 'x'.repeat(129), holder: 'a' }, 'INVALID_NAME'],
+          [{ name: 'a/b', holder: 'a' }, 'INVALID_NAME'],
+          [{ name: "x'; DROP TABLE t; --", holder: 'a' }, 'INVALID_NAME'],
+          [{ name: 42, holder: 'a' }, 'INVALID_NAME'],
+          [{ name, holder: '' }, 'INVALID_HOLDER'],
+          [{ name, holder: 'has space' }, 'INVALID_HOLDER'],
+          [{ name, holder: 'y'.repeat(257) }, 'INVALID_HOLDER'],
+          [{ name, holder: null }, 'INVALID_HOLDER'],
+          [{ name, holder: 'a', ttlMs: 0 }, 'INVALID_TTL'],
+          [{ name, holder: 'a', ttlMs: -5 }, 'INVALID_TTL'],
+          [{ name, holder: 'a', ttlMs: Number.NaN }, 'INVALID_TTL'],
+          [{ name, holder: 'a', ttlMs: Number.POSITIVE_INFINITY }, 'INVALID_TTL'],
+          [{ name, holder: 'a', ttlMs: '1000' }, 'INVALID_TTL'],
+          [{ name, holder: 'a', ttlMs: 8 * 24 * 3600 * 1000 }, 'INVALID_TTL'],
+          [{ name, holder: 'a', ttlMs: 500, maxClockSkewMs: 1_000 }, 'INVALID_TTL'],
+          [{ name, holder: 'a', maxClockSkewMs: -1 }, 'INVALID_OPTION'],
+          [{ name, holder: 'a', data: { not: 'a string' } }, 'INVALID_OPTION'],
+          [null, 'INVALID_OPTION'],
+        ];
+        for (const [options, code] of bad) {
+          const error = await tryLead(faulty, options as never).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(isLeaseholdError(error, code as never), `${JSON.stringify(options)} → ${code}, got ${String(error)}`).toBe(true);
+        }
+        await expect(release(faulty, { name: '', holder: 'a' })).rejects.toMatchObject({ code: 'INVALID_NAME' });
+        await expect(getLeader(faulty, 'bad name')).rejects.toMatchObject({ code: 'INVALID_NAME' });
+        expect(faulty.calls).toEqual({ read: 0, create: 0, replace: 0, claim: 0, releaseHolder: 0 });
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+      });
+    });
+  }
+}
