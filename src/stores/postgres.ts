@@ -175,9 +175,13 @@ export class PostgresStore implements Store {
   async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
     const [row] = await this.query(this.sql.claim, [request.name, request.holder, request.ttlMs, request.version, request.data]);
     const record = row ? toRecord(row) : null;
-    if (row && record) return { record, now: toNumber(row.now_ms, 'now') };
-    // Only under a race: the row that refused this claim was committed after the statement's snapshot, so
-    // the reporting branch could not see it. One more read reports the holder.
+    if (row && record) {
+      const now = toNumber(row.now_ms, 'now');
+      const refusedByLiveHolder = record.holder !== null && record.holder !== request.holder && record.expiresAt > now;
+      if (record.version === request.version || refusedByLiveHolder) return { record, now };
+    }
+    // Only under a race: the row that refused this claim was written by a transaction that committed after
+    // this statement's snapshot, so the reporting branch saw an older row (or none). Read the current one.
     const read = await this.read(request.name);
     if (!read.record) throw new LeaseholdError('STORE_CORRUPT', 'postgres store: claim neither wrote nor found a lease');
     return { record: read.record, ...(read.now !== undefined ? { now: read.now } : {}) };
