@@ -100,8 +100,24 @@ export class ManualClock implements Clock {
     this.wall += ms;
   }
 
+  /**
+   * Advances `ms` in steps of `stepMs`, letting pending promises settle after each step, so timer-driven
+   * async code (the Elector) runs as it would in real time.
+   */
+  async tick(ms: number, stepMs = 10): Promise<void> {
+    for (let done = 0; done < ms; done += stepMs) {
+      this.advance(Math.min(stepMs, ms - done));
+      await settle();
+    }
+  }
+
   /** Number of timers still pending. */
   get pendingTimers(): number {
     return this.timers.length;
   }
+}
+
+/** Lets queued promise callbacks run (microtask turns only: stores driven by it must not wait on real I/O). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
 }

@@ -72,7 +72,10 @@ function checkStore(store: unknown): Store {
     typeof s.replace !== 'function' ||
     (s.clockSource !== 'store' && s.clockSource !== 'client')
   ) {
-    throw new LeaseholdError('INVALID_STORE', 'store must implement the Store interface (read, create, replace, clockSource); pass e.g. new PostgresStore({ pool })');
+    throw new LeaseholdError(
+      'INVALID_STORE',
+      'store must implement the Store interface (read, create, replace, clockSource); pass e.g. new PostgresStore({ pool })',
+    );
   }
   return s as Store;
 }
@@ -80,7 +83,9 @@ function checkStore(store: unknown): Store {
 function unavailable(store: Store, what: string, cause: unknown): LeaseholdError {
   if (isLeaseholdError(cause)) return cause;
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: ${what} failed (${detail}); not leader. Retry on the next invocation or poll.`, { cause });
+  return new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: ${what} failed (${detail}); not leader. Retry on the next invocation or poll.`, {
+    cause,
+  });
 }
 
 /**
@@ -255,12 +260,7 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
  * attempt's version, the write applied and the caller leads (validity still counts from the send);
  * otherwise it did not. If even the read fails, fail closed.
  */
-async function recoverAmbiguous(
-  store: Store,
-  name: string,
-  version: string,
-  error: unknown,
-): Promise<[LeaseRecord | null, number | undefined]> {
+async function recoverAmbiguous(store: Store, name: string, version: string, error: unknown): Promise<[LeaseRecord | null, number | undefined]> {
   if (isLeaseholdError(error) && error.code !== 'STORE_UNAVAILABLE') throw error;
   let read: ReadResult;
   try {

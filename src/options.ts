@@ -84,7 +84,10 @@ export function checkLeadOptions(options: unknown): LeadParams {
   const maxClockSkewMs = checkDuration(o.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
   const ttl = o.ttlMs === undefined ? DEFAULT_TTL_MS : o.ttlMs;
   if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) {
-    throw new LeaseholdError('INVALID_TTL', `ttlMs must be a positive, finite number of milliseconds no larger than ${MAX_TTL_MS} (7 days); got ${describe(ttl)}`);
+    throw new LeaseholdError(
+      'INVALID_TTL',
+      `ttlMs must be a positive, finite number of milliseconds no larger than ${MAX_TTL_MS} (7 days); got ${describe(ttl)}`,
+    );
   }
   if (ttl <= maxClockSkewMs) {
     throw new LeaseholdError(
@@ -94,7 +97,10 @@ export function checkLeadOptions(options: unknown): LeadParams {
   }
   const data = o.data === undefined || o.data === null ? null : o.data;
   if (data !== null && (typeof data !== 'string' || data.length > MAX_DATA_LENGTH)) {
-    throw new LeaseholdError('INVALID_OPTION', `data must be a string of at most ${MAX_DATA_LENGTH} characters (JSON.stringify objects yourself); got ${describe(data)}`);
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      `data must be a string of at most ${MAX_DATA_LENGTH} characters (JSON.stringify objects yourself); got ${describe(data)}`,
+    );
   }
   return { name, holder, ttlMs: ttl, maxClockSkewMs, data };
 }

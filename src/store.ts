@@ -67,9 +67,7 @@ export interface ClaimRequest {
 }
 
 /** Outcome of a conditional write: the written record, or the record that made the condition fail. */
-export type WriteOutcome =
-  | { ok: true; record: LeaseRecord; now?: number }
-  | { ok: false; current: LeaseRecord | null; now?: number };
+export type WriteOutcome = { ok: true; record: LeaseRecord; now?: number } | { ok: false; current: LeaseRecord | null; now?: number };
 
 /**
  * A backend. Implement `read`, `create` and `replace`; `claim` and `releaseHolder` are optional fused
@@ -98,10 +96,5 @@ export interface Store {
    * Optional one-round-trip release: clears the holder (keeping the token) only if `holder` holds it,
    * writing `version`. Returns the record after the attempt, or `null` when none exists.
    */
-  releaseHolder?(
-    name: string,
-    holder: string,
-    version: string,
-    clientNow: number,
-  ): Promise<{ record: LeaseRecord | null; now?: number }>;
+  releaseHolder?(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null; now?: number }>;
 }

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
-import { PostgresStore, type PostgresQueryable, postgresSchema } from '../src/stores/postgres.js';
+import { type PostgresQueryable, PostgresStore, postgresSchema } from '../src/stores/postgres.js';
 import { describeStoreConformance } from '../src/testing/index.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 20 });
@@ -53,7 +53,14 @@ describe('postgres store', () => {
       ['claim from nothing', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 1 }],
       ['renew', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 1 }],
       ['refused claim reporting the holder', () => tryLead(counted, opts(name, 'b')), { isLeader: false, leader: 'a', token: 1 }],
-      ['takeover of an expired lease', async () => (await expire(name), tryLead(counted, opts(name, 'b'))), { isLeader: true, token: 2 }],
+      [
+        'takeover of an expired lease',
+        async () => {
+          await expire(name);
+          return tryLead(counted, opts(name, 'b'));
+        },
+        { isLeader: true, token: 2 },
+      ],
       ['release', () => release(counted, { name, holder: 'b' }), true],
       ['claim after release', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 3 }],
       ['getLeader', () => getLeader(counted, name), { holder: 'a', token: 3 }],

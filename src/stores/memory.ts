@@ -97,7 +97,12 @@ export class MemoryStore implements Store {
     await yieldOnce();
     const current = this.leases.get(name);
     if (!current || current.holder !== holder) return { record: this.get(name), ...this.storeNow() };
-    const record = this.stamp({ name, holder: null, token: current.token, acquiredAt: current.acquiredAt, ttlMs: 0, version, data: null, clientNow }, current.token, current.acquiredAt, null);
+    const record = this.stamp(
+      { name, holder: null, token: current.token, acquiredAt: current.acquiredAt, ttlMs: 0, version, data: null, clientNow },
+      current.token,
+      current.acquiredAt,
+      null,
+    );
     return { record, ...this.storeNow() };
   }
 }

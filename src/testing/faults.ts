@@ -29,6 +29,8 @@ export interface FaultyStore extends Store {
   failNextWrite(fault: WriteFault): void;
   /** Makes every read fail until called again with `false`. */
   failReads(on: boolean): void;
+  /** Makes every call fail before it reaches the store (an outage) until called again with `false`. */
+  failAll(on: boolean): void;
   /** Calls that reached the wrapped store, by primitive. */
   readonly calls: Record<'read' | 'create' | 'replace' | 'claim' | 'releaseHolder', number>;
 }
@@ -37,12 +39,15 @@ export interface FaultyStore extends Store {
 export function withFaults(store: Store): FaultyStore {
   let nextWrite: WriteFault | undefined;
   let readsFail = false;
+  let down = false;
   const calls = { read: 0, create: 0, replace: 0, claim: 0, releaseHolder: 0 };
   const lost = () => new Error('injected fault: the answer was lost after the write applied');
-  async function write<T>(run: () => Promise<T>): Promise<T> {
+  async function write<T>(primitive: keyof typeof calls, run: () => Promise<T>): Promise<T> {
+    if (down) throw new Error('injected fault: the store is unreachable');
     const fault = nextWrite;
     nextWrite = undefined;
     if (fault === 'fail-before') throw new Error('injected fault: the write failed before it reached the store');
+    calls[primitive]++;
     const result = await run();
     if (fault === 'lose-answer') throw lost();
     return result;
@@ -57,16 +62,19 @@ export function withFaults(store: Store): FaultyStore {
     failReads(on) {
       readsFail = on;
     },
+    failAll(on) {
+      down = on;
+    },
     async read(name) {
-      if (readsFail) throw new Error('injected fault: the read failed');
+      if (readsFail || down) throw new Error('injected fault: the read failed');
       calls.read++;
       return store.read(name);
     },
-    create: (w) => write(() => (calls.create++, store.create(w))),
-    replace: (v, w) => write(() => (calls.replace++, store.replace(v, w))),
+    create: (w) => write('create', () => store.create(w)),
+    replace: (v, w) => write('replace', () => store.replace(v, w)),
   };
   const { claim, releaseHolder } = store;
-  if (claim) wrapped.claim = (r) => write(() => (calls.claim++, claim.call(store, r)));
-  if (releaseHolder) wrapped.releaseHolder = (n, h, v, c) => write(() => (calls.releaseHolder++, releaseHolder.call(store, n, h, v, c)));
+  if (claim) wrapped.claim = (r) => write('claim', () => claim.call(store, r));
+  if (releaseHolder) wrapped.releaseHolder = (n, h, v, c) => write('releaseHolder', () => releaseHolder.call(store, n, h, v, c));
   return wrapped;
 }

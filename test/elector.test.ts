@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { Elector, type ElectorEvent } from '../src/elector.js';
+import { getLeader } from '../src/lead.js';
+import { MemoryStore } from '../src/stores/memory.js';
+import { withFaults } from '../src/testing/faults.js';
+
+const TTL = 3_000;
+const SKEW = 500;
+const RETRY = 1_000;
+
+function setup(clockSource: 'store' | 'client' = 'store') {
+  const clock = new ManualClock();
+  const store = withFaults(new MemoryStore({ clock, clockSource }));
+  const events: (ElectorEvent & { who: string; at: number })[] = [];
+  const make = (holder: string) => {
+    const elector = new Elector(store, { name: 'job', holder, ttlMs: TTL, maxClockSkewMs: SKEW, retryEveryMs: RETRY, clock });
+    elector.on((e) => events.push({ ...e, who: holder, at: clock.monotonic() }));
+    return elector;
+  };
+  return { clock, store, events, make };
+}
+
+describe('Elector', () => {
+  it('leads at once and renews every ttl/3 with the same token', async () => {
+    const { clock, events, make } = setup();
+    const a = make('a');
+    a.start();
+    await clock.tick(TTL * 3);
+    expect(a.isLeader()).toBe(true);
+    const elected = events.filter((e) => e.type === 'elected');
+    const renewed = events.filter((e) => e.type === 'renewed');
+    expect(elected).toHaveLength(1);
+    expect(renewed.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(renewed.map((e) => (e.type === 'renewed' ? e.lead.token : 0)))).toEqual(new Set([1]));
+    await a.stop();
+  });
+
+  it('a graceful stop hands over at the next poll', async () => {
+    const { clock, events, make } = setup();
+    const a = make('a');
+    const b = make('b');
+    a.start();
+    await clock.tick(100);
+    b.start();
+    await clock.tick(2_000);
+    expect(a.isLeader()).toBe(true);
+    expect(b.isLeader()).toBe(false);
+    const stoppedAt = clock.monotonic();
+    await a.stop();
+    await clock.tick(RETRY + 100);
+    const elected = events.find((e) => e.type === 'elected' && e.who === 'b');
+    expect(elected).toBeDefined();
+    expect((elected?.at ?? Number.POSITIVE_INFINITY) - stoppedAt).toBeLessThanOrEqual(RETRY);
+    expect(elected?.type === 'elected' && elected.lead.token).toBe(2);
+    await b.stop();
+  });
+
+  for (const clockSource of ['store', 'client'] as const) {
+    it(`a crashed leader is replaced within ttl + skew + retry (${clockSource} clock)`, async () => {
+      const { clock, events, make } = setup(clockSource);
+      const a = make('a');
+      const b = make('b');
+      a.start();
+      await clock.tick(100);
+      b.start();
+      await clock.tick(2_000);
+      const crashedAt = clock.monotonic();
+      await a.stop({ release: false });
+      await clock.tick(TTL + SKEW + RETRY + 200);
+      const elected = events.find((e) => e.type === 'elected' && e.who === 'b');
+      expect(elected).toBeDefined();
+      expect((elected?.at ?? Number.POSITIVE_INFINITY) - crashedAt).toBeLessThanOrEqual(TTL + SKEW + RETRY);
+      await b.stop();
+    });
+  }
+
+  it('gives up no later than validity runs out when the store is unreachable, and never leads meanwhile', async () => {
+    const { clock, store, events, make } = setup();
+    const a = make('a');
+    a.start();
+    await clock.tick(50);
+    const lastRenewal = events.filter((e) => e.type === 'elected' || e.type === 'renewed').at(-1);
+    const validUntil = lastRenewal && 'lead' in lastRenewal && lastRenewal.lead ? lastRenewal.lead.validUntil : 0;
+    store.failAll(true);
+    await clock.tick(TTL * 2);
+    const lost = events.find((e) => e.type === 'lost');
+    expect(lost).toMatchObject({ type: 'lost', reason: 'expired' });
+    expect(lost?.at).toBeLessThanOrEqual(validUntil);
+    expect(a.isLeader()).toBe(false);
+    expect(events.some((e) => e.type === 'error')).toBe(true);
+    store.failAll(false);
+    await clock.tick(RETRY * 2);
+    expect(a.isLeader()).toBe(true);
+    await a.stop();
+    expect(await getLeader(store, 'job', { clock })).toBeNull();
+  });
+
+  it('refuses a renewal interval that would let the lease lapse', () => {
+    const { store } = setup();
+    expect(() => new Elector(store, { name: 'job', holder: 'a', ttlMs: 3_000, maxClockSkewMs: 500, renewEveryMs: 2_500 })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_OPTION' }),
+    );
+    expect(() => new Elector(store, { name: 'job', holder: 'a', retryEveryMs: 0 })).toThrowError(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => new Elector(store, { name: '', holder: 'a' })).toThrowError(expect.objectContaining({ code: 'INVALID_NAME' }));
+  });
+});

@@ -1,0 +1,43 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  exports: Record<string, string | { types: string; default: string }>;
+  peerDependenciesMeta: Record<string, { optional: boolean }>;
+  peerDependencies: Record<string, string>;
+  sideEffects: boolean;
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+describe('package layout', () => {
+  it('every subpath export points at a source entry point with a module header', () => {
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      if (typeof target === 'string') continue;
+      const source = target.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts');
+      expect(existsSync(source), `${subpath} → ${source}`).toBe(true);
+      expect(readFileSync(source, 'utf8'), `${source} starts with a /** … @module */ header`).toMatch(/^\/\*\*[\s\S]*?@module[\s\S]*?\*\//);
+    }
+  });
+
+  it('the core imports no SDK and no node: module, so it runs in Lambda, Workers and browsers', () => {
+    const core = files('src').filter((f) => !f.includes(`${join('src', 'stores')}`) && !f.includes(join('src', 'testing')));
+    expect(core.length).toBeGreaterThan(4);
+    for (const file of core) {
+      const imports = [...readFileSync(file, 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1] ?? '');
+      for (const spec of imports) expect(spec.startsWith('.'), `${file} imports ${spec}`).toBe(true);
+    }
+  });
+
+  it('stores import no SDK at run time (users pass their own clients) and SDKs are optional peers', () => {
+    for (const file of files(join('src', 'stores'))) {
+      const runtime = [...readFileSync(file, 'utf8').matchAll(/^import (?!type)[^;]*from '([^']+)'/gm)].map((m) => m[1] ?? '');
+      for (const spec of runtime) expect(spec.startsWith('.') || spec.startsWith('@aws-sdk/'), `${file} imports ${spec}`).toBe(true);
+    }
+    for (const peer of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[peer]?.optional, peer).toBe(true);
+    expect(pkg.sideEffects).toBe(false);
+  });
+});
