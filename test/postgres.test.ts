@@ -25,6 +25,14 @@ async function expire(name: string): Promise<void> {
 }
 
 describeStoreConformance('postgres', () => ({ store, clock: new ManualClock(), expire }), { contenders: 16, rounds: 20 });
+describeStoreConformance(
+  'postgres (prepared statements)',
+  () => ({ store: new PostgresStore({ pool, table, prepare: true }), clock: new ManualClock(), expire }),
+  {
+    contenders: 16,
+    rounds: 10,
+  },
+);
 
 /** Counts the statements (round trips: one query() each, extended protocol so one statement per call). */
 function counting(): { queryable: PostgresQueryable; count: () => number; texts: string[] } {
@@ -97,6 +105,7 @@ describe('postgres store', () => {
       expect(() => new PostgresStore({ pool: c.queryable, table: bad as string })).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
       expect(() => new PostgresStore({ pool: c.queryable, schema: bad as string })).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
     }
+    expect(() => new PostgresStore({ pool: c.queryable, prepare: 'yes' as never })).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
     expect(() => new PostgresStore({} as never)).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
     expect(c.count()).toBe(0);
   });

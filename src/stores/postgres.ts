@@ -15,6 +15,13 @@ export interface PostgresQueryable {
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
+/** A `pg`-style named query, sent only when the `prepare` option is on. */
+interface NamedQuery {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
   /** Your pool or client (e.g. `new pg.Pool({ connectionString })`). leasehold never closes it. */
@@ -23,6 +30,12 @@ export interface PostgresStoreOptions {
   table?: string;
   /** Schema (default: the connection's `search_path`): same rules as `table`. */
   schema?: string;
+  /**
+   * Send named prepared statements (`pg`'s `{ name, text, values }`), planned once per connection: about
+   * half the server time per call. Default `false`, because transaction-pooling PgBouncer before 1.21 and
+   * some serverless drivers (and PGlite) do not support them. Turn it on with a direct `pg.Pool`.
+   */
+  prepare?: boolean;
 }
 
 /** Default table name. */
@@ -87,12 +100,17 @@ export class PostgresStore implements Store {
   private readonly table: string;
   private readonly options: { table?: string; schema?: string };
   private readonly sql: { read: string; create: string; replace: string; claim: string; release: string };
+  private readonly prepare: boolean;
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function') {
       throw new LeaseholdError('INVALID_STORE', 'postgres store: pass { pool } with a pg.Pool, pg.Client or anything with query(text, values)');
     }
     this.pool = options.pool;
+    if (options.prepare !== undefined && typeof options.prepare !== 'boolean') {
+      throw new LeaseholdError('INVALID_STORE', `postgres store: prepare must be true or false; got ${JSON.stringify(options.prepare)}`);
+    }
+    this.prepare = options.prepare ?? false;
     this.options = { ...(options.table !== undefined ? { table: options.table } : {}), ...(options.schema !== undefined ? { schema: options.schema } : {}) };
     const t = qualifiedTable(this.options);
     this.table = t;
@@ -144,6 +162,11 @@ export class PostgresStore implements Store {
 
   private async query(text: string, values: unknown[]): Promise<Record<string, unknown>[]> {
     try {
+      if (this.prepare && values.length > 0) {
+        // pg accepts a config object; the structural type keeps the plain (text, values) form for other drivers.
+        const named: NamedQuery = { name: `leasehold_${hash(text)}`, text, values };
+        return (await (this.pool.query as unknown as (q: NamedQuery) => Promise<{ rows: Record<string, unknown>[] }>).call(this.pool, named)).rows;
+      }
       return (await this.pool.query(text, values)).rows;
     } catch (error) {
       const code = (error as { code?: unknown }).code;
@@ -191,6 +214,13 @@ export class PostgresStore implements Store {
     const [row] = await this.query(this.sql.release, [name, holder, version]);
     return row ? { record: toRecord(row), now: toNumber(row.now_ms, 'now') } : { record: null };
   }
+}
+
+/** FNV-1a, hex: a statement name unique to the statement's text (and so to its table). */
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16);
 }
 
 function outcome(rows: Record<string, unknown>[]): WriteOutcome {
