@@ -4,6 +4,7 @@
  * @module
  */
 import { type Clock, systemClock } from '../clock.js';
+import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
 
@@ -32,8 +33,16 @@ export class MemoryStore implements Store {
   private readonly leases = new Map<string, LeaseRecord>();
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.clock = options.clock ?? systemClock;
-    this.clockSource = options.clockSource ?? 'store';
+    if (typeof options !== 'object' || options === null) throw new LeaseholdError('INVALID_STORE', 'memory store: options must be an object');
+    const { clock, clockSource } = options;
+    if (clockSource !== undefined && clockSource !== 'store' && clockSource !== 'client') {
+      throw new LeaseholdError('INVALID_STORE', `memory store: clockSource must be 'store' or 'client'; got ${JSON.stringify(clockSource)}`);
+    }
+    if (clock !== undefined && (typeof clock?.now !== 'function' || typeof clock.monotonic !== 'function')) {
+      throw new LeaseholdError('INVALID_STORE', 'memory store: clock must implement Clock (now, monotonic, setTimeout, clearTimeout)');
+    }
+    this.clock = clock ?? systemClock;
+    this.clockSource = clockSource ?? 'store';
   }
 
   private now(clientNow: number): number {

@@ -1,0 +1,124 @@
+/**
+ * An EventBridge-scheduled singleton job on AWS Lambda: every invocation (including EventBridge's occasional
+ * duplicate deliveries and overlapping runs) calls `tryLead()`, and only the one that leads does the work,
+ * with the fencing token and the lease's abort signal. The lease is released in `finally`, so the next
+ * scheduled run can start at once.
+ *
+ * In your project, import from `leasehold` and `leasehold/dynamodb` instead of the relative paths.
+ * @module
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type Clock, release, type Store, tryLead } from '../../src/index.js';
+import { DynamoDBStore } from '../../src/stores/dynamodb.js';
+
+/** The part of the Lambda context object this handler reads (typed structurally: no `@types/aws-lambda` needed). */
+export interface LambdaContext {
+  /** Unique per invocation: the lease holder id. */
+  readonly awsRequestId: string;
+  /** Milliseconds until Lambda stops this invocation. */
+  getRemainingTimeInMillis(): number;
+}
+
+/** The part of an EventBridge scheduled event this handler reads. */
+export interface ScheduledEvent {
+  /** Event id (a duplicate delivery repeats it). */
+  readonly id?: string;
+  /** The scheduled time, ISO 8601. */
+  readonly time?: string;
+}
+
+/** What the job receives while it leads. */
+export interface JobInput {
+  /**
+   * Fencing token of this leadership: strictly larger than any earlier leader's. Pass it to every write the job
+   * makes (e.g. a conditional write `lastToken < :token`) so a stale leader's late writes are refused downstream.
+   */
+  readonly fencingToken: number;
+  /** Aborts when this invocation's leadership runs out. Pass it to fetch(), SDK calls (`{ abortSignal }`) and loops. */
+  readonly signal: AbortSignal;
+  /** True while this invocation may still act as leader; re-checked on both clocks at each call. Check it before each side effect. */
+  stillLeader(): boolean;
+  /** Milliseconds this invocation may still act as leader. */
+  remainingMs(): number;
+  /** The event's scheduled time (ISO 8601), e.g. to name the report this run produces. */
+  readonly scheduledTime: string | undefined;
+}
+
+/** What one invocation did. */
+export interface JobOutcome {
+  /** True when this invocation led and ran the job. */
+  readonly ran: boolean;
+  /** The holder that leads (this invocation's request id when `ran`), or `null` when nobody did. */
+  readonly leader: string | null;
+  /** The leader's fencing token. */
+  readonly token: number;
+}
+
+/** Options of {@link singletonJob}. */
+export interface SingletonJobOptions {
+  /** Where the lease lives (a `DynamoDBStore`). Create it once per container, outside the handler. */
+  store: Store;
+  /** Election name, one per job (e.g. `nightly-report`). */
+  name: string;
+  /**
+   * Lease length in ms. Make it at least the job's longest run plus a margin (about twice the usual run), no
+   * longer than the function timeout, and shorter than the schedule period so a crashed run does not block the next.
+   */
+  ttlMs: number;
+  /** Clock-skew margin between Lambda hosts' clocks, in ms (default 1 000). */
+  maxClockSkewMs?: number;
+  /** The job. Runs only in the invocation that leads. */
+  work(input: JobInput): Promise<void>;
+  /** Clock (default: the system clock); tests pass a `ManualClock`. */
+  clock?: Clock;
+}
+
+/**
+ * Builds a Lambda handler that runs `work` in at most one invocation at a time.
+ * A store failure throws (fail closed: nobody runs the job), which also lets Lambda's retry of asynchronous
+ * invocations try again.
+ * @example
+ * export const handler = singletonJob({ store, name: 'nightly-report', ttlMs: 10 * 60_000, work: runReport })
+ */
+export function singletonJob(options: SingletonJobOptions): (event: ScheduledEvent, context: LambdaContext) => Promise<JobOutcome> {
+  const { store, name, ttlMs, maxClockSkewMs, work, clock } = options;
+  return async (event, context) => {
+    const holder = context.awsRequestId;
+    const lead = await tryLead(store, { name, holder, ttlMs, ...(maxClockSkewMs !== undefined ? { maxClockSkewMs } : {}), ...(clock ? { clock } : {}) });
+    if (!lead.isLeader) return { ran: false, leader: lead.leader, token: lead.token };
+    try {
+      await work({
+        fencingToken: lead.token,
+        signal: lead.signal,
+        stillLeader: () => lead.stillLeader(),
+        remainingMs: () => lead.remainingMs(),
+        scheduledTime: event.time,
+      });
+      return { ran: true, leader: holder, token: lead.token };
+    } finally {
+      // Conditional on this holder: a no-op if someone else took over meanwhile. If it fails, the lease
+      // simply runs out after ttlMs and the next run waits until then.
+      await release(store, { name, holder, ...(clock ? { clock } : {}) }).catch(() => false);
+    }
+  };
+}
+
+/** Your job. Here: a placeholder that shows where the fencing token and the signal go. */
+async function runReport(input: JobInput): Promise<void> {
+  for (const step of ['collect', 'render', 'publish']) {
+    // A frozen or slow invocation may have lost the lease meanwhile: check before each side effect.
+    if (!input.stillLeader()) throw new Error(`lost the lease before ${step}; the next scheduled run will redo the work`);
+    // e.g. await s3.send(new PutObjectCommand({ ..., Metadata: { fencingToken: String(input.fencingToken) } }), { abortSignal: input.signal })
+  }
+}
+
+// Created once per container and reused by every invocation it serves.
+const store = new DynamoDBStore({ client: new DynamoDBClient({}), table: process.env.LEASE_TABLE ?? 'leasehold-leases' });
+
+/** The Lambda entry point (`handler.handler`), for an EventBridge schedule such as `rate(15 minutes)`. */
+export const handler = singletonJob({
+  store,
+  name: process.env.JOB_NAME ?? 'nightly-report',
+  ttlMs: Number(process.env.JOB_TTL_MS ?? 10 * 60_000),
+  work: runReport,
+});

@@ -1,0 +1,602 @@
+/**
+ * `leasehold/dynamodb`: leases in a DynamoDB table, one item per election name. DynamoDB has no server
+ * clock in conditions, so expiry is judged by the caller's clock with the `maxClockSkewMs` bound
+ * (design rule 3). A claim from nothing, a renewal, a claim after a release and a refused claim are
+ * each one `UpdateItem`; a takeover of an expired lease is one more (see {@link DynamoDBStore.claim}).
+ * @module
+ */
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { LeaseholdError } from '../errors.js';
+import { planClaim } from '../lead.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
+
+/** Names of the attributes a lease item holds. Every expression refers to them through `#placeholders`, so reserved words (`token`, `data`) are fine. */
+export interface DynamoDBAttributeNames {
+  /** Current holder id; absent while released. Default `holder`. */
+  holder: string;
+  /** Fencing token (number). Default `token`. */
+  token: string;
+  /** Acquisition time, epoch ms; absent while released. Default `acquiredAt`. */
+  acquiredAt: string;
+  /** Expiry, epoch ms on the writer's clock. Default `expiresAt`. */
+  expiresAt: string;
+  /** Unique per write (string): what compare-and-swap compares. Default `version`. */
+  version: string;
+  /** Holder's payload (string); absent when none. Default `data`. */
+  data: string;
+  /** `1` while the lease is released: added to the token by the next claim, in the same update. Default `released`. */
+  released: string;
+}
+
+/** Options of {@link DynamoDBStore}. */
+export interface DynamoDBStoreOptions {
+  /** Your client (`new DynamoDBClient({ region })`). Its retry settings (`maxAttempts`, `retryStrategy`) apply; leasehold never destroys it. */
+  client: DynamoDBClient;
+  /** Table name (3-255 characters from `A-Z a-z 0-9 _ . -`) or table ARN. */
+  table: string;
+  /** Prefix of the partition-key value: the key is `${keyPrefix}${name}`. Default `''`. Use e.g. `'lease#'` in a shared single table. */
+  keyPrefix?: string;
+  /** Partition-key attribute name (type S). Default `pk`. */
+  partitionKey?: string;
+  /** For a table with a composite key: the sort-key attribute (type S) and the constant value lease items use, e.g. `{ name: 'sk', value: 'lease' }`. */
+  sortKey?: { name: string; value: string };
+  /** Attribute names, for single-table users whose names differ. Defaults in {@link DynamoDBAttributeNames}. */
+  attributes?: Partial<DynamoDBAttributeNames>;
+  /**
+   * Name of the table's TTL attribute, if you want DynamoDB to delete long-dead leases. Each write sets it
+   * to `expiresAt + ttlRetentionMs` in epoch seconds. Default: none (items are kept forever; one small item per name).
+   */
+  ttlAttribute?: string;
+  /** How long after a lease's expiry its item may be deleted, in ms. Default 7 days; at least 1 day, at most 365 days. */
+  ttlRetentionMs?: number;
+}
+
+/** Default attribute names. */
+export const DEFAULT_DYNAMODB_ATTRIBUTES: Readonly<DynamoDBAttributeNames> = Object.freeze({
+  holder: 'holder',
+  token: 'token',
+  acquiredAt: 'acquiredAt',
+  expiresAt: 'expiresAt',
+  version: 'version',
+  data: 'data',
+  released: 'released',
+});
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Default {@link DynamoDBStoreOptions.ttlRetentionMs}: 7 days. */
+export const DEFAULT_TTL_RETENTION_MS = 7 * DAY_MS;
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/[A-Za-z0-9_.-]{3,255}$/;
+// Bounded: the cache of last-seen records only picks which condition to try first.
+const SEEN_LIMIT = 1_024;
+// A claim tries at most this many conditional writes before it reports what it saw.
+const MAX_CLAIM_WRITES = 3;
+
+function invalid(message: string): LeaseholdError {
+  return new LeaseholdError('INVALID_STORE', `dynamodb store: ${message}`);
+}
+
+function checkAttributeName(value: unknown, option: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 255) {
+    throw invalid(`${option} must be a non-empty attribute name of at most 255 characters; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** A failed condition: the item as it was then (`ALL_OLD`), if the engine sent it. */
+class Refusal {
+  constructor(readonly item: Record<string, AttributeValue> | undefined) {}
+}
+
+/** Builds `#name` / `:value` placeholders so only used names are sent (DynamoDB rejects unused ones). */
+class Expression {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, AttributeValue> = {};
+  private n = 0;
+
+  name(attribute: string): string {
+    for (const [k, v] of Object.entries(this.names)) if (v === attribute) return k;
+    const key = `#a${this.n++}`;
+    this.names[key] = attribute;
+    return key;
+  }
+
+  value(v: AttributeValue): string {
+    const key = `:v${Object.keys(this.values).length}`;
+    this.values[key] = v;
+    return key;
+  }
+}
+
+const S = (s: string): AttributeValue => ({ S: s });
+const N = (n: number): AttributeValue => ({ N: String(n) });
+
+/**
+ * DynamoDB store. Pass your own `DynamoDBClient`; run {@link DynamoDBStore.createTable} once in development
+ * (in production, create the table with your infrastructure tool: partition key `pk` of type S).
+ *
+ * Expiry is judged by callers' clocks: a contender takes over only after `expiresAt + maxClockSkewMs` on its
+ * own clock, so callers' clocks must agree within `maxClockSkewMs` (default 1 000 ms). The table must have
+ * one writable home region (not a global table with eventual multi-region consistency; see {@link DynamoDBStore.checkTable}).
+ * @example
+ * import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+ * import { tryLead } from 'leasehold'
+ * import { DynamoDBStore } from 'leasehold/dynamodb'
+ * const store = new DynamoDBStore({ client: new DynamoDBClient({}), table: 'leases' })
+ * const lead = await tryLead(store, { name: 'nightly-report', holder: context.awsRequestId, ttlMs: 60_000 })
+ */
+export class DynamoDBStore implements Store {
+  readonly kind = 'dynamodb';
+  readonly clockSource = 'client' as const;
+  private readonly client: DynamoDBClient;
+  private readonly table: string;
+  private readonly keyPrefix: string;
+  private readonly partitionKey: string;
+  private readonly sortKey: { name: string; value: string } | undefined;
+  private readonly attr: DynamoDBAttributeNames;
+  private readonly ttlAttribute: string | undefined;
+  private readonly ttlRetentionMs: number;
+  private readonly seen = new Map<string, LeaseRecord | null>();
+
+  constructor(options: DynamoDBStoreOptions) {
+    if (typeof options !== 'object' || options === null || typeof (options.client as { send?: unknown } | undefined)?.send !== 'function') {
+      throw invalid('pass { client, table } with a DynamoDBClient from @aws-sdk/client-dynamodb');
+    }
+    if (typeof options.table !== 'string' || !(TABLE_NAME.test(options.table) || TABLE_ARN.test(options.table))) {
+      throw invalid(`table must be a table name of 3-255 characters from A-Z a-z 0-9 _ . - (or a table ARN); got ${JSON.stringify(options.table)}`);
+    }
+    const keyPrefix = options.keyPrefix ?? '';
+    if (typeof keyPrefix !== 'string' || keyPrefix.length > 512)
+      throw invalid(`keyPrefix must be a string of at most 512 characters; got ${JSON.stringify(keyPrefix)}`);
+    const partitionKey = checkAttributeName(options.partitionKey ?? 'pk', 'partitionKey');
+    let sortKey: { name: string; value: string } | undefined;
+    if (options.sortKey !== undefined) {
+      const sk = options.sortKey as { name?: unknown; value?: unknown } | null;
+      if (typeof sk !== 'object' || sk === null || typeof sk.value !== 'string' || sk.value.length === 0 || sk.value.length > 1024) {
+        throw invalid('sortKey must be { name, value } with a non-empty string value of at most 1024 characters');
+      }
+      sortKey = { name: checkAttributeName(sk.name, 'sortKey.name'), value: sk.value };
+    }
+    const given = options.attributes ?? {};
+    if (typeof given !== 'object' || given === null) throw invalid('attributes must be an object like { token: "fencingToken" }');
+    const attr = { ...DEFAULT_DYNAMODB_ATTRIBUTES };
+    for (const [key, value] of Object.entries(given)) {
+      if (!(key in DEFAULT_DYNAMODB_ATTRIBUTES))
+        throw invalid(`attributes.${key} is not a lease attribute (known: ${Object.keys(DEFAULT_DYNAMODB_ATTRIBUTES).join(', ')})`);
+      if (value !== undefined) attr[key as keyof DynamoDBAttributeNames] = checkAttributeName(value, `attributes.${key}`);
+    }
+    const ttlAttribute = options.ttlAttribute === undefined ? undefined : checkAttributeName(options.ttlAttribute, 'ttlAttribute');
+    const retention = options.ttlRetentionMs ?? DEFAULT_TTL_RETENTION_MS;
+    if (typeof retention !== 'number' || !Number.isFinite(retention) || retention < DAY_MS || retention > 365 * DAY_MS) {
+      // Shorter than a day and a record could vanish while a clock-skewed or slow caller still reasons about it,
+      // and a recreated record's time-seeded token would no longer safely exceed the old one.
+      throw invalid(`ttlRetentionMs must be a number of milliseconds from ${DAY_MS} (1 day) to ${365 * DAY_MS} (365 days); got ${JSON.stringify(retention)}`);
+    }
+    const all = [partitionKey, ...(sortKey ? [sortKey.name] : []), ...Object.values(attr), ...(ttlAttribute ? [ttlAttribute] : [])];
+    const duplicate = all.find((a, i) => all.indexOf(a) !== i);
+    if (duplicate !== undefined) throw invalid(`attribute name ${JSON.stringify(duplicate)} is used twice; key, lease and TTL attributes must all differ`);
+    this.client = options.client;
+    this.table = options.table;
+    this.keyPrefix = keyPrefix;
+    this.partitionKey = partitionKey;
+    this.sortKey = sortKey;
+    this.attr = attr;
+    this.ttlAttribute = ttlAttribute;
+    this.ttlRetentionMs = retention;
+  }
+
+  /** The table name (or ARN) this store uses. */
+  get tableName(): string {
+    return this.table;
+  }
+
+  /** The primary key of the item for `name`. */
+  private key(name: string): Record<string, AttributeValue> {
+    const key: Record<string, AttributeValue> = { [this.partitionKey]: S(`${this.keyPrefix}${name}`) };
+    if (this.sortKey) key[this.sortKey.name] = S(this.sortKey.value);
+    return key;
+  }
+
+  /**
+   * A new record's first token: the claim time in epoch ms, not 1. If the item is ever deleted (by the TTL
+   * attribute, at least a day after the lease died, or by an operator), the recreated record still starts
+   * above every token given before, because DynamoDB takes at most about one write per millisecond per item
+   * and each change of holder is a write (design rule 2). Assumes callers' clocks are right within a day.
+   */
+  private seedToken(clientNow: number): number {
+    return Math.max(1, Math.floor(clientNow));
+  }
+
+  private ttlValue(expiresAt: number): AttributeValue {
+    return N(Math.ceil((expiresAt + this.ttlRetentionMs) / 1000));
+  }
+
+  private remember(name: string, record: LeaseRecord | null): void {
+    this.seen.delete(name);
+    this.seen.set(name, record);
+    if (this.seen.size > SEEN_LIMIT) {
+      const oldest = this.seen.keys().next();
+      if (!oldest.done) this.seen.delete(oldest.value);
+    }
+  }
+
+  /** Sends a command; a failed condition comes back as a {@link Refusal}, other errors are thrown. */
+  private async send<T>(command: object, budgetMs?: number): Promise<T | Refusal> {
+    try {
+      // A request still retrying after the lease's validity window would win nothing usable: give up then,
+      // and let the core resolve the now-ambiguous write by reading back (design rule 4).
+      const options = budgetMs !== undefined && budgetMs > 0 ? { abortSignal: AbortSignal.timeout(budgetMs) } : {};
+      return (await this.client.send(command as never, options)) as T;
+    } catch (error) {
+      const e = error as { name?: unknown; message?: unknown; Item?: Record<string, AttributeValue> };
+      if (e.name === 'ConditionalCheckFailedException') return new Refusal(e.Item);
+      if (e.name === 'ResourceNotFoundException') {
+        throw new LeaseholdError(
+          'STORE_UNAVAILABLE',
+          `dynamodb store: table ${this.table} does not exist (or is in another region or account); create it with partition key ${JSON.stringify(this.partitionKey)} of type S, or call store.createTable() in development`,
+          { cause: error },
+        );
+      }
+      if (e.name === 'ValidationException' && typeof e.message === 'string' && /key|schema/i.test(e.message) && !/expression/i.test(e.message)) {
+        throw new LeaseholdError(
+          'INVALID_STORE',
+          `dynamodb store: table ${this.table} does not have the key this store writes (${this.describeKey()}): ${e.message}. Set partitionKey/sortKey to match the table.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  private describeKey(): string {
+    return `partition key ${JSON.stringify(this.partitionKey)} (S)${this.sortKey ? `, sort key ${JSON.stringify(this.sortKey.name)} (S)` : ''}`;
+  }
+
+  private toRecord(name: string, item: Record<string, AttributeValue> | undefined): LeaseRecord | null {
+    if (item === undefined || Object.keys(item).length === 0) return null;
+    const a = this.attr;
+    const num = (attribute: string, optional = false): number | undefined => {
+      const v = item[attribute];
+      if (v === undefined && optional) return undefined;
+      const n = v && 'N' in v && typeof v.N === 'string' ? Number(v.N) : Number.NaN;
+      if (!Number.isFinite(n)) {
+        throw new LeaseholdError(
+          'STORE_CORRUPT',
+          `dynamodb store: item ${JSON.stringify(`${this.keyPrefix}${name}`)} in ${this.table} has no number in attribute ${JSON.stringify(attribute)} (a foreign writer, or attribute names that differ from the store's options)`,
+        );
+      }
+      return n;
+    };
+    const str = (attribute: string): string | null => {
+      const v = item[attribute];
+      return v && 'S' in v && typeof v.S === 'string' ? v.S : null;
+    };
+    const version = str(a.version);
+    if (version === null) {
+      throw new LeaseholdError(
+        'STORE_CORRUPT',
+        `dynamodb store: item ${JSON.stringify(`${this.keyPrefix}${name}`)} in ${this.table} has no string attribute ${JSON.stringify(a.version)}`,
+      );
+    }
+    const expiresAt = num(a.expiresAt) as number;
+    return {
+      name,
+      holder: str(a.holder),
+      token: num(a.token) as number,
+      // Absent while released (so the next claim stamps its own); report the release time then.
+      acquiredAt: num(a.acquiredAt, true) ?? expiresAt,
+      expiresAt,
+      version,
+      data: str(a.data),
+    };
+  }
+
+  /** Reads the lease with a strongly consistent `GetItem`. */
+  async read(name: string): Promise<ReadResult> {
+    const out = await this.send<{ Item?: Record<string, AttributeValue> }>(
+      new GetItemCommand({ TableName: this.table, Key: this.key(name), ConsistentRead: true }),
+    );
+    const record = this.toRecord(name, out instanceof Refusal ? out.item : out.Item);
+    this.remember(name, record);
+    return { record };
+  }
+
+  /**
+   * `PutItem` conditional on absence. The token is the larger of the core's and a time-derived seed, so a
+   * record recreated after a deletion still gets a larger token (see the class notes).
+   */
+  async create(write: LeaseWrite): Promise<WriteOutcome> {
+    const record: LeaseRecord = {
+      name: write.name,
+      holder: write.holder,
+      token: Math.max(write.token, this.seedToken(write.clientNow)),
+      acquiredAt: write.acquiredAt ?? write.clientNow,
+      expiresAt: write.clientNow + write.ttlMs,
+      version: write.version,
+      data: write.data,
+    };
+    const a = this.attr;
+    const item: Record<string, AttributeValue> = {
+      ...this.key(write.name),
+      [a.token]: N(record.token),
+      [a.expiresAt]: N(record.expiresAt),
+      [a.version]: S(record.version),
+    };
+    if (record.holder !== null) {
+      item[a.holder] = S(record.holder);
+      item[a.acquiredAt] = N(record.acquiredAt);
+    } else item[a.released] = N(1);
+    if (record.data !== null) item[a.data] = S(record.data);
+    if (this.ttlAttribute) item[this.ttlAttribute] = this.ttlValue(record.expiresAt);
+    const e = new Expression();
+    const out = await this.send<object>(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: item,
+        ConditionExpression: `attribute_not_exists(${e.name(this.partitionKey)})`,
+        ExpressionAttributeNames: e.names,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+      write.holder === null ? undefined : write.ttlMs,
+    );
+    if (out instanceof Refusal) return this.refused(write.name, out);
+    this.remember(write.name, record);
+    return { ok: true, record };
+  }
+
+  /** `UpdateItem` conditional on the version (compare-and-swap). A `null` holder writes the released state. */
+  async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
+    const e = new Expression();
+    const a = this.attr;
+    const set: string[] = [];
+    const remove: string[] = [];
+    const expiresAt = write.clientNow + write.ttlMs;
+    set.push(
+      `${e.name(a.token)} = ${e.value(N(write.token))}`,
+      `${e.name(a.expiresAt)} = ${e.value(N(expiresAt))}`,
+      `${e.name(a.version)} = ${e.value(S(write.version))}`,
+    );
+    if (write.holder !== null) {
+      set.push(`${e.name(a.holder)} = ${e.value(S(write.holder))}`, `${e.name(a.acquiredAt)} = ${e.value(N(write.acquiredAt ?? write.clientNow))}`);
+      remove.push(e.name(a.released));
+    } else {
+      set.push(`${e.name(a.released)} = ${e.value(N(1))}`);
+      remove.push(e.name(a.holder), e.name(a.acquiredAt));
+    }
+    if (write.data !== null) set.push(`${e.name(a.data)} = ${e.value(S(write.data))}`);
+    else remove.push(e.name(a.data));
+    if (this.ttlAttribute) set.push(`${e.name(this.ttlAttribute)} = ${e.value(this.ttlValue(expiresAt))}`);
+    const condition = `${e.name(a.version)} = ${e.value(S(expectedVersion))}`;
+    const out = await this.update(write.name, e, set, remove, condition, write.holder === null ? undefined : write.ttlMs);
+    if (out instanceof Refusal) return this.refused(write.name, out);
+    return { ok: true, record: out.record };
+  }
+
+  private refused(name: string, refusal: Refusal): WriteOutcome {
+    // No item on a failed condition: the item is absent, or the engine does not send ALL_OLD; the core reads then.
+    if (refusal.item === undefined) return { ok: false, current: null };
+    const current = this.toRecord(name, refusal.item);
+    this.remember(name, current);
+    return { ok: false, current };
+  }
+
+  private async update(
+    name: string,
+    e: Expression,
+    set: string[],
+    remove: string[],
+    condition: string,
+    budgetMs?: number,
+  ): Promise<Refusal | { record: LeaseRecord }> {
+    const out = await this.send<{ Attributes?: Record<string, AttributeValue> }>(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.key(name),
+        UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: e.names,
+        ExpressionAttributeValues: e.values,
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+      budgetMs,
+    );
+    if (out instanceof Refusal) return out;
+    const record = this.toRecord(name, out.Attributes);
+    if (!record) throw new LeaseholdError('STORE_CORRUPT', `dynamodb store: UpdateItem on ${this.table} returned no attributes`);
+    this.remember(name, record);
+    return { record };
+  }
+
+  /**
+   * The fused claim, one `UpdateItem` in the common cases. One update expression cannot branch on the old
+   * holder, so the store picks its condition from what it last saw of the lease (a bounded in-process cache
+   * that only guides the choice; the condition alone decides safety):
+   *
+   * - **create / renew / claim after release** (the default): condition "absent, or mine, or released".
+   *   `token = if_not_exists(token, seed) + if_not_exists(released, 0)`: a renewal keeps the token, a claim after
+   *   a release adds the `released` marker (1) that the release left, a new record starts at the seed;
+   *   `acquiredAt = if_not_exists(acquiredAt, now)` keeps it on renewal (release removed it). Re-applying
+   *   this update is a no-op renewal, so the SDK retrying it after a lost answer is harmless.
+   * - **takeover of an expired lease**: compare-and-swap on the version last seen, token + 1. Tried first
+   *   when the cache already shows the lease expired; otherwise it is the second request, after the
+   *   default attempt failed and its `ALL_OLD` item showed the expiry.
+   *
+   * A refused attempt returns the current item (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so a
+   * refused claim costs one request; where no item comes back, the store reads it (consistent read).
+   * If the item carries this attempt's version, it is this attempt's own earlier success (an SDK retry)
+   * and is returned as such.
+   */
+  async claim(request: ClaimRequest): Promise<{ record: LeaseRecord }> {
+    const budgetMs = request.ttlMs - request.maxClockSkewMs;
+    let seen: { record: LeaseRecord | null } | undefined = this.seen.has(request.name) ? { record: this.seen.get(request.name) ?? null } : undefined;
+    let fresh = false;
+    for (let attempt = 0; attempt < MAX_CLAIM_WRITES; attempt++) {
+      const plan = seen ? planClaim('client', seen.record, request.holder, undefined, request.clientNow, request.maxClockSkewMs) : undefined;
+      if (plan?.action === 'refuse' && fresh && seen?.record) return { record: seen.record };
+      const out =
+        plan?.action === 'takeover' && seen?.record
+          ? await this.takeover(request, seen.record.version, plan.token, budgetMs)
+          : await this.createOrRenew(request, budgetMs);
+      if (!(out instanceof Refusal)) return out;
+      let current = this.toRecord(request.name, out.item);
+      if (out.item === undefined) current = (await this.read(request.name)).record;
+      this.remember(request.name, current);
+      if (current?.version === request.version) return { record: current };
+      seen = { record: current };
+      fresh = true;
+    }
+    if (seen?.record) return { record: seen.record };
+    throw new LeaseholdError(
+      'STORE_UNAVAILABLE',
+      `dynamodb store: claim on ${request.name} met ${MAX_CLAIM_WRITES} conflicting writes in a row; not leader, try again`,
+    );
+  }
+
+  private createOrRenew(request: ClaimRequest, budgetMs: number): Promise<Refusal | { record: LeaseRecord }> {
+    const e = new Expression();
+    const a = this.attr;
+    const expiresAt = request.clientNow + request.ttlMs;
+    const released = e.name(a.released);
+    const token = e.name(a.token);
+    const acquiredAt = e.name(a.acquiredAt);
+    const holder = e.name(a.holder);
+    const me = e.value(S(request.holder));
+    const set = [
+      `${holder} = ${me}`,
+      `${token} = if_not_exists(${token}, ${e.value(N(this.seedToken(request.clientNow)))}) + if_not_exists(${released}, ${e.value(N(0))})`,
+      `${acquiredAt} = if_not_exists(${acquiredAt}, ${e.value(N(request.clientNow))})`,
+      `${e.name(a.expiresAt)} = ${e.value(N(expiresAt))}`,
+      `${e.name(a.version)} = ${e.value(S(request.version))}`,
+    ];
+    const remove = [released];
+    if (request.data !== null) set.push(`${e.name(a.data)} = ${e.value(S(request.data))}`);
+    else remove.push(e.name(a.data));
+    if (this.ttlAttribute) set.push(`${e.name(this.ttlAttribute)} = ${e.value(this.ttlValue(expiresAt))}`);
+    const condition = `attribute_not_exists(${e.name(this.partitionKey)}) OR ${holder} = ${me} OR attribute_not_exists(${holder})`;
+    return this.update(request.name, e, set, remove, condition, budgetMs);
+  }
+
+  private takeover(request: ClaimRequest, expectedVersion: string, token: number, budgetMs: number): Promise<Refusal | { record: LeaseRecord }> {
+    const e = new Expression();
+    const a = this.attr;
+    const expiresAt = request.clientNow + request.ttlMs;
+    const set = [
+      `${e.name(a.holder)} = ${e.value(S(request.holder))}`,
+      `${e.name(a.token)} = ${e.value(N(token))}`,
+      `${e.name(a.acquiredAt)} = ${e.value(N(request.clientNow))}`,
+      `${e.name(a.expiresAt)} = ${e.value(N(expiresAt))}`,
+    ];
+    const remove = [e.name(a.released)];
+    if (request.data !== null) set.push(`${e.name(a.data)} = ${e.value(S(request.data))}`);
+    else remove.push(e.name(a.data));
+    if (this.ttlAttribute) set.push(`${e.name(this.ttlAttribute)} = ${e.value(this.ttlValue(expiresAt))}`);
+    const version = e.name(a.version);
+    set.push(`${version} = ${e.value(S(request.version))}`);
+    return this.update(request.name, e, set, remove, `${version} = ${e.value(S(expectedVersion))}`, budgetMs);
+  }
+
+  /**
+   * The fused release: one `UpdateItem` conditional on `holder`, which removes the holder and its acquisition
+   * time, keeps the token and sets the `released` marker (so the next claim raises the token in one request).
+   */
+  async releaseHolder(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null }> {
+    const e = new Expression();
+    const a = this.attr;
+    const h = e.name(a.holder);
+    const set = [
+      `${e.name(a.version)} = ${e.value(S(version))}`,
+      `${e.name(a.expiresAt)} = ${e.value(N(clientNow))}`,
+      `${e.name(a.released)} = ${e.value(N(1))}`,
+    ];
+    if (this.ttlAttribute) set.push(`${e.name(this.ttlAttribute)} = ${e.value(this.ttlValue(clientNow))}`);
+    const out = await this.update(name, e, set, [h, e.name(a.acquiredAt), e.name(a.data)], `${h} = ${e.value(S(holder))}`);
+    if (!(out instanceof Refusal)) return out;
+    if (out.item === undefined) return { record: (await this.read(name)).record };
+    const record = this.toRecord(name, out.item);
+    this.remember(name, record);
+    return { record };
+  }
+
+  /**
+   * Checks the table: its key matches this store's options, and it is not a global table whose replicas
+   * accept writes with eventual (last-writer-wins) consistency, where two regions could each grant the lease
+   * (design rule 8). Multi-region strong consistency (`MultiRegionConsistency: STRONG`) passes.
+   * Needs `dynamodb:DescribeTable`. Throws a {@link LeaseholdError} with code `INVALID_STORE` when unsafe.
+   * (Legacy 2017.11.29 global tables are not visible to `DescribeTable`; do not use them for leases.)
+   * @example
+   * await store.checkTable()
+   */
+  async checkTable(): Promise<void> {
+    const out = await this.send<{
+      Table?: { KeySchema?: { AttributeName?: string; KeyType?: string }[]; Replicas?: unknown[]; MultiRegionConsistency?: string };
+    }>(new DescribeTableCommand({ TableName: this.table }));
+    if (out instanceof Refusal) throw new LeaseholdError('STORE_CORRUPT', 'dynamodb store: DescribeTable failed a condition');
+    const table = out.Table ?? {};
+    const hash = table.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName;
+    const range = table.KeySchema?.find((k) => k.KeyType === 'RANGE')?.AttributeName;
+    if (hash !== this.partitionKey || range !== this.sortKey?.name) {
+      throw invalid(
+        `table ${this.table} has partition key ${JSON.stringify(hash)}${range ? ` and sort key ${JSON.stringify(range)}` : ''}, but this store writes ${this.describeKey()}; set partitionKey/sortKey to match`,
+      );
+    }
+    if ((table.Replicas?.length ?? 0) > 0 && table.MultiRegionConsistency !== 'STRONG') {
+      throw invalid(
+        `table ${this.table} is a global table with eventually consistent replicas: a conditional write in one region does not see a concurrent one in another, so two leaders could be elected. Keep leases in a single-region table that every region writes to, or use multi-region strong consistency`,
+      );
+    }
+  }
+
+  /**
+   * Creates the table (on-demand capacity, partition key and optional sort key of type S) if it does not
+   * exist, waits until it is active, enables TTL on {@link DynamoDBStoreOptions.ttlAttribute} when set, then runs
+   * {@link DynamoDBStore.checkTable}. For development and tests; create production tables with your infrastructure tool.
+   * Needs `dynamodb:CreateTable`, `dynamodb:DescribeTable` and (with a TTL attribute) `dynamodb:UpdateTimeToLive`.
+   * @example
+   * await new DynamoDBStore({ client, table: 'leases' }).createTable()
+   */
+  async createTable(): Promise<void> {
+    const keys = [
+      { AttributeName: this.partitionKey, KeyType: 'HASH' as const },
+      ...(this.sortKey ? [{ AttributeName: this.sortKey.name, KeyType: 'RANGE' as const }] : []),
+    ];
+    try {
+      await this.client.send(
+        new CreateTableCommand({
+          TableName: this.table,
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: keys,
+          AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: 'S' as const })),
+        }),
+      );
+    } catch (error) {
+      if ((error as { name?: unknown }).name !== 'ResourceInUseException') throw error;
+    }
+    for (let i = 0; ; i++) {
+      const out = await this.client.send(new DescribeTableCommand({ TableName: this.table }));
+      if (out.Table?.TableStatus === 'ACTIVE') break;
+      if (i >= 300) throw new LeaseholdError('STORE_UNAVAILABLE', `dynamodb store: table ${this.table} did not become ACTIVE within 5 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    if (this.ttlAttribute) {
+      try {
+        await this.client.send(
+          new UpdateTimeToLiveCommand({ TableName: this.table, TimeToLiveSpecification: { AttributeName: this.ttlAttribute, Enabled: true } }),
+        );
+      } catch (error) {
+        const e = error as { name?: unknown; message?: unknown };
+        if (!(e.name === 'ValidationException' && typeof e.message === 'string' && /already enabled/i.test(e.message))) throw error;
+      }
+    }
+    await this.checkTable();
+  }
+}

@@ -1,0 +1,418 @@
+import { DeleteItemCommand, DescribeTimeToLiveCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { isLeaseholdError } from '../src/errors.js';
+import { getLeader, type LeadResult, release, tryLead } from '../src/lead.js';
+import { DynamoDBStore, type DynamoDBStoreOptions } from '../src/stores/dynamodb.js';
+import { describeStoreConformance, genericOnly } from '../src/testing/index.js';
+import { localClient } from './setup/dynamodb.js';
+
+const endpoint = inject('dynamodbEndpoint');
+const client = localClient(endpoint);
+const table = `leases_test_${process.pid}`;
+const singleTable = `single_test_${process.pid}`;
+const ttlTable = `ttl_test_${process.pid}`;
+const store = new DynamoDBStore({ client, table });
+// A single table shared with other data: composite key, prefixed keys, renamed attributes.
+const singleOptions = {
+  table: singleTable,
+  keyPrefix: 'lease#',
+  partitionKey: 'PK',
+  sortKey: { name: 'SK', value: 'LEASE' },
+  attributes: { token: 'fencingToken', data: 'payload', holder: 'owner' },
+} satisfies Omit<DynamoDBStoreOptions, 'client'>;
+const singleStore = new DynamoDBStore({ client, ...singleOptions });
+
+beforeAll(async () => {
+  await store.createTable();
+  await singleStore.createTable();
+});
+afterAll(() => {
+  client.destroy();
+});
+
+describeStoreConformance('dynamodb', () => ({ store, clock: new ManualClock() }), { contenders: 16, rounds: 20 });
+describeStoreConformance('dynamodb single-table', () => ({ store: singleStore, clock: new ManualClock() }), { contenders: 8, rounds: 6, names: 10 });
+
+type Fault = 'throttle' | 'lose-answer';
+
+interface Tapped {
+  client: DynamoDBClient;
+  /** Operations actually sent on the wire, retries included, e.g. `UpdateItem`. */
+  sent: string[];
+  /** Injects `fault` into the next `times` sends of `operation` (any operation when omitted). */
+  inject(fault: Fault, times?: number, operation?: string): void;
+  count(operation?: string): number;
+}
+
+/**
+ * A client for DynamoDB Local whose HTTP handler is wrapped: it counts every request that goes on the wire
+ * (the SDK's retries included), and can make a request fail before it is sent (throttling, as DynamoDB
+ * answers it) or lose the answer of a request the engine has already applied (a reset connection).
+ */
+function tapped(options: { maxAttempts?: number } = {}): Tapped {
+  const c = localClient(endpoint, options);
+  const handler = c.config.requestHandler as unknown as {
+    handle(
+      request: { headers: Record<string, string> },
+      options?: { abortSignal?: { aborted: boolean } },
+    ): Promise<{ response: { body?: { destroy?: () => void } } }>;
+  };
+  const original = handler.handle.bind(handler);
+  const sent: string[] = [];
+  const faults: { fault: Fault; operation: string | undefined }[] = [];
+  handler.handle = async (request, handlerOptions) => {
+    if (handlerOptions?.abortSignal?.aborted) throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+    const operation = (request.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    sent.push(operation);
+    const i = faults.findIndex((f) => f.operation === undefined || f.operation === operation);
+    const fault = i >= 0 ? faults.splice(i, 1)[0]?.fault : undefined;
+    if (fault === 'throttle') {
+      throw Object.assign(new Error('The level of configured provisioned throughput for the table was exceeded.'), {
+        name: 'ProvisionedThroughputExceededException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    const out = await original(request, handlerOptions);
+    if (fault === 'lose-answer') {
+      out.response.body?.destroy?.();
+      throw Object.assign(new Error('socket hang up (injected after the engine applied the request)'), { code: 'ECONNRESET' });
+    }
+    return out;
+  };
+  return {
+    client: c,
+    sent,
+    inject(fault, times = 1, operation) {
+      for (let k = 0; k < times; k++) faults.push({ fault, operation });
+    },
+    count: (operation) => (operation === undefined ? sent.length : sent.filter((o) => o === operation).length),
+  };
+}
+
+let unique = 0;
+const fresh = (label: string) => `${label}-${Date.now().toString(36)}-${unique++}`;
+const TTL = 10_000;
+const SKEW = 1_000;
+
+describe('dynamodb store: requests per call', () => {
+  it('claim from nothing, renew, refused claim, claim after release and release are one request each; takeover is one when the store saw the lease, two cold', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    const name = fresh('count');
+    const opts = (holder: string) => ({ name, holder, ttlMs: TTL, maxClockSkewMs: SKEW, clock });
+    // A new store for each step that should be measured cold (a fresh Lambda container).
+    const cold = () => new DynamoDBStore({ client: t.client, table });
+    const warm = cold();
+    const cases: [string, () => Promise<unknown>, unknown, number][] = [
+      ['claim from nothing', () => tryLead(cold(), opts('a')), { isLeader: true }, 1],
+      ['renew (cold)', () => tryLead(cold(), opts('a')), { isLeader: true }, 1],
+      ['renew (warm)', () => tryLead(warm, opts('a')), { isLeader: true }, 1],
+      ['refused claim (cold)', () => tryLead(cold(), opts('b')), { isLeader: false, leader: 'a' }, 1],
+      ['refused claim (warm)', () => tryLead(warm, opts('b')), { isLeader: false, leader: 'a' }, 1],
+      [
+        'takeover of an expired lease (warm)',
+        async () => {
+          clock.advance(TTL + SKEW + 1);
+          return tryLead(warm, opts('b'));
+        },
+        { isLeader: true, leader: 'b' },
+        1,
+      ],
+      [
+        'takeover of an expired lease (cold)',
+        async () => {
+          clock.advance(TTL + SKEW + 1);
+          return tryLead(cold(), opts('c'));
+        },
+        { isLeader: true, leader: 'c' },
+        2,
+      ],
+      ['release (cold)', () => release(cold(), { name, holder: 'c', clock }), true, 1],
+      ['claim after release (cold)', () => tryLead(cold(), opts('d')), { isLeader: true, leader: 'd' }, 1],
+      ['release (warm)', () => release(warm, { name, holder: 'd', clock }), true, 1],
+      ['claim after release (warm)', () => tryLead(warm, opts('e')), { isLeader: true, leader: 'e' }, 1],
+      ['getLeader', () => getLeader(cold(), name, { clock }), { holder: 'e' }, 1],
+    ];
+    const measured: Record<string, number> = {};
+    let lastToken = 0;
+    for (const [label, run, expected] of cases) {
+      const before = t.count();
+      const result = await run();
+      expect(result, label).toMatchObject(expected as object);
+      measured[label] = t.count() - before;
+      const token = (result as Partial<LeadResult>).token;
+      if (typeof token === 'number' && (result as LeadResult).isLeader) {
+        expect(token, label).toBeGreaterThanOrEqual(lastToken);
+        lastToken = token;
+      }
+    }
+    console.info('[leasehold] dynamodb requests per call:', measured);
+    expect(measured).toEqual(Object.fromEntries(cases.map(([label, , , n]) => [label, n])));
+    t.client.destroy();
+  });
+
+  it('tryLead by the same contender under contention stays one request per attempt: 12 contenders, one winner', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    const name = fresh('contend');
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        tryLead(new DynamoDBStore({ client: t.client, table }), { name, holder: `c${i}`, ttlMs: TTL, maxClockSkewMs: SKEW, clock }),
+      ),
+    );
+    expect(results.filter((r) => r.isLeader)).toHaveLength(1);
+    expect(t.count()).toBe(12);
+    t.client.destroy();
+  });
+});
+
+describe('dynamodb store: ambiguous writes', () => {
+  const opts = (name: string, holder: string, clock: ManualClock) => ({ name, holder, ttlMs: TTL, maxClockSkewMs: SKEW, clock });
+
+  it('a claim whose answer was lost after it applied (no SDK retry) is resolved by reading back its version', async () => {
+    const clock = new ManualClock();
+    const t = tapped({ maxAttempts: 1 });
+    const s = new DynamoDBStore({ client: t.client, table });
+    const name = fresh('lost');
+    t.inject('lose-answer', 1, 'UpdateItem');
+    const lead = await tryLead(s, opts(name, 'a', clock));
+    expect(lead).toMatchObject({ isLeader: true, leader: 'a' });
+    expect(lead.remainingMs()).toBe(TTL - SKEW);
+    expect(t.sent).toEqual(['UpdateItem', 'GetItem']);
+    expect(await tryLead(store, opts(name, 'b', clock))).toMatchObject({ isLeader: false, leader: 'a', token: lead.token });
+    t.client.destroy();
+  });
+
+  it('the SDK retry that meets its own earlier takeover as ConditionalCheckFailed is recognised from the ALL_OLD item', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    const s = new DynamoDBStore({ client: t.client, table });
+    const name = fresh('retry-takeover');
+    const a = await tryLead(s, opts(name, 'a', clock));
+    clock.advance(TTL + SKEW + 1);
+    t.inject('lose-answer', 1, 'UpdateItem');
+    const before = t.count();
+    // The store saw a's lease and knows it expired: it sends the compare-and-swap takeover, whose retry then fails.
+    const b = await tryLead(s, opts(name, 'b', clock));
+    expect(t.sent.slice(before)).toEqual(['UpdateItem', 'UpdateItem']);
+    expect(b).toMatchObject({ isLeader: true, leader: 'b', token: a.token + 1 });
+    expect(await getLeader(store, name, { clock, maxClockSkewMs: SKEW })).toMatchObject({ holder: 'b', token: a.token + 1 });
+    t.client.destroy();
+  });
+
+  it('the SDK retry of a claim from nothing re-applies as a no-op renewal: leader, token unchanged', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    const name = fresh('retry-create');
+    t.inject('lose-answer', 1, 'UpdateItem');
+    const a = await tryLead(new DynamoDBStore({ client: t.client, table }), opts(name, 'a', clock));
+    expect(t.sent).toEqual(['UpdateItem', 'UpdateItem']);
+    expect(a).toMatchObject({ isLeader: true, leader: 'a' });
+    expect(await getLeader(store, name, { clock })).toMatchObject({ holder: 'a', token: a.token });
+    t.client.destroy();
+  });
+
+  it('the generic path and release recognise their own retried writes too', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    const s = new DynamoDBStore({ client: t.client, table });
+    const name = fresh('retry-generic');
+    t.inject('lose-answer', 1, 'PutItem');
+    const a = await tryLead(genericOnly(s), opts(name, 'a', clock));
+    expect(t.sent).toEqual(['GetItem', 'PutItem', 'PutItem']);
+    expect(a).toMatchObject({ isLeader: true, leader: 'a' });
+    t.inject('lose-answer', 1, 'UpdateItem');
+    expect(await release(s, { name, holder: 'a', clock })).toBe(true);
+    expect(await getLeader(store, name, { clock })).toBeNull();
+    t.client.destroy();
+  });
+
+  it('contenders whose answers are lost never make two leaders', async () => {
+    for (let round = 0; round < 5; round++) {
+      const clock = new ManualClock();
+      const name = fresh('lost-race');
+      const clients = Array.from({ length: 10 }, (_, i) => tapped({ maxAttempts: i % 2 === 0 ? 1 : 3 }));
+      for (const c of clients) c.inject('lose-answer', 1, 'UpdateItem');
+      const settled = await Promise.allSettled(clients.map((c, i) => tryLead(new DynamoDBStore({ client: c.client, table }), opts(name, `c${i}`, clock))));
+      const leaders = settled.filter((r): r is PromiseFulfilledResult<LeadResult> => r.status === 'fulfilled' && r.value.isLeader);
+      for (const r of settled) if (r.status === 'rejected') expect(isLeaseholdError(r.reason, 'STORE_UNAVAILABLE')).toBe(true);
+      // The write that won always applied, and its caller always learns it: by the SDK retry or by reading back.
+      expect(leaders).toHaveLength(1);
+      expect(await getLeader(store, name, { clock })).toMatchObject({ holder: leaders[0]?.value.leader });
+      for (const c of clients) c.client.destroy();
+    }
+  });
+});
+
+describe('dynamodb store: throttling and failures', () => {
+  const opts = (name: string, holder: string, clock: ManualClock, ttlMs = TTL) => ({ name, holder, ttlMs, maxClockSkewMs: SKEW, clock });
+
+  it('throttled twice, the SDK retries with backoff and the claim succeeds', async () => {
+    const clock = new ManualClock();
+    const t = tapped({ maxAttempts: 3 });
+    const name = fresh('throttle-ok');
+    t.inject('throttle', 2, 'UpdateItem');
+    const lead = await tryLead(new DynamoDBStore({ client: t.client, table }), opts(name, 'a', clock));
+    expect(lead.isLeader).toBe(true);
+    expect(t.sent).toEqual(['UpdateItem', 'UpdateItem', 'UpdateItem']);
+    t.client.destroy();
+  });
+
+  it('throttled past the retry budget, it fails closed with STORE_UNAVAILABLE and nobody leads', async () => {
+    const clock = new ManualClock();
+    const t = tapped({ maxAttempts: 2 });
+    const name = fresh('throttle-fail');
+    t.inject('throttle', 10);
+    await expect(tryLead(new DynamoDBStore({ client: t.client, table }), opts(name, 'a', clock))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(await getLeader(store, name, { clock })).toBeNull();
+    t.client.destroy();
+  });
+
+  it('stops retrying when the lease window runs out, then fails closed', async () => {
+    const clock = new ManualClock();
+    const t = tapped({ maxAttempts: 50 });
+    const name = fresh('throttle-budget');
+    t.inject('throttle', 1_000, 'UpdateItem');
+    const started = performance.now();
+    // ttl 1.5 s, skew 1 s: a window of 0.5 s, after which the request is aborted.
+    await expect(tryLead(new DynamoDBStore({ client: t.client, table }), opts(name, 'a', clock, 1_500))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(t.count('UpdateItem')).toBeLessThan(10);
+    expect(await getLeader(store, name, { clock })).toBeNull();
+    t.client.destroy();
+  });
+
+  it('says how to fix a missing table, and a table whose key does not match', async () => {
+    const clock = new ManualClock();
+    const missing = new DynamoDBStore({ client, table: 'no_such_leases_table' });
+    await expect(tryLead(missing, opts('x', 'a', clock))).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('createTable()'),
+    });
+    const wrongKey = new DynamoDBStore({ client, table, partitionKey: 'id' });
+    await expect(tryLead(wrongKey, opts('x', 'a', clock))).rejects.toMatchObject({ code: 'INVALID_STORE', message: expect.stringContaining('partitionKey') });
+    await expect(wrongKey.checkTable()).rejects.toMatchObject({ code: 'INVALID_STORE' });
+    await expect(store.checkTable()).resolves.toBeUndefined();
+  });
+});
+
+describe('dynamodb store: options and layout', () => {
+  it('refuses invalid options before sending anything', () => {
+    const t = tapped();
+    const bad: unknown[] = [
+      undefined,
+      null,
+      {},
+      { table },
+      { client: {}, table },
+      { client: t.client },
+      { client: t.client, table: 'ab' },
+      { client: t.client, table: 'has space' },
+      { client: t.client, table: 'x'.repeat(256) },
+      { client: t.client, table: 42 },
+      { client: t.client, table, keyPrefix: 7 },
+      { client: t.client, table, keyPrefix: 'p'.repeat(513) },
+      { client: t.client, table, partitionKey: '' },
+      { client: t.client, table, sortKey: { name: 'sk' } },
+      { client: t.client, table, sortKey: { name: '', value: 'v' } },
+      { client: t.client, table, attributes: { tokenn: 'x' } },
+      { client: t.client, table, attributes: { token: '' } },
+      { client: t.client, table, attributes: { token: 'holder' } },
+      { client: t.client, table, attributes: { holder: 'pk' } },
+      { client: t.client, table, ttlAttribute: '' },
+      { client: t.client, table, ttlAttribute: 'expiresAt' },
+      { client: t.client, table, ttlAttribute: 'ttl', ttlRetentionMs: 60_000 },
+      { client: t.client, table, ttlAttribute: 'ttl', ttlRetentionMs: Number.NaN },
+      { client: t.client, table, ttlAttribute: 'ttl', ttlRetentionMs: '1d' },
+    ];
+    for (const options of bad) {
+      expect(
+        () => new DynamoDBStore(options as DynamoDBStoreOptions),
+        JSON.stringify(options, (k, v) => (k === 'client' ? '<client>' : v)),
+      ).toThrowError(expect.objectContaining({ code: 'INVALID_STORE', name: 'LeaseholdError' }));
+    }
+    expect(new DynamoDBStore({ client: t.client, table: 'arn:aws:dynamodb:eu-west-1:123456789012:table/leases' }).tableName).toContain('table/leases');
+    expect(t.count()).toBe(0);
+    t.client.destroy();
+  });
+
+  it('judges and stamps time with the caller clock only (a clock in 2030 writes 2030 times)', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 5, 1));
+    const name = fresh('clock');
+    const lead = await tryLead(store, { name, holder: 'a', ttlMs: TTL, clock });
+    expect(lead.expiresAt).toBe(clock.now() + TTL);
+    expect(lead.acquiredAt).toBe(clock.now());
+    // A new record's token starts at the claim time in ms, so a recreated record still gets a larger one.
+    expect(lead.token).toBe(clock.now());
+  });
+
+  it('keeps leases in a shared single table: prefixed keys, a constant sort key, renamed attributes, other items untouched', async () => {
+    const clock = new ManualClock();
+    const name = fresh('single');
+    const neighbour = { PK: { S: `lease#${name}` }, SK: { S: 'PROFILE' }, owner: { S: 'someone else' } };
+    await client.send(new PutItemCommand({ TableName: singleTable, Item: neighbour }));
+    const lead = await tryLead(singleStore, { name, holder: 'a', ttlMs: TTL, clock, data: '{"x":1}' });
+    expect(lead).toMatchObject({ isLeader: true, data: '{"x":1}' });
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: singleTable, Key: { PK: { S: `lease#${name}` }, SK: { S: 'LEASE' } }, ConsistentRead: true }),
+    );
+    expect(Item).toMatchObject({
+      owner: { S: 'a' },
+      fencingToken: { N: String(lead.token) },
+      payload: { S: '{"x":1}' },
+      expiresAt: { N: String(lead.expiresAt) },
+    });
+    expect(Item?.token).toBeUndefined();
+    const other = await client.send(new GetItemCommand({ TableName: singleTable, Key: { PK: neighbour.PK, SK: neighbour.SK }, ConsistentRead: true }));
+    expect(other.Item).toEqual(neighbour);
+  });
+
+  it('sets the TTL attribute long after expiry (epoch seconds), and a record deleted by TTL comes back with a larger token', async () => {
+    const retention = 2 * 24 * 60 * 60 * 1000;
+    const ttlStore = new DynamoDBStore({ client, table: ttlTable, ttlAttribute: 'deleteAfter', ttlRetentionMs: retention });
+    await ttlStore.createTable();
+    await ttlStore.createTable();
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: ttlTable }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'deleteAfter', TimeToLiveStatus: 'ENABLED' });
+    const clock = new ManualClock();
+    const name = fresh('ttl');
+    const key = { pk: { S: name } };
+    const raw = async () => (await client.send(new GetItemCommand({ TableName: ttlTable, Key: key, ConsistentRead: true }))).Item;
+    const first = await tryLead(ttlStore, { name, holder: 'a', ttlMs: TTL, clock });
+    expect((await raw())?.deleteAfter).toEqual({ N: String(Math.ceil((first.expiresAt + retention) / 1000)) });
+    clock.advance(3_000);
+    const renewed = await tryLead(ttlStore, { name, holder: 'a', ttlMs: TTL, clock });
+    expect((await raw())?.deleteAfter).toEqual({ N: String(Math.ceil((renewed.expiresAt + retention) / 1000)) });
+    expect(await release(ttlStore, { name, holder: 'a', clock })).toBe(true);
+    // Many changes of holder in a burst (faster than DynamoDB itself would allow per item).
+    let last = renewed.token;
+    for (let i = 0; i < 20; i++) {
+      const holder = `h${i}`;
+      const lead = await tryLead(ttlStore, { name, holder, ttlMs: TTL, clock });
+      expect(lead.isLeader).toBe(true);
+      expect(lead.token).toBeGreaterThan(last);
+      last = lead.token;
+      expect(await release(ttlStore, { name, holder, clock })).toBe(true);
+    }
+    const releasedAt = clock.now();
+    expect((await raw())?.deleteAfter).toEqual({ N: String(Math.ceil((releasedAt + retention) / 1000)) });
+    // DynamoDB deletes the item some time after deleteAfter; here we delete it ourselves at that time.
+    clock.advance(retention + 1_000);
+    await client.send(new DeleteItemCommand({ TableName: ttlTable, Key: key }));
+    const reborn = await tryLead(new DynamoDBStore({ client, table: ttlTable, ttlAttribute: 'deleteAfter', ttlRetentionMs: retention }), {
+      name,
+      holder: 'z',
+      ttlMs: TTL,
+      clock,
+    });
+    expect(reborn.isLeader).toBe(true);
+    expect(reborn.token).toBeGreaterThan(last);
+    // The generic path seeds the same way.
+    await client.send(new DeleteItemCommand({ TableName: ttlTable, Key: key }));
+    clock.advance(retention + 1_000);
+    const again = await tryLead(genericOnly(ttlStore), { name, holder: 'y', ttlMs: TTL, clock });
+    expect(again.token).toBeGreaterThan(reborn.token);
+  });
+});
