@@ -5,8 +5,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Store } from '../src/store.js';
+import { DynamoDBStore } from '../src/stores/dynamodb.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { PostgresStore } from '../src/stores/postgres.js';
+import { localClient } from './setup/dynamodb.js';
 import { simulate } from './support/fault-simulation.js';
 import { recordFigures } from './support/safety-figures.js';
 import { BASE, runSimulations, seeds } from './support/simulations.js';
@@ -32,6 +34,16 @@ describe('fault simulation', () => {
     });
     it('postgres (fused path)', async () => {
       await runSimulations('postgres', new PostgresStore({ pool, table }));
+    });
+  });
+
+  describe('dynamodb local', () => {
+    const store = new DynamoDBStore({ client: localClient(inject('dynamodbEndpoint')), table: `leases-faults-${process.pid}` });
+    beforeAll(async () => {
+      await store.createTable();
+    });
+    it('dynamodb (client clocks skewed within the bound)', async () => {
+      await runSimulations('dynamodb', store);
     });
   });
 
