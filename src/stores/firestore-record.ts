@@ -1,0 +1,235 @@
+/**
+ * The lease record as a Firestore document, shared by `leasehold/firestore` (gRPC, the official client) and
+ * `leasehold/firestore-rest` (fetch only): field names, the mapping between fields and {@link LeaseRecord},
+ * validation of what is read and of the options both stores take. Neither store keeps its own copy.
+ *
+ * One document per election name, `{collection}/{name}`, with the fields
+ *
+ * | field        | type              | meaning                                                                     |
+ * |--------------|-------------------|-----------------------------------------------------------------------------|
+ * | `holder`     | string or null    | current holder; null after a release                                        |
+ * | `token`      | integer           | fencing token (rises at each change of holder, kept on renewal and release) |
+ * | `acquiredAt` | timestamp or null | when the holder acquired it; null: "at this document's update time"         |
+ * | `ttlMs`      | integer           | lease length: the lease runs out at the document's update time + `ttlMs`    |
+ * | `version`    | string            | unique per write: how a caller recognises its own write                     |
+ * | `data`       | string or null    | the holder's payload                                                        |
+ *
+ * Expiry is judged entirely on Firestore's clock: `expiresAt` is not a stored field but the document's
+ * `updateTime` (the commit time of the write that stamped it, assigned by Firestore) plus `ttlMs`, and it is
+ * compared with the `readTime` of a strongly consistent read. See `firestore.ts` for why that is safe.
+ * @module
+ */
+import { LeaseholdError } from '../errors.js';
+import { planClaim } from '../lead.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, Store } from '../store.js';
+
+/** Default collection of both Firestore stores. */
+export const DEFAULT_FIRESTORE_COLLECTION = 'leasehold_leases';
+
+/**
+ * Shortest lease (ms) the Firestore stores accept: 3 s. Firestore sustains about one write per second per
+ * document; the leader renews every `ttlMs / 3` by default (the Elector), so a 3 s lease is one write a
+ * second. Claims with a shorter lease throw `INVALID_TTL` before anything is sent.
+ */
+export const MIN_FIRESTORE_TTL_MS = 3_000;
+
+/** The lease fields every write sets (the update mask of a replace: other fields in the document are kept). */
+export const LEASE_FIELDS = ['holder', 'token', 'acquiredAt', 'ttlMs', 'version', 'data'] as const;
+
+/** The lease fields in plain values: what a store encodes for its wire (SDK values, REST `Value`s). */
+export interface LeaseFields {
+  holder: string | null;
+  token: number;
+  /** Epoch ms, or `null` for "the commit time of the write that sets this" (a new holder). */
+  acquiredAt: number | null;
+  /** Whole milliseconds. */
+  ttlMs: number;
+  version: string;
+  data: string | null;
+}
+
+/**
+ * The fields one write sets. A new holder's `acquiredAt` is left `null`, meaning "this write's commit time",
+ * so it is stamped on Firestore's clock without a second round trip. Throws `INVALID_TTL` (nothing is sent)
+ * for a lease shorter than {@link MIN_FIRESTORE_TTL_MS}; a release (`holder: null`, `ttlMs: 0`) is allowed.
+ */
+export function fieldsForWrite(kind: string, write: LeaseWrite): LeaseFields {
+  if (write.holder !== null && write.ttlMs < MIN_FIRESTORE_TTL_MS) {
+    throw new LeaseholdError(
+      'INVALID_TTL',
+      `${kind} store: ttlMs must be at least ${MIN_FIRESTORE_TTL_MS} ms (got ${write.ttlMs}): Firestore sustains about one write per second per document and the leader renews every ttlMs / 3; use ttlMs of 15000 or more`,
+    );
+  }
+  return {
+    holder: write.holder,
+    token: write.token,
+    acquiredAt: write.acquiredAt,
+    // Rounded up: a lease a fraction of a millisecond longer than the caller's window is still safe.
+    ttlMs: Math.ceil(write.ttlMs),
+    version: write.version,
+    data: write.data,
+  };
+}
+
+/**
+ * The record a document holds, given its decoded fields and its update time (epoch ms, on Firestore's clock).
+ * Also the record a successful write produced, given the write's update time. Throws `STORE_CORRUPT`
+ * when a field has the wrong type (a foreign writer, or a different layout).
+ */
+export function recordFromFields(kind: string, name: string, raw: Record<string, unknown>, updateTimeMs: number): LeaseRecord {
+  const bad = (field: string, expected: string): never => {
+    const value = raw[field];
+    throw new LeaseholdError(
+      'STORE_CORRUPT',
+      `${kind} store: document ${JSON.stringify(name)} field ${field} must be ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}; leave lease documents to leasehold`,
+    );
+  };
+  const { holder, token, acquiredAt, ttlMs, version, data } = raw;
+  if (holder !== null && typeof holder !== 'string') bad('holder', 'a string or null');
+  if (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 1) bad('token', 'a positive integer');
+  if (acquiredAt !== null && (typeof acquiredAt !== 'number' || !Number.isFinite(acquiredAt))) bad('acquiredAt', 'a timestamp or null');
+  if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs < 0) bad('ttlMs', 'a non-negative integer');
+  if (typeof version !== 'string' || version.length === 0) bad('version', 'a non-empty string');
+  if (data !== null && typeof data !== 'string') bad('data', 'a string or null');
+  if (!Number.isFinite(updateTimeMs)) throw new LeaseholdError('STORE_CORRUPT', `${kind} store: document ${JSON.stringify(name)} has no update time`);
+  return {
+    name,
+    holder: holder as string | null,
+    token: token as number,
+    acquiredAt: (acquiredAt as number | null) ?? updateTimeMs,
+    expiresAt: updateTimeMs + (ttlMs as number),
+    version: version as string,
+    data: data as string | null,
+  };
+}
+
+/** Checks a collection path (`leases`, or nested `tenants/acme/leases`); returns it. */
+export function checkCollection(kind: string, collection: unknown): string {
+  const path = collection === undefined ? DEFAULT_FIRESTORE_COLLECTION : collection;
+  const segments = typeof path === 'string' ? path.split('/') : [];
+  const valid =
+    typeof path === 'string' &&
+    path.length <= 1_000 &&
+    segments.length % 2 === 1 &&
+    segments.every((s) => s.length > 0 && s !== '.' && s !== '..' && !/^__.*__$/.test(s) && /^[\x21-\x7e]+$/.test(s));
+  if (!valid) {
+    throw new LeaseholdError(
+      'INVALID_STORE',
+      `${kind} store: collection must be a collection path like "leasehold_leases" or "tenants/acme/leases" (printable ASCII segments, not "." or "..", not __x__); got ${JSON.stringify(path)}`,
+    );
+  }
+  return path;
+}
+
+/**
+ * The lease state this store last saw for each name (read or written), with its update time, so that
+ * 1. a compare-and-swap on `version` can be sent as a write with a `lastUpdateTime` (REST:
+ *    `currentDocument.updateTime`) precondition: the core compares versions, Firestore compares update times,
+ *    and this joins the two (a miss costs one read);
+ * 2. a holder renews in one round trip, straight from the state it wrote last ({@link claimLease}).
+ * It only chooses what to send: the precondition alone decides, so a stale entry costs a request, never safety.
+ * Bounded to `limit` names (least recently seen dropped first).
+ */
+export class SeenLeases<T> {
+  private readonly entries = new Map<string, { record: LeaseRecord; updateTime: T }>();
+
+  constructor(private readonly limit = 1_024) {}
+
+  /** Remembers `record` as the state of its name at `updateTime`. */
+  remember(record: LeaseRecord, updateTime: T): void {
+    this.entries.delete(record.name);
+    this.entries.set(record.name, { record: { ...record }, updateTime });
+    if (this.entries.size > this.limit) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+
+  /** The update time of the state of `name` that carries `version`, if that is the state last seen. */
+  updateTime(name: string, version: string): T | undefined {
+    const entry = this.entries.get(name);
+    return entry?.record.version === version ? entry.updateTime : undefined;
+  }
+
+  /** The state of `name` last seen, if any. */
+  latest(name: string): LeaseRecord | undefined {
+    const entry = this.entries.get(name);
+    return entry ? { ...entry.record } : undefined;
+  }
+}
+
+/** The primitives {@link claimLease} and {@link releaseLease} drive: a Firestore store's own read/create/replace. */
+export type LeasePrimitives = Pick<Store, 'kind' | 'read' | 'create' | 'replace'>;
+
+type Found = { record: LeaseRecord; now?: number };
+
+function withNow(record: LeaseRecord, now: number | undefined): Found {
+  return now === undefined ? { record } : { record, now };
+}
+
+/**
+ * The Firestore stores' `claim`: the core's own decision ({@link planClaim}) over their primitives, with one
+ * shortcut. A holder renewing a lease this store last saw it hold sends the conditional write at once, without
+ * reading first (one round trip instead of two): the `lastUpdateTime` precondition proves the state is still
+ * current, and a holder renews whether or not its lease has run out, so no clock is needed for that decision.
+ * If the precondition fails, it falls back to read → decide → conditional write. Takeovers always read first,
+ * since only a read gives Firestore's time to judge expiry by.
+ */
+export async function claimLease(store: LeasePrimitives, seen: SeenLeases<unknown>, request: ClaimRequest): Promise<Found> {
+  const write = (token: number, acquiredAt: number | null): LeaseWrite => ({
+    name: request.name,
+    holder: request.holder,
+    token,
+    acquiredAt,
+    ttlMs: request.ttlMs,
+    version: request.version,
+    data: request.data,
+    clientNow: request.clientNow,
+  });
+  const cached = seen.latest(request.name);
+  if (cached && cached.holder === request.holder) {
+    const outcome = await store.replace(cached.version, write(cached.token, cached.acquiredAt));
+    if (outcome.ok) return withNow(outcome.record, outcome.now);
+  }
+  const read = await store.read(request.name);
+  const current = read.record;
+  const plan = planClaim('store', current, request.holder, read.now, request.clientNow, request.maxClockSkewMs);
+  // planClaim refuses only when a live record exists.
+  if (plan.action === 'refuse') return withNow(current as LeaseRecord, read.now);
+  const outcome =
+    current === null ? await store.create(write(plan.token, plan.acquiredAt)) : await store.replace(current.version, write(plan.token, plan.acquiredAt));
+  if (outcome.ok) return withNow(outcome.record, outcome.now);
+  // Lost a race: report whoever won (the core recognises this attempt's own version, should a retry have applied it).
+  if (outcome.current) return withNow(outcome.current, outcome.now);
+  const again = await store.read(request.name);
+  // Only if the document was deleted under us: not leader, and nothing to report; the caller retries later.
+  if (!again.record) throw new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: the lease document vanished during the claim; not leader, retry`);
+  return withNow(again.record, again.now);
+}
+
+/**
+ * The Firestore stores' `releaseHolder`: clears the holder (keeping the token) with a conditional write on the
+ * state this store last saw `holder` hold (one round trip), or else on the state a read finds.
+ */
+export async function releaseLease(
+  store: LeasePrimitives,
+  seen: SeenLeases<unknown>,
+  name: string,
+  holder: string,
+  version: string,
+  clientNow: number,
+): Promise<{ record: LeaseRecord | null; now?: number }> {
+  const clear = (current: LeaseRecord) =>
+    store.replace(current.version, { name, holder: null, token: current.token, acquiredAt: current.acquiredAt, ttlMs: 0, version, data: null, clientNow });
+  const cached = seen.latest(name);
+  if (cached && cached.holder === holder) {
+    const outcome = await clear(cached);
+    if (outcome.ok) return withNow(outcome.record, outcome.now);
+  }
+  const read = await store.read(name);
+  if (!read.record || read.record.holder !== holder) return read.now === undefined ? { record: read.record } : { record: read.record, now: read.now };
+  const outcome = await clear(read.record);
+  if (outcome.ok) return withNow(outcome.record, outcome.now);
+  const again = outcome.current ? { record: outcome.current, now: outcome.now } : await store.read(name);
+  return again.now === undefined ? { record: again.record } : { record: again.record, now: again.now };
+}

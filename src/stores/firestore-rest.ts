@@ -1,0 +1,364 @@
+/**
+ * `leasehold/firestore-rest`: the Firestore store for runtimes without gRPC (Cloudflare Workers, Vercel Edge,
+ * Deno Deploy). It speaks the Firestore REST API v1 with the global `fetch` and signs service-account
+ * tokens with WebCrypto: no SDK, no `node:` module. Same documents, same clock model and same preconditions as
+ * `leasehold/firestore`, so both can serve one collection side by side.
+ * @module
+ */
+import { type Clock, systemClock } from '../clock.js';
+import { LeaseholdError } from '../errors.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
+import { checkCollection, claimLease, fieldsForWrite, LEASE_FIELDS, type LeaseFields, recordFromFields, releaseLease, SeenLeases } from './firestore-record.js';
+
+/** The fields of a Google service-account key file (JSON) this store needs. */
+export interface ServiceAccountKey {
+  client_email: string;
+  /** PEM, PKCS #8 (`-----BEGIN PRIVATE KEY-----`), as in the key file. */
+  private_key: string;
+  private_key_id?: string;
+  /** Token endpoint (default `https://oauth2.googleapis.com/token`). */
+  token_uri?: string;
+  project_id?: string;
+}
+
+/** Options of {@link FirestoreRestStore}. Pass exactly one of `serviceAccount` and `getAccessToken`. */
+export interface FirestoreRestStoreOptions {
+  /** Google Cloud project id (default: `serviceAccount.project_id`). */
+  projectId?: string;
+  /** Database id (default `(default)`). */
+  database?: string;
+  /** Collection path (default `leasehold_leases`); nested paths like `tenants/acme/leases` work. */
+  collection?: string;
+  /**
+   * A service-account key (the parsed JSON key file, e.g. from a Worker secret). The store signs an RS256 JWT
+   * with WebCrypto, exchanges it at the token endpoint for an access token, and reuses that token until a
+   * minute before it expires. The account needs the `roles/datastore.user` role.
+   */
+  serviceAccount?: ServiceAccountKey;
+  /** Your own token source instead (called before each request; cache in it). Return `"owner"` for the emulator. */
+  getAccessToken?: () => string | Promise<string>;
+  /** API base URL (default `https://firestore.googleapis.com`); e.g. `http://127.0.0.1:8080` for the emulator. */
+  baseUrl?: string;
+  /** `fetch` to use (default: the global one). */
+  fetch?: typeof globalThis.fetch;
+  /** Clock for token lifetimes (default: the system clock). Lease expiry never uses it. */
+  clock?: Clock;
+}
+
+const SCOPE = 'https://www.googleapis.com/auth/datastore';
+const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+const TOKEN_LIFETIME_S = 3_600;
+const TOKEN_REFRESH_MARGIN_MS = 60_000;
+const PROJECT = /^[a-z0-9][a-z0-9.:-]{0,99}$/;
+const DATABASE = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
+
+/** A Firestore REST `Value`, in the forms this store writes and reads. */
+type RestValue =
+  | { stringValue: string }
+  | { integerValue: string | number }
+  | { timestampValue: string }
+  | { nullValue: null }
+  | { doubleValue: number }
+  | { booleanValue: boolean };
+
+/** A REST error, with the `status` Firestore gave (`ALREADY_EXISTS`, `FAILED_PRECONDITION`, …). */
+export class FirestoreRestError extends Error {
+  /** HTTP status. */
+  readonly httpStatus: number;
+  /** Google RPC status name from the error body, when there is one. */
+  readonly status: string | undefined;
+
+  constructor(httpStatus: number, status: string | undefined, message: string) {
+    super(message);
+    this.name = 'FirestoreRestError';
+    this.httpStatus = httpStatus;
+    this.status = status;
+  }
+}
+
+/**
+ * Firestore store over the REST API, for edge runtimes. A read is `documents:batchGet` (chosen over
+ * `documents.get` because only it reports the `readTime` that judges expiry); a write is `documents:commit`
+ * with one write carrying `currentDocument: { exists: false }` (first claim) or
+ * `currentDocument: { updateTime }` equal to the exact update time read (renew, takeover, release).
+ * 409 (`ALREADY_EXISTS`, `ABORTED`), 400 `FAILED_PRECONDITION`, 412 and 404 on a write mean "condition
+ * failed"; any other error throws, so the caller is not leader (fail closed). Round trips, preconditions and
+ * the clock model are `leasehold/firestore`'s: the lease runs out at the document's update time + `ttlMs`,
+ * judged by a read's `readTime`, and leases shorter than 3 s throw `INVALID_TTL` (one write per second per document).
+ * @example
+ * import { FirestoreRestStore } from 'leasehold/firestore-rest'
+ * export default {
+ *   async scheduled(_event, env) {
+ *     const store = new FirestoreRestStore({ serviceAccount: JSON.parse(env.GCP_SERVICE_ACCOUNT), collection: 'leases' })
+ *     const lead = await tryLead(store, { name: 'cron', holder: crypto.randomUUID(), ttlMs: 60_000 })
+ *     if (lead.isLeader) await work(lead.token)
+ *   },
+ * }
+ */
+export class FirestoreRestStore implements Store {
+  readonly kind = 'firestore-rest';
+  readonly clockSource = 'store' as const;
+  /** The collection path this store uses. */
+  readonly collection: string;
+  private readonly databasePath: string;
+  private readonly baseUrl: string;
+  private readonly fetch: typeof globalThis.fetch;
+  private readonly token: () => Promise<string>;
+  private readonly seen = new SeenLeases<string>();
+
+  constructor(options: FirestoreRestStoreOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new LeaseholdError(
+        'INVALID_STORE',
+        'firestore-rest store: pass { projectId, collection, serviceAccount } or { projectId, collection, getAccessToken }',
+      );
+    }
+    const invalid = (message: string) => new LeaseholdError('INVALID_STORE', `firestore-rest store: ${message}`);
+    const projectId = options.projectId ?? options.serviceAccount?.project_id;
+    if (typeof projectId !== 'string' || !PROJECT.test(projectId))
+      throw invalid(`projectId must be a Google Cloud project id; got ${JSON.stringify(projectId)}`);
+    const database = options.database ?? '(default)';
+    if (!DATABASE.test(database)) throw invalid(`database must be "(default)" or a database id; got ${JSON.stringify(database)}`);
+    this.collection = checkCollection(this.kind, options.collection);
+    this.databasePath = `projects/${projectId}/databases/${database}`;
+    const baseUrl = options.baseUrl ?? 'https://firestore.googleapis.com';
+    if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw invalid(`baseUrl must be an http(s) URL; got ${JSON.stringify(baseUrl)}`);
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    const given = options.fetch;
+    if (given === undefined && typeof globalThis.fetch !== 'function') throw invalid('no global fetch in this runtime; pass { fetch }');
+    // Never called as a method of this store: Workers refuse a fetch invoked with a foreign `this`.
+    this.fetch = given ? (input, init) => given(input, init) : (input, init) => globalThis.fetch(input, init);
+    const clock = options.clock ?? systemClock;
+    if ((options.serviceAccount === undefined) === (options.getAccessToken === undefined)) {
+      throw invalid('pass exactly one of serviceAccount (a key file, parsed) and getAccessToken');
+    }
+    if (options.getAccessToken) {
+      const get = options.getAccessToken;
+      this.token = async () => get();
+    } else {
+      this.token = serviceAccountTokens(options.serviceAccount as ServiceAccountKey, this.fetch, clock, invalid);
+    }
+  }
+
+  private documentName(name: string): string {
+    return `${this.databasePath}/documents/${this.collection}/${name}`;
+  }
+
+  private async call(method: 'batchGet' | 'commit', body: unknown): Promise<unknown> {
+    const token = await this.token();
+    const response = await this.fetch(`${this.baseUrl}/v1/${this.databasePath}/documents:${method}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const error = (parsed as { error?: { status?: unknown; message?: unknown } } | undefined)?.error;
+      const status = typeof error?.status === 'string' ? error.status : undefined;
+      const message = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
+      throw new FirestoreRestError(response.status, status, `Firestore ${method}: HTTP ${response.status} ${status ?? ''} ${message}`.trim());
+    }
+    return parsed;
+  }
+
+  async read(name: string): Promise<ReadResult> {
+    const documentName = this.documentName(name);
+    const answer = await this.call('batchGet', { documents: [documentName] });
+    // batchGet answers with a JSON array of BatchGetDocumentsResponse; one document asked, one answer.
+    const item = Array.isArray(answer) ? (answer.find((a) => a && (a.found || a.missing)) as BatchGetItem | undefined) : undefined;
+    if (!item || typeof item.readTime !== 'string') throw this.corrupt(`batchGet returned no readTime for ${name}`);
+    const now = timestampMs(item.readTime);
+    if (!item.found) return { record: null, now };
+    const { fields = {}, updateTime } = item.found;
+    if (typeof updateTime !== 'string') throw this.corrupt(`document ${name} has no updateTime`);
+    const record = recordFromFields(this.kind, name, decodeFields(fields), timestampMs(updateTime));
+    this.seen.remember(record, updateTime);
+    return { record, now };
+  }
+
+  async create(write: LeaseWrite): Promise<WriteOutcome> {
+    return this.commit(write, { exists: false });
+  }
+
+  async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
+    let updateTime = this.seen.updateTime(write.name, expectedVersion);
+    if (updateTime === undefined) {
+      // Not seen by this store (the core always reads first, so only after eviction): find the state's update time.
+      const read = await this.read(write.name);
+      if (read.record?.version !== expectedVersion) return { ok: false, current: read.record, ...(read.now !== undefined ? { now: read.now } : {}) };
+      updateTime = this.seen.updateTime(write.name, expectedVersion);
+      if (updateTime === undefined) throw this.corrupt('a read did not record its update time');
+    }
+    // The exact string Firestore gave (microseconds): rounding it would make every precondition fail.
+    return this.commit(write, { updateTime });
+  }
+
+  private async commit(write: LeaseWrite, currentDocument: { exists: false } | { updateTime: string }): Promise<WriteOutcome> {
+    const fields = fieldsForWrite(this.kind, write);
+    const update = { name: this.documentName(write.name), fields: encodeFields(fields) };
+    // A replace lists every lease field in the mask: the whole lease is replaced, other fields are kept.
+    const body = {
+      writes: [{ update, ...('updateTime' in currentDocument ? { updateMask: { fieldPaths: [...LEASE_FIELDS] } } : {}), currentDocument }],
+    };
+    let answer: unknown;
+    try {
+      answer = await this.call('commit', body);
+    } catch (error) {
+      // The write did not apply; the core reads the current record (and recognises its own version, should a
+      // retry have met this attempt's earlier success).
+      if (error instanceof FirestoreRestError && isConditionFailure(error)) return { ok: false, current: null };
+      throw error;
+    }
+    const result = answer as { writeResults?: { updateTime?: unknown }[]; commitTime?: unknown } | undefined;
+    const updateTime = result?.writeResults?.[0]?.updateTime;
+    if (typeof updateTime !== 'string') throw this.corrupt('commit returned no writeResults[0].updateTime');
+    const at = timestampMs(updateTime);
+    const record = recordFromFields(this.kind, write.name, { ...fields }, at);
+    this.seen.remember(record, updateTime);
+    return { ok: true, record, now: at };
+  }
+
+  /** One round trip for a renewal of a lease this store saw its holder write; otherwise read, then write. */
+  claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
+    return claimLease(this, this.seen, request);
+  }
+
+  /** One round trip for a release of a lease this store saw its holder write; otherwise read, then write. */
+  releaseHolder(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null; now?: number }> {
+    return releaseLease(this, this.seen, name, holder, version, clientNow);
+  }
+
+  private corrupt(message: string): LeaseholdError {
+    return new LeaseholdError('STORE_CORRUPT', `firestore-rest store: ${message}`);
+  }
+}
+
+interface BatchGetItem {
+  found?: { name?: string; fields?: Record<string, RestValue>; updateTime?: unknown };
+  missing?: string;
+  readTime?: unknown;
+}
+
+function isConditionFailure(error: FirestoreRestError): boolean {
+  if (error.httpStatus === 412 || error.httpStatus === 409) return true;
+  return error.status === 'FAILED_PRECONDITION' || error.status === 'ALREADY_EXISTS' || error.status === 'ABORTED' || error.status === 'NOT_FOUND';
+}
+
+function encodeFields(fields: LeaseFields): Record<string, RestValue> {
+  const text = (v: string | null): RestValue => (v === null ? { nullValue: null } : { stringValue: v });
+  return {
+    holder: text(fields.holder),
+    // int64 travels as a decimal string in JSON.
+    token: { integerValue: String(fields.token) },
+    acquiredAt: fields.acquiredAt === null ? { nullValue: null } : { timestampValue: new Date(fields.acquiredAt).toISOString() },
+    ttlMs: { integerValue: String(fields.ttlMs) },
+    version: { stringValue: fields.version },
+    data: text(fields.data),
+  };
+}
+
+/** Decodes the REST values of the lease fields to plain values; anything unexpected is left for validation. */
+function decodeFields(fields: Record<string, RestValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === null || typeof value !== 'object') out[key] = value;
+    else if ('nullValue' in value) out[key] = null;
+    else if ('stringValue' in value) out[key] = value.stringValue;
+    else if ('integerValue' in value) out[key] = /^-?\d+$/.test(String(value.integerValue)) ? Number(value.integerValue) : value.integerValue;
+    else if ('timestampValue' in value) out[key] = timestampMs(value.timestampValue);
+    else out[key] = value;
+  }
+  return out;
+}
+
+// RFC 3339 (`2030-01-01T00:00:00.123456Z`, any fraction length) to epoch ms, truncating below the millisecond.
+function timestampMs(text: string): number {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
+  const seconds = m ? Date.parse(`${m[1]}${m[3]}`) : Number.NaN;
+  if (!m || !Number.isFinite(seconds)) throw new LeaseholdError('STORE_CORRUPT', `firestore-rest store: ${JSON.stringify(text)} is not an RFC 3339 timestamp`);
+  return seconds + Number((m[2] ?? '').padEnd(3, '0').slice(0, 3));
+}
+
+/**
+ * Access tokens for a service account: an RS256 JWT (WebCrypto) exchanged at the token endpoint
+ * (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`), reused until a minute before it expires.
+ * Concurrent callers share one exchange.
+ */
+function serviceAccountTokens(
+  key: ServiceAccountKey,
+  fetchFn: typeof globalThis.fetch,
+  clock: Clock,
+  invalid: (message: string) => LeaseholdError,
+): () => Promise<string> {
+  if (typeof key !== 'object' || key === null || typeof key.client_email !== 'string' || typeof key.private_key !== 'string') {
+    throw invalid('serviceAccount must be a service-account key file (JSON, parsed) with client_email and private_key');
+  }
+  if (!key.private_key.includes('-----BEGIN PRIVATE KEY-----')) {
+    throw invalid('serviceAccount.private_key must be a PKCS #8 PEM key ("-----BEGIN PRIVATE KEY-----"), as in the key file');
+  }
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw invalid('this runtime has no WebCrypto (crypto.subtle); pass getAccessToken instead');
+  const tokenUrl = key.token_uri ?? GOOGLE_TOKEN_URL;
+  let signingKey: Promise<CryptoKey> | undefined;
+  let cached: { token: string; refreshAt: number } | undefined;
+  let pending: Promise<string> | undefined;
+
+  const exchange = async (): Promise<string> => {
+    signingKey ??= subtle.importKey('pkcs8', pemToDer(key.private_key), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+    const iat = Math.floor(clock.now() / 1000);
+    const header = { alg: 'RS256', typ: 'JWT', ...(key.private_key_id ? { kid: key.private_key_id } : {}) };
+    const claims = { iss: key.client_email, scope: SCOPE, aud: tokenUrl, iat, exp: iat + TOKEN_LIFETIME_S };
+    const unsigned = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+    const signature = await subtle.sign('RSASSA-PKCS1-v1_5', await signingKey, new TextEncoder().encode(unsigned));
+    const response = await fetchFn(tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: `${unsigned}.${base64url(signature)}` }).toString(),
+    });
+    const body = (await response.json().catch(() => undefined)) as
+      | { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown }
+      | undefined;
+    if (!response.ok || typeof body?.access_token !== 'string') {
+      const reason = [body?.error, body?.error_description].filter((x) => typeof x === 'string').join(': ');
+      throw new FirestoreRestError(
+        response.status,
+        typeof body?.error === 'string' ? body.error : undefined,
+        `token exchange for ${key.client_email} at ${tokenUrl} failed: HTTP ${response.status} ${reason}`.trim(),
+      );
+    }
+    const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : TOKEN_LIFETIME_S) * 1000;
+    cached = { token: body.access_token, refreshAt: clock.now() + Math.max(0, lifetimeMs - TOKEN_REFRESH_MARGIN_MS) };
+    return body.access_token;
+  };
+
+  return async () => {
+    if (cached && clock.now() < cached.refreshAt) return cached.token;
+    pending ??= exchange().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+}
+
+function pemToDer(pem: string): ArrayBuffer {
+  const b64 = pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '').replace(/\s+/g, '');
+  const binary = atob(b64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes.buffer;
+}
+
+function base64url(input: string | ArrayBuffer): string {
+  const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : new Uint8Array(input);
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export { DEFAULT_FIRESTORE_COLLECTION, MIN_FIRESTORE_TTL_MS } from './firestore-record.js';

@@ -1,0 +1,186 @@
+/**
+ * `leasehold/firestore`: leases in a Firestore collection, through the official client
+ * (`@google-cloud/firestore`, which you pass in). Expiry is judged by Firestore's clock, so client clock skew
+ * does not matter. For Cloudflare Workers and other runtimes without gRPC, use `leasehold/firestore-rest`.
+ * @module
+ */
+import { LeaseholdError } from '../errors.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
+import { checkCollection, claimLease, fieldsForWrite, LEASE_FIELDS, type LeaseFields, recordFromFields, releaseLease, SeenLeases } from './firestore-record.js';
+
+/** A Firestore `Timestamp` (anything with `toMillis()`), typed structurally. */
+export interface FirestoreTimestampLike {
+  toMillis(): number;
+}
+
+/** The parts of a `DocumentSnapshot` this store reads. */
+export interface FirestoreSnapshotLike {
+  readonly exists: boolean;
+  /** When the read was served, on Firestore's clock: the "now" that judges expiry. */
+  readonly readTime: FirestoreTimestampLike;
+  readonly updateTime?: FirestoreTimestampLike | undefined;
+  data(): Record<string, unknown> | undefined;
+}
+
+/** The parts of a `DocumentReference` this store uses: `get`, `create` and a preconditioned `update`. */
+export interface FirestoreDocumentLike {
+  get(): Promise<FirestoreSnapshotLike>;
+  create(data: Record<string, unknown>): Promise<{ readonly writeTime: FirestoreTimestampLike }>;
+  update(
+    data: Record<string, unknown>,
+    precondition?: { readonly lastUpdateTime?: FirestoreTimestampLike },
+  ): Promise<{ readonly writeTime: FirestoreTimestampLike }>;
+}
+
+/**
+ * A `Firestore` from `@google-cloud/firestore` (8.x runs on Node 20, 9.x needs Node 22), typed structurally so
+ * leasehold does not depend on the SDK at type level.
+ */
+export interface FirestoreLike {
+  collection(path: string): { doc(id: string): FirestoreDocumentLike };
+}
+
+/** Options of {@link FirestoreStore}. */
+export interface FirestoreStoreOptions {
+  /** Your client, e.g. `new Firestore()`. leasehold never closes it. */
+  firestore: FirestoreLike;
+  /** Collection path (default `leasehold_leases`); nested paths like `tenants/acme/leases` work. */
+  collection?: string;
+}
+
+// gRPC status codes of a write that did not apply because its precondition failed (or lost a race).
+const NOT_FOUND = 5;
+const ALREADY_EXISTS = 6;
+const FAILED_PRECONDITION = 9;
+const ABORTED = 10;
+
+/**
+ * Firestore store over the official client: a first claim is `create()` (fails if the document exists);
+ * renewal, takeover and release are `update()` with a `lastUpdateTime` precondition equal to the update time
+ * of the document state the caller read (compare-and-swap). A claim, takeover or refusal is a read, then at
+ * most one conditional write (a refused claim writes nothing); a renewal or release by a holder whose last write
+ * this store saw is the conditional write alone, one round trip (see `claimLease` in `firestore-record.ts`).
+ *
+ * Clock model (design rule 3): the lease runs out at the document's `updateTime` + `ttlMs`, both on Firestore's
+ * clock, and a read's `readTime` says whether that moment has passed. The update time is the commit time of
+ * the write, which Firestore assigns after the request arrives; so the stored expiry is at least the real
+ * arrival time + ttl, minus Firestore's clock error (TrueTime: milliseconds) and 1 ms of rounding to whole
+ * milliseconds. The caller's validity ends at its *send* time + ttl − maxClockSkewMs, earlier than arrival
+ * + ttl; and a contender takes over only once a read served at or after the expiry says so. The lease is
+ * therefore never judged expired while its holder is still valid, as long as Firestore's clock error plus the
+ * holder's clock drift over one lease stays below `maxClockSkewMs` (1 s by default). Client clocks play no part.
+ *
+ * Writes are limited to about one per second per document by Firestore: leases shorter than
+ * {@link MIN_FIRESTORE_TTL_MS} throw `INVALID_TTL` before anything is sent.
+ * @example
+ * import { Firestore } from '@google-cloud/firestore'
+ * import { FirestoreStore } from 'leasehold/firestore'
+ * const store = new FirestoreStore({ firestore: new Firestore(), collection: 'leases' })
+ * const lead = await tryLead(store, { name: 'nightly-report', holder: process.env.K_REVISION ?? 'me', ttlMs: 60_000 })
+ */
+export class FirestoreStore implements Store {
+  readonly kind = 'firestore';
+  readonly clockSource = 'store' as const;
+  /** The collection path this store uses. */
+  readonly collection: string;
+  private readonly firestore: FirestoreLike;
+  private readonly seen = new SeenLeases<FirestoreTimestampLike>();
+
+  constructor(options: FirestoreStoreOptions) {
+    if (typeof options !== 'object' || options === null || typeof options.firestore?.collection !== 'function') {
+      throw new LeaseholdError('INVALID_STORE', 'firestore store: pass { firestore } with a Firestore from @google-cloud/firestore (e.g. new Firestore())');
+    }
+    this.firestore = options.firestore;
+    this.collection = checkCollection(this.kind, options.collection);
+  }
+
+  private doc(name: string): FirestoreDocumentLike {
+    return this.firestore.collection(this.collection).doc(name);
+  }
+
+  async read(name: string): Promise<ReadResult> {
+    const snapshot = await this.doc(name).get();
+    const now = snapshot.readTime.toMillis();
+    if (!snapshot.exists) return { record: null, now };
+    const updateTime = snapshot.updateTime;
+    if (!updateTime) throw new LeaseholdError('STORE_CORRUPT', `firestore store: document ${JSON.stringify(name)} exists but has no update time`);
+    const record = recordFromFields(this.kind, name, decode(snapshot.data() ?? {}), updateTime.toMillis());
+    this.seen.remember(record, updateTime);
+    return { record, now };
+  }
+
+  async create(write: LeaseWrite): Promise<WriteOutcome> {
+    const fields = fieldsForWrite(this.kind, write);
+    try {
+      // create() sends `currentDocument: { exists: false }`: it fails with ALREADY_EXISTS if anyone wrote first.
+      const result = await this.doc(write.name).create(encode(fields));
+      return this.written(write.name, fields, result.writeTime);
+    } catch (error) {
+      // The write did not apply; the core reads the current record (and recognises its own version, should
+      // an SDK retry have met this attempt's earlier success).
+      if (hasCode(error, ALREADY_EXISTS, ABORTED)) return { ok: false, current: null };
+      throw error;
+    }
+  }
+
+  async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
+    const fields = fieldsForWrite(this.kind, write);
+    let lastUpdateTime = this.seen.updateTime(write.name, expectedVersion);
+    if (lastUpdateTime === undefined) {
+      // Not seen by this store (the core always reads first, so only after eviction): find the state's update time.
+      const read = await this.read(write.name);
+      if (read.record?.version !== expectedVersion) return { ok: false, current: read.record, ...(read.now !== undefined ? { now: read.now } : {}) };
+      lastUpdateTime = this.seen.updateTime(write.name, expectedVersion);
+      if (lastUpdateTime === undefined) throw new LeaseholdError('STORE_CORRUPT', 'firestore store: a read did not record its update time');
+    }
+    try {
+      // The compare-and-swap: applies only if the document is still exactly the state the caller read.
+      // Every lease field is listed, so the update replaces the whole lease (other fields are kept).
+      const result = await this.doc(write.name).update(encode(fields), { lastUpdateTime });
+      return this.written(write.name, fields, result.writeTime);
+    } catch (error) {
+      if (hasCode(error, FAILED_PRECONDITION, NOT_FOUND, ABORTED)) return { ok: false, current: null };
+      throw error;
+    }
+  }
+
+  private written(name: string, fields: LeaseFields, writeTime: FirestoreTimestampLike): WriteOutcome {
+    const at = writeTime.toMillis();
+    const record = recordFromFields(this.kind, name, { ...fields }, at);
+    this.seen.remember(record, writeTime);
+    return { ok: true, record, now: at };
+  }
+
+  /** One round trip for a renewal of a lease this store saw its holder write; otherwise read, then write. */
+  claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
+    return claimLease(this, this.seen, request);
+  }
+
+  /** One round trip for a release of a lease this store saw its holder write; otherwise read, then write. */
+  releaseHolder(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null; now?: number }> {
+    return releaseLease(this, this.seen, name, holder, version, clientNow);
+  }
+}
+
+function encode(fields: LeaseFields): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of LEASE_FIELDS) out[field] = fields[field];
+  // A JS Date is written as a Firestore timestamp by the client.
+  out.acquiredAt = fields.acquiredAt === null ? null : new Date(fields.acquiredAt);
+  return out;
+}
+
+function decode(data: Record<string, unknown>): Record<string, unknown> {
+  const acquired = data.acquiredAt as Partial<FirestoreTimestampLike> | null | undefined;
+  return {
+    ...data,
+    acquiredAt: acquired === null ? null : typeof acquired?.toMillis === 'function' ? acquired.toMillis() : acquired,
+  };
+}
+
+function hasCode(error: unknown, ...codes: number[]): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && codes.includes(code);
+}
+
+export { DEFAULT_FIRESTORE_COLLECTION, MIN_FIRESTORE_TTL_MS } from './firestore-record.js';

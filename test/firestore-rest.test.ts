@@ -1,0 +1,393 @@
+/**
+ * `leasehold/firestore-rest` against a local endpoint that checks Firestore's REST shapes and implements its
+ * preconditions faithfully (test/support/firestore-rest-server.ts says what it is and why), and against the
+ * official Firestore emulator when FIRESTORE_EMULATOR_HOST points to one.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { getLeader, release, tryLead } from '../src/lead.js';
+import type { LeaseWrite } from '../src/store.js';
+import { FirestoreRestStore, type ServiceAccountKey } from '../src/stores/firestore-rest.js';
+import { describeStoreConformance } from '../src/testing/index.js';
+import { type FakeFirestore, type LoggedRequest, startFirestoreRestServer } from './support/firestore-rest-server.js';
+
+const PROJECT = 'demo-leasehold';
+const COLLECTION = 'rest_leases';
+const TOKEN = 'static-test-token';
+const fake = await startFirestoreRestServer({ projectId: PROJECT, staticTokens: [TOKEN] });
+afterAll(() => fake.close());
+
+const store = new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN });
+
+/** Ages a lease on the store's clock: a commit by someone else sets ttlMs to 0, so it ran out at its update time. */
+async function expire(name: string): Promise<void> {
+  fake.patch(fake.documentName(COLLECTION, name), { ttlMs: { integerValue: '0' } });
+}
+
+describeStoreConformance('firestore-rest (REST shape server)', () => ({ store, clock: new ManualClock(), expire }), { contenders: 16, rounds: 20 });
+
+const emulatorHost = process.env.FIRESTORE_EMULATOR_HOST;
+if (emulatorHost) {
+  // The official emulator serves REST on the same port and accepts the token "owner".
+  const official = new FirestoreRestStore({
+    projectId: process.env.GCLOUD_PROJECT ?? 'demo-leasehold',
+    collection: `rest_leases_${process.pid}`,
+    baseUrl: `http://${emulatorHost}`,
+    getAccessToken: () => 'owner',
+  });
+  describeStoreConformance(
+    `firestore-rest (official emulator at ${emulatorHost})`,
+    () => ({
+      store: official,
+      clock: new ManualClock(),
+      expire: async (name) => {
+        // Rewrites ttlMs through the same API with no precondition: a foreign commit that ends the lease at once.
+        const read = await official.read(name);
+        if (!read.record) throw new Error(`no lease ${name}`);
+        const docName = `projects/${process.env.GCLOUD_PROJECT ?? 'demo-leasehold'}/databases/(default)/documents/rest_leases_${process.pid}/${name}`;
+        const response = await fetch(
+          `http://${emulatorHost}/v1/projects/${process.env.GCLOUD_PROJECT ?? 'demo-leasehold'}/databases/(default)/documents:commit`,
+          {
+            method: 'POST',
+            headers: { authorization: 'Bearer owner', 'content-type': 'application/json' },
+            body: JSON.stringify({ writes: [{ update: { name: docName, fields: { ttlMs: { integerValue: '0' } } }, updateMask: { fieldPaths: ['ttlMs'] } }] }),
+          },
+        );
+        if (!response.ok) throw new Error(`expire failed: ${response.status} ${await response.text()}`);
+      },
+    }),
+    { contenders: 16, rounds: 10 },
+  );
+}
+
+type Body = {
+  writes: {
+    update: { name: string; fields: Record<string, Record<string, unknown>> };
+    updateMask?: { fieldPaths: string[] };
+    currentDocument?: Record<string, unknown>;
+  }[];
+};
+
+const commits = (from: number): { body: Body; status: number; request: LoggedRequest }[] =>
+  fake.requests
+    .slice(from)
+    .filter((r) => r.path.endsWith('documents:commit'))
+    .map((r) => ({ body: r.body as Body, status: r.status, request: r }));
+
+let n = 0;
+const fresh = (label: string) => `${label}-${Date.now().toString(36)}-${n++}`;
+
+describe('firestore-rest store: requests on the wire', () => {
+  const clock = new ManualClock();
+  const opts = (name: string, holder: string, extra: object = {}) => ({ name, holder, ttlMs: 10_000, clock, ...extra });
+
+  it('every write of the conformance runs carried a precondition: exists:false to create, the exact updateTime to replace', () => {
+    const all = commits(0).filter((c) => c.body.writes[0]?.update.name.includes(`/documents/${COLLECTION}/conf-`));
+    expect(all.length).toBeGreaterThan(100);
+    for (const { body } of all) {
+      expect(body.writes).toHaveLength(1);
+      const [w] = body.writes;
+      const pre = w?.currentDocument;
+      if (pre && 'exists' in pre) {
+        expect(pre).toEqual({ exists: false });
+        expect(w?.updateMask).toBeUndefined();
+      } else {
+        expect(Object.keys(pre ?? {})).toEqual(['updateTime']);
+        expect(w?.updateMask?.fieldPaths.sort()).toEqual(['acquiredAt', 'data', 'holder', 'token', 'ttlMs', 'version']);
+      }
+    }
+    // Contenders lost races on this engine both ways: the preconditions were judged, not ignored.
+    expect(all.some((c) => c.status === 409)).toBe(true);
+    expect(all.some((c) => c.status === 400)).toBe(true);
+  });
+
+  it('claims with a create carrying exists:false, typed values and the bearer token', async () => {
+    const name = fresh('shape');
+    const from = fake.requests.length;
+    expect(await tryLead(store, opts(name, 'host-1', { data: '{"a":1}' }))).toMatchObject({ isLeader: true, token: 1 });
+    const [read, write] = fake.requests.slice(from);
+    expect(read?.path).toBe(`/v1/projects/${PROJECT}/databases/(default)/documents:batchGet`);
+    expect(read?.body).toEqual({ documents: [fake.documentName(COLLECTION, name)] });
+    expect(write?.path).toBe(`/v1/projects/${PROJECT}/databases/(default)/documents:commit`);
+    expect(write?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(write?.headers['content-type']).toBe('application/json');
+    expect(write?.body).toEqual({
+      writes: [
+        {
+          update: {
+            name: fake.documentName(COLLECTION, name),
+            fields: {
+              holder: { stringValue: 'host-1' },
+              token: { integerValue: '1' },
+              acquiredAt: { nullValue: null },
+              ttlMs: { integerValue: '10000' },
+              version: { stringValue: expect.any(String) },
+              data: { stringValue: '{"a":1}' },
+            },
+          },
+          currentDocument: { exists: false },
+        },
+      ],
+    });
+  });
+
+  it('renews with the exact microsecond updateTime it read, and keeps acquiredAt as a timestamp', async () => {
+    const name = fresh('renew');
+    const first = await tryLead(store, opts(name, 'host-1'));
+    const stored = fake.documents.get(fake.documentName(COLLECTION, name));
+    const from = fake.requests.length;
+    const second = await tryLead(store, opts(name, 'host-1'));
+    expect(second).toMatchObject({ isLeader: true, token: first.token, acquiredAt: first.acquiredAt });
+    const [c] = commits(from);
+    const pre = c?.body.writes[0]?.currentDocument as { updateTime: string };
+    expect(pre.updateTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(BigInt(Date.parse(pre.updateTime.replace(/\.\d+Z$/, 'Z'))) * 1000n + BigInt(pre.updateTime.slice(20, 26))).toBe(stored?.updateTime);
+    expect(c?.body.writes[0]?.update.fields.acquiredAt).toEqual({ timestampValue: new Date(first.acquiredAt ?? 0).toISOString() });
+  });
+
+  it('a stale compare-and-swap is refused by the engine (400 FAILED_PRECONDITION) and changes nothing', async () => {
+    const name = fresh('stale');
+    await tryLead(store, opts(name, 'a'));
+    const { record } = await store.read(name);
+    if (!record) throw new Error('no record');
+    // Someone else commits in between: same version field, new update time.
+    fake.patch(fake.documentName(COLLECTION, name), { data: { stringValue: 'foreign' } });
+    const write: LeaseWrite = { name, holder: 'b', token: 2, acquiredAt: null, ttlMs: 10_000, version: 'stale-attempt', data: null, clientNow: clock.now() };
+    const from = fake.requests.length;
+    expect(await store.replace(record.version, write)).toEqual({ ok: false, current: null });
+    expect(commits(from)[0]?.status).toBe(400);
+    expect((await store.read(name)).record).toMatchObject({ holder: 'a', version: record.version, data: 'foreign' });
+  });
+
+  it('maps 409, 400 FAILED_PRECONDITION and 412 to "condition failed", other errors to a throw (fail closed)', async () => {
+    const name = fresh('errors');
+    await tryLead(store, opts(name, 'a'));
+    const { record } = await store.read(name);
+    if (!record) throw new Error('no record');
+    const write: LeaseWrite = { name, holder: 'a', token: 1, acquiredAt: record.acquiredAt, ttlMs: 10_000, version: 'v', data: null, clientNow: clock.now() };
+    for (const [http, status] of [
+      [409, 'ABORTED'],
+      [400, 'FAILED_PRECONDITION'],
+      [412, 'FAILED_PRECONDITION'],
+      [404, 'NOT_FOUND'],
+    ] as const) {
+      fake.failNext(http, status);
+      expect(await store.replace(record.version, write), `${http} ${status}`).toEqual({ ok: false, current: null });
+    }
+    for (const [http, status] of [
+      [503, 'UNAVAILABLE'],
+      [403, 'PERMISSION_DENIED'],
+      [400, 'INVALID_ARGUMENT'],
+      [429, 'RESOURCE_EXHAUSTED'],
+    ] as const) {
+      fake.failNext(http, status);
+      await expect(store.replace(record.version, write), `${http} ${status}`).rejects.toMatchObject({ httpStatus: http, status });
+    }
+    fake.failNext(503, 'UNAVAILABLE');
+    await expect(tryLead(store, opts(fresh('down'), 'a'))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('a renewal or release by the holder is one request; a claim, takeover or cold renewal is a read and a write', async () => {
+    const name = fresh('trips');
+    const make = () => new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN });
+    const warm = make();
+    const lead = (s: FirestoreRestStore, holder: string) => tryLead(s, opts(name, holder));
+    const count = (from: number) => {
+      const paths = fake.requests.slice(from).map((r) => r.path);
+      return { reads: paths.filter((p) => p.endsWith(':batchGet')).length, commits: paths.filter((p) => p.endsWith(':commit')).length };
+    };
+    const cases: [string, () => Promise<unknown>, unknown, { reads: number; commits: number }][] = [
+      ['claim of a name never held', () => lead(warm, 'a'), { isLeader: true, token: 1 }, { reads: 1, commits: 1 }],
+      ['renewal by the holder', () => lead(warm, 'a'), { isLeader: true, token: 1 }, { reads: 0, commits: 1 }],
+      ['renewal by the holder, from a cold store', () => lead(make(), 'a'), { isLeader: true, token: 1 }, { reads: 1, commits: 1 }],
+      ['refused claim', () => lead(warm, 'b'), { isLeader: false, leader: 'a' }, { reads: 1, commits: 0 }],
+      ['release by the holder', () => release(warm, { name, holder: 'a', clock }), true, { reads: 0, commits: 1 }],
+      ['claim after a release', () => lead(warm, 'b'), { isLeader: true, token: 2 }, { reads: 1, commits: 1 }],
+      ['release from a cold store', () => release(make(), { name, holder: 'b', clock }), true, { reads: 1, commits: 1 }],
+      ['getLeader', () => getLeader(warm, name), null, { reads: 1, commits: 0 }],
+    ];
+    for (const [label, run, expected, trips] of cases) {
+      const from = fake.requests.length;
+      const result = await run();
+      if (expected === null || typeof expected !== 'object') expect(result, label).toBe(expected);
+      else expect(result, label).toMatchObject(expected);
+      expect(count(from), label).toEqual(trips);
+    }
+    await tryLead(warm, opts(name, 'c'));
+    await expire(name);
+    const from = fake.requests.length;
+    expect(await lead(warm, 'd')).toMatchObject({ isLeader: true, token: 4 });
+    expect(count(from), 'takeover').toEqual({ reads: 1, commits: 1 });
+  });
+
+  it('a holder renewing from what it saw last is refused by the precondition once someone else took over', async () => {
+    const name = fresh('stale-cache');
+    const x = new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN });
+    const y = new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN });
+    const a = await tryLead(x, opts(name, 'a'));
+    await expire(name);
+    const b = await tryLead(y, opts(name, 'b'));
+    expect(b).toMatchObject({ isLeader: true, token: a.token + 1 });
+    const from = fake.requests.length;
+    // x still remembers a's lease and tries the one-request renewal first; the engine refuses it (stale updateTime).
+    expect(await tryLead(x, opts(name, 'a'))).toMatchObject({ isLeader: false, leader: 'b', token: b.token });
+    expect(commits(from).map((c) => c.status)).toEqual([400]);
+    expect(await release(x, { name, holder: 'a', clock })).toBe(false);
+    expect(await getLeader(y, name, { clock })).toMatchObject({ holder: 'b', token: b.token });
+  });
+
+  it('judges expiry by the server clock: a caller whose clock runs an hour ahead takes nothing early', async () => {
+    const name = fresh('skew');
+    await tryLead(store, opts(name, 'a'));
+    const fastClock = new ManualClock(Date.now() + 3_600_000);
+    expect(await tryLead(store, { name, holder: 'b', ttlMs: 10_000, clock: fastClock })).toMatchObject({ isLeader: false, leader: 'a' });
+    expect(await getLeader(store, name, { clock: fastClock })).toMatchObject({ holder: 'a' });
+  });
+
+  it('stamps expiresAt from the commit time: update time + ttl', async () => {
+    const name = fresh('stamp');
+    const lead = await tryLead(store, opts(name, 'a'));
+    const doc = fake.documents.get(fake.documentName(COLLECTION, name));
+    expect(lead.expiresAt).toBe(Number((doc?.updateTime ?? 0n) / 1000n) + 10_000);
+    expect(lead.acquiredAt).toBe(Number((doc?.updateTime ?? 0n) / 1000n));
+  });
+
+  it('refuses leases shorter than 3 s before sending anything (one write per second per document)', async () => {
+    const name = fresh('short');
+    const from = fake.requests.length;
+    await expect(tryLead(store, opts(name, 'a', { ttlMs: 2_999, maxClockSkewMs: 500 }))).rejects.toMatchObject({ code: 'INVALID_TTL' });
+    expect(commits(from)).toHaveLength(0);
+    expect(await tryLead(store, opts(name, 'a', { ttlMs: 3_000, maxClockSkewMs: 500 }))).toMatchObject({ isLeader: true });
+    expect(await release(store, { name, holder: 'a' })).toBe(true);
+  });
+
+  it('reports a document written by someone else as STORE_CORRUPT', async () => {
+    const name = fresh('foreign');
+    await tryLead(store, opts(name, 'a'));
+    fake.patch(fake.documentName(COLLECTION, name), { token: { stringValue: 'one' } });
+    await expect(getLeader(store, name)).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+  });
+
+  it('runs on fetch and WebCrypto alone: no node: module, SDK, Buffer or process in its import graph', () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const [, spec] of text.matchAll(/^(?:import|export)[^;]*?from '([^']+)'/gm)) {
+        expect(spec?.startsWith('.'), `${file} imports ${spec}`).toBe(true);
+        visit(join(dirname(file), (spec ?? '').replace(/\.js$/, '.ts')));
+      }
+      expect(text, file).not.toMatch(/\bBuffer\b|\bprocess\.|require\(/);
+    };
+    visit('src/stores/firestore-rest.ts');
+    expect([...seen].sort()).toEqual([
+      'src/clock.ts',
+      'src/errors.ts',
+      'src/lead.ts',
+      'src/options.ts',
+      'src/store.ts',
+      'src/stores/firestore-record.ts',
+      'src/stores/firestore-rest.ts',
+    ]);
+  });
+
+  it('refuses bad options with INVALID_STORE', () => {
+    const ok = { projectId: PROJECT, getAccessToken: () => 't' };
+    for (const bad of [
+      { ...ok, projectId: 'Bad Project' },
+      { ...ok, projectId: undefined },
+      { ...ok, collection: 'a/b' },
+      { ...ok, collection: '__x__' },
+      { ...ok, database: 'Bad_DB' },
+      { ...ok, baseUrl: 'ftp://x' },
+      { projectId: PROJECT },
+      { ...ok, serviceAccount: { client_email: 'x@y', private_key: 'k' } },
+      { projectId: PROJECT, serviceAccount: { client_email: 'x@y', private_key: 'not a pem' } },
+    ]) {
+      expect(() => new FirestoreRestStore(bad as never), JSON.stringify(bad)).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
+    }
+    expect(new FirestoreRestStore({ ...ok, collection: 'tenants/acme/leases' }).collection).toBe('tenants/acme/leases');
+  });
+});
+
+describe('firestore-rest store: service-account tokens (RS256 JWT via WebCrypto)', () => {
+  let keys: CryptoKeyPair;
+  let saFake: FakeFirestore;
+  let key: ServiceAccountKey;
+  const clock = new ManualClock(Date.now());
+  const email = 'leases@demo-leasehold.iam.gserviceaccount.com';
+
+  beforeAll(async () => {
+    keys = await crypto.subtle.generateKey(
+      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      true,
+      ['sign', 'verify'],
+    );
+    const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+    const pem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`;
+    saFake = await startFirestoreRestServer({ projectId: PROJECT, serviceAccount: { clientEmail: email, publicKey: keys.publicKey }, now: () => clock.now() });
+    key = { client_email: email, private_key: pem, private_key_id: 'kid-1', token_uri: saFake.tokenUrl, project_id: PROJECT };
+  });
+  afterAll(() => saFake.close());
+
+  it('exchanges a signed JWT for an access token, reuses it until a minute before expiry, and shares one exchange', async () => {
+    const sa = new FirestoreRestStore({ serviceAccount: key, collection: COLLECTION, baseUrl: saFake.url, clock });
+    const name = fresh('sa');
+    const [a, b] = await Promise.all([
+      tryLead(sa, { name, holder: 'a', ttlMs: 10_000, clock }),
+      tryLead(sa, { name: `${name}-2`, holder: 'b', ttlMs: 10_000, clock }),
+    ]);
+    expect([a.isLeader, b.isLeader]).toEqual([true, true]);
+    expect(saFake.issuedTokens).toEqual(['ya29.fake-1']);
+    const tokenRequests = saFake.requests.filter((r) => r.path === '/token');
+    expect(tokenRequests).toHaveLength(1);
+    expect(tokenRequests[0]?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const jwt = new URLSearchParams(String(tokenRequests[0]?.body)).get('assertion') ?? '';
+    const [header, claims] = jwt
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString('utf8')));
+    expect(header).toEqual({ alg: 'RS256', typ: 'JWT', kid: 'kid-1' });
+    expect(claims).toEqual({
+      iss: email,
+      scope: 'https://www.googleapis.com/auth/datastore',
+      aud: saFake.tokenUrl,
+      iat: Math.floor(clock.now() / 1000),
+      exp: Math.floor(clock.now() / 1000) + 3_600,
+    });
+    for (const r of saFake.requests.filter((r) => r.path !== '/token')) expect(r.headers.authorization).toBe('Bearer ya29.fake-1');
+
+    clock.advance(3_599_000 - 60_000 - 1);
+    await tryLead(sa, { name, holder: 'a', ttlMs: 10_000, clock });
+    expect(saFake.issuedTokens).toHaveLength(1);
+    clock.advance(1);
+    await tryLead(sa, { name, holder: 'a', ttlMs: 10_000, clock });
+    expect(saFake.issuedTokens).toEqual(['ya29.fake-1', 'ya29.fake-2']);
+    expect(saFake.requests.at(-1)?.headers.authorization).toBe('Bearer ya29.fake-2');
+  });
+
+  it('a key the token endpoint rejects makes nobody leader (fail closed)', async () => {
+    const other = await crypto.subtle.generateKey(
+      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      true,
+      ['sign', 'verify'],
+    );
+    const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', other.privateKey)).toString('base64');
+    const wrong = { ...key, private_key: `-----BEGIN PRIVATE KEY-----\n${pkcs8}\n-----END PRIVATE KEY-----\n` };
+    const sa = new FirestoreRestStore({ serviceAccount: wrong, collection: COLLECTION, baseUrl: saFake.url, clock });
+    const before = saFake.issuedTokens.length;
+    await expect(tryLead(sa, { name: fresh('wrong-key'), holder: 'a', ttlMs: 10_000, clock })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('Invalid JWT Signature'),
+    });
+    expect(saFake.issuedTokens).toHaveLength(before);
+  });
+
+  it('a request without a valid bearer token is refused with 401 and throws', async () => {
+    const noAuth = new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: saFake.url, getAccessToken: () => 'forged' });
+    await expect(noAuth.read('x')).rejects.toMatchObject({ httpStatus: 401, status: 'UNAUTHENTICATED' });
+  });
+});
