@@ -103,7 +103,7 @@ then a calm phase. Checked: no overlapping validity windows of different holders
 change of holder, no act after validity (against the test's own bound from the first request's send), and a
 leader emerging after faults stop within ttl + skew + poll. Replay a seed with \`FAULT_SEED=<seed> npx vitest run test/faults.test.ts\`.
 
-| engine | seeds | calls | leaderships | changes of holder | acts checked | faults: lost answer / failed before / throttled / latency spike | pauses > ttl / crashes | worst liveness (ms) | violations |
+| engine | seeds | calls | leaderships | changes of holder | acts checked | faults: lost answer / failed before / throttled / latency spike | pauses > ttl / crashes | slowest leader after faults stopped (ms; bound 550) | violations |
 | --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |
 ${simRows.join('\n')}
 

@@ -15,7 +15,7 @@ export interface LeaseRecord {
   holder: string | null;
   /** Fencing token: rises at every change of holder, kept on renewal and on release. */
   token: number;
-  /** When the holder acquired the lease (kept across renewals). */
+  /** When the holder acquired the lease (kept across renewals). Meaningless while `holder` is `null`. */
   acquiredAt: number;
   /** When the lease runs out unless renewed. */
   expiresAt: number;
