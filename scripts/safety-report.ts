@@ -7,7 +7,14 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import type { SimulationReport } from '../test/support/fault-simulation.js';
 
-const files = ['test/faults.test.ts', 'test/pg-faults.test.ts', 'test/dynamodb.test.ts', 'test/paths-agree.test.ts', 'test/load.test.ts', 'test/bad-input.test.ts'];
+const files = [
+  'test/faults.test.ts',
+  'test/pg-faults.test.ts',
+  'test/dynamodb.test.ts',
+  'test/paths-agree.test.ts',
+  'test/load.test.ts',
+  'test/bad-input.test.ts',
+];
 rmSync('.tmp/safety', { recursive: true, force: true });
 process.stdout.write(`running ${files.join(', ')} on the real engines…\n`);
 const run = spawnSync('npx', ['vitest', 'run', ...files, '--reporter=default', '--reporter=json', '--outputFile.json=.tmp/safety-vitest.json'], {
