@@ -19,7 +19,9 @@ export type LeaseholdErrorCode =
   /** The store could not be reached or answered with an error; nobody was made leader. */
   | 'STORE_UNAVAILABLE'
   /** The store returned something that breaks the lease contract (a bug or a foreign writer). */
-  | 'STORE_CORRUPT';
+  | 'STORE_CORRUPT'
+  /** The reason a result's `signal` aborts: its validity ran out (or it never led). Stop acting as leader. */
+  | 'LEASE_EXPIRED';
 
 /** The one error type this library throws. `cause` keeps the SDK's own error where there is one. */
 export class LeaseholdError extends Error {

@@ -80,6 +80,15 @@ function checkStore(store: unknown): Store {
   return s as Store;
 }
 
+function checkClock(clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  const c = clock as Partial<Clock> | null;
+  if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.monotonic !== 'function' || typeof c.setTimeout !== 'function') {
+    throw new LeaseholdError('INVALID_OPTION', 'clock must implement Clock (now, monotonic, setTimeout, clearTimeout); omit it for the system clock');
+  }
+  return c as Clock;
+}
+
 function unavailable(store: Store, what: string, cause: unknown): LeaseholdError {
   if (isLeaseholdError(cause)) return cause;
   const detail = cause instanceof Error ? cause.message : String(cause);
@@ -171,7 +180,7 @@ function expirySignal(clock: Clock, remainingMs: () => number): AbortSignal {
   const controller = new AbortController();
   const check = () => {
     const left = remainingMs();
-    if (left <= 0) controller.abort(new LeaseholdError('STORE_UNAVAILABLE', 'lease validity ran out: stop acting as leader'));
+    if (left <= 0) controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader, or its validity ran out: stop acting as leader'));
     // Wake up at least every second so a wall-clock jump is noticed promptly.
     else clock.setTimeout(check, Math.min(left, 1_000));
   };
@@ -193,9 +202,11 @@ function expirySignal(clock: Clock, remainingMs: () => number): AbortSignal {
 export async function tryLead(store: Store, options: TryLeadOptions): Promise<LeadResult> {
   const s = checkStore(store);
   const p = checkLeadOptions(options);
-  const clock = options.clock ?? systemClock;
-  const newVersion = options.newVersion ?? defaultVersion;
-  const version = newVersion();
+  const clock = checkClock(options.clock);
+  const version = (options.newVersion ?? defaultVersion)();
+  if (typeof version !== 'string' || version.length === 0) {
+    throw new LeaseholdError('INVALID_OPTION', 'newVersion must return a non-empty string, new at every call');
+  }
   const windowMs = p.ttlMs - p.maxClockSkewMs;
   // Sampled before the first request is sent: every validity bound below counts from here.
   const startMono = clock.monotonic();
@@ -297,7 +308,7 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
   }
   const name = checkName(options.name);
   const holder = checkHolder(options.holder);
-  const clock = options.clock ?? systemClock;
+  const clock = checkClock(options.clock);
   const version = (options.newVersion ?? defaultVersion)();
   const clientNow = clock.now();
   const released = (record: LeaseRecord | null) => record !== null && record.version === version && record.holder === null;
@@ -349,7 +360,7 @@ export async function getLeader(store: Store, name: string, options: GetLeaderOp
   const s = checkStore(store);
   checkName(name);
   const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
-  const clock = options.clock ?? systemClock;
+  const clock = checkClock(options.clock);
   const clientNow = clock.now();
   let read: ReadResult;
   try {

@@ -143,6 +143,9 @@ describe('bad input is refused with a typed error, and nothing is sent', () => {
     expect(await code(() => tryLead(store, { ...ok, data: { a: 1 } } as never))).toBe('INVALID_OPTION');
     expect(await code(() => tryLead(store, { ...ok, data: 'x'.repeat(16_385) }))).toBe('INVALID_OPTION');
     expect(await code(() => new Elector(store, { ...ok, renewEveryMs: Number.NaN }))).toBe('INVALID_OPTION');
+    expect(await code(() => tryLead(store, { ...ok, clock: { now: () => 0 } } as never))).toBe('INVALID_OPTION');
+    expect(await code(() => tryLead(store, { ...ok, newVersion: () => 42 } as never))).toBe('INVALID_OPTION');
+    expect(await code(() => getLeader(store, 'existing', { clock: 'wall' } as never))).toBe('INVALID_OPTION');
     expect(await code(() => tryLead({} as never, ok))).toBe('INVALID_STORE');
     expect(await code(() => tryLead(null as never, ok))).toBe('INVALID_STORE');
     expect(queries).toBe(before);
