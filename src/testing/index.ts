@@ -120,6 +120,7 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         expect(b.expiresAt).toBe(a.expiresAt);
         expect(b.remainingMs()).toBe(0);
         expect(b.signal.aborted).toBe(true);
+        expect(b.signal.reason).toMatchObject({ code: 'LEASE_EXPIRED' });
         expect(await tryLead(store, opts('a'))).toMatchObject({ isLeader: true, token: a.token });
       });
 
