@@ -22,7 +22,7 @@ export interface ElectorOptions {
   maxClockSkewMs?: number;
   /** How often the leader renews, in ms (default `ttlMs / 3`). Must be shorter than `ttlMs - maxClockSkewMs`. */
   renewEveryMs?: number;
-  /** How often a follower tries to claim, in ms (default `ttlMs / 3`). Failover takes at most ttl + skew + this. */
+  /** How often a follower tries to claim, in ms (default `ttlMs / 3`, less up to 10% jitter). Failover takes at most ttl + skew + this. */
   retryEveryMs?: number;
   /** Payload stored with the lease while this process leads. */
   data?: string;
@@ -175,7 +175,9 @@ export class Elector {
       this.lastToken = result.token;
       this.emit({ type: 'leader', leader: result.leader, token: result.token });
     }
-    this.schedule(this.retryEveryMs);
+    // Up to 10% early, never late: a fleet's followers spread out instead of polling in lockstep,
+    // and the failover bound (ttl + skew + retryEveryMs) still holds.
+    this.schedule(this.retryEveryMs * (1 - 0.1 * Math.random()));
   }
 
   private watchExpiry(result: LeadResult): void {
