@@ -6,7 +6,7 @@
  */
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { type LeadResult, release, tryLead } from './lead.js';
+import { checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
 import { checkDuration, checkLeadOptions, type LeadParams, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
 
@@ -57,6 +57,7 @@ export class Elector {
   private readonly clock: Clock;
   private readonly renewEveryMs: number;
   private readonly retryEveryMs: number;
+  private readonly minWriteIntervalMs: number;
   private readonly listeners = new Set<(event: ElectorEvent) => void>();
   private lead: LeadResult | undefined;
   private lastLeader: string | null | undefined;
@@ -68,11 +69,20 @@ export class Elector {
 
   constructor(store: Store, options: ElectorOptions) {
     this.params = checkLeadOptions(options);
+    checkStoreLimits(store, this.params.ttlMs);
     this.store = store;
     this.clock = options.clock ?? systemClock;
     const window = this.params.ttlMs - this.params.maxClockSkewMs;
     this.renewEveryMs = checkDuration(options.renewEveryMs, 'renewEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
     this.retryEveryMs = checkDuration(options.retryEveryMs, 'retryEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
+    const minWrite = store.limits?.minWriteIntervalMs ?? 0;
+    if (this.renewEveryMs < minWrite) {
+      throw new LeaseholdError(
+        'INVALID_OPTION',
+        `renewEveryMs (${this.renewEveryMs}) must be at least ${minWrite}: the ${store.kind} store sustains about one write every ${minWrite} ms per lease`,
+      );
+    }
+    this.minWriteIntervalMs = minWrite;
     if (this.renewEveryMs >= window) {
       throw new LeaseholdError(
         'INVALID_OPTION',
@@ -155,7 +165,7 @@ export class Elector {
       if (!this.running) return;
       this.emit({ type: 'error', error });
       // Keep leading only on the validity already earned; the expiry timer ends it if retries keep failing.
-      this.schedule(this.lead ? Math.min(this.renewEveryMs, this.retryEveryMs) / 2 : this.retryEveryMs);
+      this.schedule(this.lead ? Math.max(Math.min(this.renewEveryMs, this.retryEveryMs) / 2, this.minWriteIntervalMs) : this.retryEveryMs);
       return;
     }
     if (!this.running) return;

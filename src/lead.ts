@@ -80,6 +80,17 @@ function checkStore(store: unknown): Store {
   return s as Store;
 }
 
+/** Refuses a lease shorter than the store sustains (e.g. Firestore's one write per second per document). */
+export function checkStoreLimits(store: Store, ttlMs: number): void {
+  const min = store.limits?.minTtlMs;
+  if (min !== undefined && ttlMs < min) {
+    throw new LeaseholdError(
+      'INVALID_TTL',
+      `${store.kind} store: ttlMs must be at least ${min} ms (got ${ttlMs}): the database sustains about one write every ${store.limits?.minWriteIntervalMs} ms per lease, and a leader renews every ttlMs / 3; use ttlMs of 15000 or more`,
+    );
+  }
+}
+
 function checkClock(clock: unknown): Clock {
   if (clock === undefined) return systemClock;
   const c = clock as Partial<Clock> | null;
@@ -124,8 +135,8 @@ export type ClaimPlan =
   | { action: 'refuse' };
 
 /**
- * The election's decision, written once: create when absent, renew when mine, take over (token + 1)
- * when released or expired, otherwise refuse. Stores with a fused claim express the same rule in their
+ * The election's decision, written once: create when absent, renew when mine and live, take over
+ * (token + 1) when released or expired (this holder's own expired lease included), otherwise refuse. Stores with a fused claim express the same rule in their
  * own language (SQL, a condition expression); the conformance suite checks that they agree.
  */
 export function planClaim(
@@ -137,8 +148,12 @@ export function planClaim(
   maxClockSkewMs: number,
 ): ClaimPlan {
   if (current === null) return { action: 'create', token: 1, acquiredAt: null };
-  if (current.holder === holder) return { action: 'renew', token: current.token, acquiredAt: current.acquiredAt };
-  if (!isLive(clockSource, current, storeNow, clientNow, maxClockSkewMs)) return { action: 'takeover', token: current.token + 1, acquiredAt: null };
+  const live = isLive(clockSource, current, storeNow, clientNow, maxClockSkewMs);
+  if (current.holder === holder && live) return { action: 'renew', token: current.token, acquiredAt: current.acquiredAt };
+  // Released, expired, or this holder's own lease that ran out: a new term with a larger token. A holder
+  // whose lease lapsed may have an earlier run still writing (a paused process with the same id), and
+  // the new token fences it off.
+  if (!live) return { action: 'takeover', token: current.token + 1, acquiredAt: null };
   return { action: 'refuse' };
 }
 
@@ -189,7 +204,8 @@ function expirySignal(clock: Clock, remainingMs: () => number): AbortSignal {
 }
 
 /**
- * Claims the lease `name` if it is absent, released or expired; extends it if `holder` holds it;
+ * Claims the lease `name` if it is absent, released or expired (a new term: a larger token, even when the
+ * expired lease was `holder`'s own); extends it, keeping the token, if `holder` holds it and it is live;
  * otherwise reports who does. One conditional write (one round trip on stores with a fused claim).
  *
  * Validity is measured from the moment the first request was sent, on this caller's monotonic clock,
@@ -202,6 +218,7 @@ function expirySignal(clock: Clock, remainingMs: () => number): AbortSignal {
 export async function tryLead(store: Store, options: TryLeadOptions): Promise<LeadResult> {
   const s = checkStore(store);
   const p = checkLeadOptions(options);
+  checkStoreLimits(s, p.ttlMs);
   const clock = checkClock(options.clock);
   const version = (options.newVersion ?? defaultVersion)();
   if (typeof version !== 'string' || version.length === 0) {

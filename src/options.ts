@@ -64,6 +64,11 @@ export function checkDuration(value: unknown, option: string, fallback: number, 
   return value;
 }
 
+// String.prototype.isWellFormed is ES2024 (Node 20 has it); the pattern keeps older runtimes working.
+function isWellFormed(text: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
 /** The checked options of one `tryLead()` call. */
 export interface LeadParams {
   name: string;
@@ -100,6 +105,14 @@ export function checkLeadOptions(options: unknown): LeadParams {
     throw new LeaseholdError(
       'INVALID_OPTION',
       `data must be a string of at most ${MAX_DATA_LENGTH} characters (JSON.stringify objects yourself); got ${describe(data)}`,
+    );
+  }
+  // Postgres text cannot hold NUL, and a lone surrogate is not valid UTF-8 (stores would mangle it):
+  // refuse both here, so every store keeps exactly the string it was given.
+  if (data !== null && (data.includes('\u0000') || !isWellFormed(data))) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      'data must be well-formed Unicode without NUL characters (it holds a NUL or an unpaired surrogate); encode binary payloads as base64',
     );
   }
   return { name, holder, ttlMs: ttl, maxClockSkewMs, data };

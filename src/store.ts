@@ -81,6 +81,12 @@ export interface Store {
    * so client skew does not matter. `'client'`: the caller's clock, with the `maxClockSkewMs` bound.
    */
   readonly clockSource: 'store' | 'client';
+  /**
+   * What the database sustains, checked by the core before anything is sent: `tryLead()` refuses a
+   * `ttlMs` below `minTtlMs`, and the `Elector` refuses to renew more often than every `minWriteIntervalMs`
+   * (both `INVALID_TTL` / `INVALID_OPTION`). E.g. Firestore: about one write per second per document.
+   */
+  readonly limits?: { readonly minTtlMs: number; readonly minWriteIntervalMs: number };
   /** Reads the record for `name` (strongly consistent). */
   read(name: string): Promise<ReadResult>;
   /** Writes `write` only if no record exists for the name. */

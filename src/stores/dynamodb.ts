@@ -1,8 +1,9 @@
 /**
  * `leasehold/dynamodb`: leases in a DynamoDB table, one item per election name. DynamoDB has no server
  * clock in conditions, so expiry is judged by the caller's clock with the `maxClockSkewMs` bound
- * (design rule 3). A claim from nothing, a renewal, a claim after a release and a refused claim are
- * each one `UpdateItem`; a takeover of an expired lease is one more (see {@link DynamoDBStore.claim}).
+ * (design rule 3). A claim from nothing, a takeover of an expired or released lease, a renewal and a
+ * refused claim are each one `UpdateItem` (see {@link DynamoDBStore.claim}); the store calls only
+ * `UpdateItem` and `GetItem`.
  * @module
  */
 import {
@@ -11,7 +12,6 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -33,8 +33,6 @@ export interface DynamoDBAttributeNames {
   version: string;
   /** Holder's payload (string); absent when none. Default `data`. */
   data: string;
-  /** `1` while the lease is released: added to the token by the next claim, in the same update. Default `released`. */
-  released: string;
 }
 
 /** Options of {@link DynamoDBStore}. */
@@ -68,7 +66,6 @@ export const DEFAULT_DYNAMODB_ATTRIBUTES: Readonly<DynamoDBAttributeNames> = Obj
   expiresAt: 'expiresAt',
   version: 'version',
   data: 'data',
-  released: 'released',
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -234,7 +231,7 @@ export class DynamoDBStore implements Store {
     try {
       // A request still retrying after the lease's validity window would win nothing usable: give up then,
       // and let the core resolve the now-ambiguous write by reading back (design rule 4).
-      const options = budgetMs !== undefined && budgetMs > 0 ? { abortSignal: AbortSignal.timeout(budgetMs) } : {};
+      const options = budgetMs !== undefined && budgetMs > 0 ? { abortSignal: AbortSignal.timeout(Math.ceil(budgetMs)) } : {};
       return (await this.client.send(command as never, options)) as T;
     } catch (error) {
       const e = error as { name?: unknown; message?: unknown; Item?: Record<string, AttributeValue> };
@@ -301,80 +298,55 @@ export class DynamoDBStore implements Store {
   }
 
   /** Reads the lease with a strongly consistent `GetItem`. */
-  async read(name: string): Promise<ReadResult> {
+  async read(name: string, budgetMs?: number): Promise<ReadResult> {
     const out = await this.send<{ Item?: Record<string, AttributeValue> }>(
       new GetItemCommand({ TableName: this.table, Key: this.key(name), ConsistentRead: true }),
+      budgetMs,
     );
     const record = this.toRecord(name, out instanceof Refusal ? out.item : out.Item);
     this.remember(name, record);
     return { record };
   }
 
+  /** The SET clauses every lease write shares: expiry, version, payload and the TTL attribute. */
+  private stamp(e: Expression, set: string[], remove: string[], expiresAt: number, version: string, data: string | null): void {
+    const a = this.attr;
+    set.push(`${e.name(a.expiresAt)} = ${e.value(N(expiresAt))}`, `${e.name(a.version)} = ${e.value(S(version))}`);
+    if (data !== null) set.push(`${e.name(a.data)} = ${e.value(S(data))}`);
+    else remove.push(e.name(a.data));
+    if (this.ttlAttribute) set.push(`${e.name(this.ttlAttribute)} = ${e.value(this.ttlValue(expiresAt))}`);
+  }
+
   /**
-   * `PutItem` conditional on absence. The token is the larger of the core's and a time-derived seed, so a
-   * record recreated after a deletion still gets a larger token (see the class notes).
+   * `UpdateItem` conditional on absence (the key attribute does not exist). The token is the larger of the
+   * core's and a time-derived seed, so a record recreated after a deletion still gets a larger token (see
+   * the class notes). An `UpdateItem`, not a `PutItem`, so the store needs only `GetItem` and `UpdateItem`.
    */
   async create(write: LeaseWrite): Promise<WriteOutcome> {
-    const record: LeaseRecord = {
-      name: write.name,
-      holder: write.holder,
-      token: Math.max(write.token, this.seedToken(write.clientNow)),
-      acquiredAt: write.acquiredAt ?? write.clientNow,
-      expiresAt: write.clientNow + write.ttlMs,
-      version: write.version,
-      data: write.data,
-    };
-    const a = this.attr;
-    const item: Record<string, AttributeValue> = {
-      ...this.key(write.name),
-      [a.token]: N(record.token),
-      [a.expiresAt]: N(record.expiresAt),
-      [a.version]: S(record.version),
-    };
-    if (record.holder !== null) {
-      item[a.holder] = S(record.holder);
-      item[a.acquiredAt] = N(record.acquiredAt);
-    } else item[a.released] = N(1);
-    if (record.data !== null) item[a.data] = S(record.data);
-    if (this.ttlAttribute) item[this.ttlAttribute] = this.ttlValue(record.expiresAt);
     const e = new Expression();
-    const out = await this.send<object>(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: item,
-        ConditionExpression: `attribute_not_exists(${e.name(this.partitionKey)})`,
-        ExpressionAttributeNames: e.names,
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-      write.holder === null ? undefined : write.ttlMs,
-    );
+    const a = this.attr;
+    const set = [`${e.name(a.token)} = ${e.value(N(Math.max(write.token, this.seedToken(write.clientNow))))}`];
+    const remove: string[] = [];
+    if (write.holder !== null) {
+      set.push(`${e.name(a.holder)} = ${e.value(S(write.holder))}`, `${e.name(a.acquiredAt)} = ${e.value(N(write.acquiredAt ?? write.clientNow))}`);
+    }
+    this.stamp(e, set, remove, write.clientNow + write.ttlMs, write.version, write.data);
+    const condition = `attribute_not_exists(${e.name(this.partitionKey)})`;
+    const out = await this.update(write.name, e, set, remove, condition, write.holder === null ? undefined : write.ttlMs);
     if (out instanceof Refusal) return this.refused(write.name, out);
-    this.remember(write.name, record);
-    return { ok: true, record };
+    return { ok: true, record: out.record };
   }
 
   /** `UpdateItem` conditional on the version (compare-and-swap). A `null` holder writes the released state. */
   async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
     const e = new Expression();
     const a = this.attr;
-    const set: string[] = [];
+    const set = [`${e.name(a.token)} = ${e.value(N(write.token))}`];
     const remove: string[] = [];
-    const expiresAt = write.clientNow + write.ttlMs;
-    set.push(
-      `${e.name(a.token)} = ${e.value(N(write.token))}`,
-      `${e.name(a.expiresAt)} = ${e.value(N(expiresAt))}`,
-      `${e.name(a.version)} = ${e.value(S(write.version))}`,
-    );
     if (write.holder !== null) {
       set.push(`${e.name(a.holder)} = ${e.value(S(write.holder))}`, `${e.name(a.acquiredAt)} = ${e.value(N(write.acquiredAt ?? write.clientNow))}`);
-      remove.push(e.name(a.released));
-    } else {
-      set.push(`${e.name(a.released)} = ${e.value(N(1))}`);
-      remove.push(e.name(a.holder), e.name(a.acquiredAt));
-    }
-    if (write.data !== null) set.push(`${e.name(a.data)} = ${e.value(S(write.data))}`);
-    else remove.push(e.name(a.data));
-    if (this.ttlAttribute) set.push(`${e.name(this.ttlAttribute)} = ${e.value(this.ttlValue(expiresAt))}`);
+    } else remove.push(e.name(a.holder), e.name(a.acquiredAt));
+    this.stamp(e, set, remove, write.clientNow + write.ttlMs, write.version, write.data);
     const condition = `${e.name(a.version)} = ${e.value(S(expectedVersion))}`;
     const out = await this.update(write.name, e, set, remove, condition, write.holder === null ? undefined : write.ttlMs);
     if (out instanceof Refusal) return this.refused(write.name, out);
@@ -418,108 +390,94 @@ export class DynamoDBStore implements Store {
   }
 
   /**
-   * The fused claim, one `UpdateItem` in the common cases. One update expression cannot branch on the old
-   * holder, so the store picks its condition from what it last saw of the lease (a bounded in-process cache
-   * that only guides the choice; the condition alone decides safety):
+   * The fused claim: one `UpdateItem` in every common case. One update expression cannot both keep the
+   * token (a renewal) and raise it (a new term), so there are two, with conditions that split the claimable
+   * states between them (the condition alone decides safety; expiry is judged on the caller's clock against
+   * `expiresAt + maxClockSkewMs`, design rule 3):
    *
-   * - **create / renew / claim after release** (the default): condition "absent, or mine, or released".
-   *   `token = if_not_exists(token, seed) + if_not_exists(released, 0)`: a renewal keeps the token, a claim after
-   *   a release adds the `released` marker (1) that the release left, a new record starts at the seed;
-   *   `acquiredAt = if_not_exists(acquiredAt, now)` keeps it on renewal (release removed it). Re-applying
-   *   this update is a no-op renewal, so the SDK retrying it after a lost answer is harmless.
-   * - **takeover of an expired lease**: compare-and-swap on the version last seen, token + 1. Tried first
-   *   when the cache already shows the lease expired; otherwise it is the second request, after the
-   *   default attempt failed and its `ALL_OLD` item showed the expiry.
+   * - **acquire** (a new term): condition "absent, or released, or expired"; `token = if_not_exists(token,
+   *   seed - 1) + 1`, so a claim from nothing starts at the seed and a claim after a release or an expiry
+   *   raises the token by one, atomically. Sent by default, so a Lambda invocation or a cron run (a new
+   *   holder each time) claims, takes over or learns the holder in one request, even in a cold container.
+   * - **renew**: condition "mine and live"; keeps the token and the acquisition time. Sent when the store
+   *   last saw this holder holding the lease (a warm elector), so a steady-state renewal is one request.
    *
    * A refused attempt returns the current item (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so a
-   * refused claim costs one request; where no item comes back, the store reads it (consistent read).
-   * If the item carries this attempt's version, it is this attempt's own earlier success (an SDK retry)
-   * and is returned as such.
+   * refused claim costs one request; where no item comes back, the store reads it (consistent read). When
+   * the item shows that the other expression applies (a cold renewal by a holder id reused across
+   * processes), that one is sent next. If the item carries this attempt's version, it is this attempt's own
+   * earlier success (the SDK retried a write whose answer was lost) and is returned as such.
+   * All requests of one claim share one time budget: the lease's validity window.
    */
   async claim(request: ClaimRequest): Promise<{ record: LeaseRecord }> {
-    const budgetMs = request.ttlMs - request.maxClockSkewMs;
-    let seen: { record: LeaseRecord | null } | undefined = this.seen.has(request.name) ? { record: this.seen.get(request.name) ?? null } : undefined;
-    let fresh = false;
+    const deadline = performance.now() + request.ttlMs - request.maxClockSkewMs;
+    const budget = () => {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new LeaseholdError('STORE_UNAVAILABLE', `dynamodb store: claim on ${request.name} ran past the lease's validity window; not leader`);
+      }
+      return left;
+    };
+    const cached = this.seen.get(request.name);
+    let current: LeaseRecord | null | undefined = cached;
     for (let attempt = 0; attempt < MAX_CLAIM_WRITES; attempt++) {
-      const plan = seen ? planClaim('client', seen.record, request.holder, undefined, request.clientNow, request.maxClockSkewMs) : undefined;
-      if (plan?.action === 'refuse' && fresh && seen?.record) return { record: seen.record };
-      const out =
-        plan?.action === 'takeover' && seen?.record
-          ? await this.takeover(request, seen.record.version, plan.token, budgetMs)
-          : await this.createOrRenew(request, budgetMs);
+      const plan = current === undefined ? undefined : planClaim('client', current, request.holder, undefined, request.clientNow, request.maxClockSkewMs);
+      // Only an answer to this claim's own request may end it as refused: the cache merely picks the first try.
+      if (attempt > 0 && plan?.action === 'refuse' && current) return { record: current };
+      const out = plan?.action === 'renew' ? await this.renew(request, budget()) : await this.acquire(request, budget());
       if (!(out instanceof Refusal)) return out;
-      let current = this.toRecord(request.name, out.item);
-      if (out.item === undefined) current = (await this.read(request.name)).record;
+      current = out.item === undefined ? (await this.read(request.name, budget())).record : this.toRecord(request.name, out.item);
       this.remember(request.name, current);
       if (current?.version === request.version) return { record: current };
-      seen = { record: current };
-      fresh = true;
     }
-    if (seen?.record) return { record: seen.record };
+    if (current) return { record: current };
     throw new LeaseholdError(
       'STORE_UNAVAILABLE',
       `dynamodb store: claim on ${request.name} met ${MAX_CLAIM_WRITES} conflicting writes in a row; not leader, try again`,
     );
   }
 
-  private createOrRenew(request: ClaimRequest, budgetMs: number): Promise<Refusal | { record: LeaseRecord }> {
+  private acquire(request: ClaimRequest, budgetMs: number): Promise<Refusal | { record: LeaseRecord }> {
     const e = new Expression();
     const a = this.attr;
-    const expiresAt = request.clientNow + request.ttlMs;
-    const released = e.name(a.released);
     const token = e.name(a.token);
-    const acquiredAt = e.name(a.acquiredAt);
-    const holder = e.name(a.holder);
-    const me = e.value(S(request.holder));
+    const expiresAt = e.name(a.expiresAt);
     const set = [
-      `${holder} = ${me}`,
-      `${token} = if_not_exists(${token}, ${e.value(N(this.seedToken(request.clientNow)))}) + if_not_exists(${released}, ${e.value(N(0))})`,
-      `${acquiredAt} = if_not_exists(${acquiredAt}, ${e.value(N(request.clientNow))})`,
-      `${e.name(a.expiresAt)} = ${e.value(N(expiresAt))}`,
-      `${e.name(a.version)} = ${e.value(S(request.version))}`,
+      `${e.name(a.holder)} = ${e.value(S(request.holder))}`,
+      `${token} = if_not_exists(${token}, ${e.value(N(this.seedToken(request.clientNow) - 1))}) + ${e.value(N(1))}`,
+      `${e.name(a.acquiredAt)} = ${e.value(N(request.clientNow))}`,
     ];
-    const remove = [released];
-    if (request.data !== null) set.push(`${e.name(a.data)} = ${e.value(S(request.data))}`);
-    else remove.push(e.name(a.data));
-    if (this.ttlAttribute) set.push(`${e.name(this.ttlAttribute)} = ${e.value(this.ttlValue(expiresAt))}`);
-    const condition = `attribute_not_exists(${e.name(this.partitionKey)}) OR ${holder} = ${me} OR attribute_not_exists(${holder})`;
+    const remove: string[] = [];
+    this.stamp(e, set, remove, request.clientNow + request.ttlMs, request.version, request.data);
+    // Expired on the caller's clock, after waiting out the skew bound: expiresAt + skew < now.
+    const cutoff = e.value(N(request.clientNow - request.maxClockSkewMs));
+    const condition = `attribute_not_exists(${e.name(this.partitionKey)}) OR attribute_not_exists(${e.name(a.holder)}) OR ${expiresAt} < ${cutoff}`;
     return this.update(request.name, e, set, remove, condition, budgetMs);
   }
 
-  private takeover(request: ClaimRequest, expectedVersion: string, token: number, budgetMs: number): Promise<Refusal | { record: LeaseRecord }> {
+  private renew(request: ClaimRequest, budgetMs: number): Promise<Refusal | { record: LeaseRecord }> {
     const e = new Expression();
     const a = this.attr;
-    const expiresAt = request.clientNow + request.ttlMs;
-    const set = [
-      `${e.name(a.holder)} = ${e.value(S(request.holder))}`,
-      `${e.name(a.token)} = ${e.value(N(token))}`,
-      `${e.name(a.acquiredAt)} = ${e.value(N(request.clientNow))}`,
-      `${e.name(a.expiresAt)} = ${e.value(N(expiresAt))}`,
-    ];
-    const remove = [e.name(a.released)];
-    if (request.data !== null) set.push(`${e.name(a.data)} = ${e.value(S(request.data))}`);
-    else remove.push(e.name(a.data));
-    if (this.ttlAttribute) set.push(`${e.name(this.ttlAttribute)} = ${e.value(this.ttlValue(expiresAt))}`);
-    const version = e.name(a.version);
-    set.push(`${version} = ${e.value(S(request.version))}`);
-    return this.update(request.name, e, set, remove, `${version} = ${e.value(S(expectedVersion))}`, budgetMs);
+    const set: string[] = [];
+    const remove: string[] = [];
+    this.stamp(e, set, remove, request.clientNow + request.ttlMs, request.version, request.data);
+    const cutoff = e.value(N(request.clientNow - request.maxClockSkewMs));
+    const condition = `${e.name(a.holder)} = ${e.value(S(request.holder))} AND ${e.name(a.expiresAt)} >= ${cutoff}`;
+    return this.update(request.name, e, set, remove, condition, budgetMs);
   }
 
   /**
-   * The fused release: one `UpdateItem` conditional on `holder`, which removes the holder and its acquisition
-   * time, keeps the token and sets the `released` marker (so the next claim raises the token in one request).
+   * The fused release: one `UpdateItem` conditional on `holder`, which removes the holder, its acquisition
+   * time and payload, and keeps the token (so the next claim's token is larger).
    */
   async releaseHolder(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null }> {
     const e = new Expression();
     const a = this.attr;
     const h = e.name(a.holder);
-    const set = [
-      `${e.name(a.version)} = ${e.value(S(version))}`,
-      `${e.name(a.expiresAt)} = ${e.value(N(clientNow))}`,
-      `${e.name(a.released)} = ${e.value(N(1))}`,
-    ];
-    if (this.ttlAttribute) set.push(`${e.name(this.ttlAttribute)} = ${e.value(this.ttlValue(clientNow))}`);
-    const out = await this.update(name, e, set, [h, e.name(a.acquiredAt), e.name(a.data)], `${h} = ${e.value(S(holder))}`);
+    const set: string[] = [];
+    const remove = [h, e.name(a.acquiredAt)];
+    this.stamp(e, set, remove, clientNow, version, null);
+    const out = await this.update(name, e, set, remove, `${h} = ${e.value(S(holder))}`);
     if (!(out instanceof Refusal)) return out;
     if (out.item === undefined) return { record: (await this.read(name)).record };
     const record = this.toRecord(name, out.item);

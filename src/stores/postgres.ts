@@ -83,6 +83,8 @@ const NOW = `${ms('statement_timestamp()')} AS now_ms`;
 // statement_timestamp(), not now(): now() is the transaction's start, which could be long before this
 // statement was sent, and a lease stamped from it would end before the caller's validity does.
 const TTL = (param: string) => `statement_timestamp() + ${param}::float8 * interval '1 millisecond'`;
+// A renewal (mine and live) keeps the term; anything else the claim may do starts a new one, token + 1.
+const RENEWAL = 't.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp()';
 const ACQUIRED = (param: string) => `COALESCE(to_timestamp(${param}::float8 / 1000), statement_timestamp())`;
 
 /**
@@ -121,15 +123,15 @@ export class PostgresStore implements Store {
         ON CONFLICT (name) DO NOTHING RETURNING ${COLUMNS}, ${NOW}`,
       replace: `UPDATE ${t} SET holder = $2, token = $3, acquired_at = ${ACQUIRED('$4')}, expires_at = ${TTL('$5')}, version = $6, data = $7
         WHERE name = $1 AND version = $8 RETURNING ${COLUMNS}, ${NOW}`,
-      // The fused claim: create, or renew if mine, or take over if released or expired by the server's clock.
+      // The fused claim: create, or renew if mine and live, or take over if released or expired by the server's clock.
       // A refused claim updates nothing, and the second branch reports the holder in the same statement.
       claim: `WITH attempt AS (
           INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
           VALUES ($1, $2, 1, statement_timestamp(), ${TTL('$3')}, $4, $5)
           ON CONFLICT (name) DO UPDATE SET
             holder = EXCLUDED.holder,
-            token = CASE WHEN t.holder = EXCLUDED.holder THEN t.token ELSE t.token + 1 END,
-            acquired_at = CASE WHEN t.holder = EXCLUDED.holder THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
+            token = CASE WHEN ${RENEWAL} THEN t.token ELSE t.token + 1 END,
+            acquired_at = CASE WHEN ${RENEWAL} THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
             expires_at = EXCLUDED.expires_at,
             version = EXCLUDED.version,
             data = EXCLUDED.data

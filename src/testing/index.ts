@@ -136,6 +136,18 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         expect(await release(store, { name, holder: 'a', clock: h.clock })).toBe(false);
         expect(await getLeader(store, name, { clock: h.clock, maxClockSkewMs: SKEW })).toMatchObject({ holder: 'b', token: b.token });
       });
+      it('a holder whose own lease ran out starts a new term with a larger token', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const first = await tryLead(store, opts('a'));
+        await expire(name);
+        // The lapsed term may still have a paused run writing with the old token: the new token fences it off.
+        const again = await tryLead(store, opts('a'));
+        expect(again).toMatchObject({ isLeader: true, leader: 'a' });
+        expect(again.token).toBeGreaterThan(first.token);
+        const renewed = await tryLead(store, opts('a'));
+        expect(renewed).toMatchObject({ isLeader: true, token: again.token, acquiredAt: again.acquiredAt });
+      });
+
       it('client-clock stores wait out the skew bound before a takeover', async (ctx) => {
         if (!(await fresh())) return ctx.skip('store has no fused claim');
         if (h.store.clockSource !== 'client') return ctx.skip('store judges expiry by its own clock; skew does not apply');
@@ -260,6 +272,8 @@ export function describeStoreConformance(label: string, setup: () => Conformance
           [{ name, holder: 'a', ttlMs: 500, maxClockSkewMs: 1_000 }, 'INVALID_TTL'],
           [{ name, holder: 'a', maxClockSkewMs: -1 }, 'INVALID_OPTION'],
           [{ name, holder: 'a', data: { not: 'a string' } }, 'INVALID_OPTION'],
+          [{ name, holder: 'a', data: 'nul\u0000inside' }, 'INVALID_OPTION'],
+          [{ name, holder: 'a', data: 'lone \uD800 surrogate' }, 'INVALID_OPTION'],
           [null, 'INVALID_OPTION'],
         ];
         for (const [options, code] of bad) {
