@@ -34,7 +34,7 @@ afterAll(() => {
 describeStoreConformance('dynamodb', () => ({ store, clock: new ManualClock() }), { contenders: 16, rounds: 20 });
 describeStoreConformance('dynamodb single-table', () => ({ store: singleStore, clock: new ManualClock() }), { contenders: 8, rounds: 6, names: 10 });
 
-type Fault = 'throttle' | 'lose-answer';
+type Fault = 'throttle' | 'server-error' | 'lose-answer';
 
 interface Tapped {
   client: DynamoDBClient;
@@ -72,6 +72,13 @@ function tapped(options: { maxAttempts?: number } = {}): Tapped {
         name: 'ProvisionedThroughputExceededException',
         $fault: 'client',
         $metadata: { httpStatusCode: 400 },
+      });
+    }
+    if (fault === 'server-error') {
+      throw Object.assign(new Error('Internal server error (injected before the engine saw the request)'), {
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
       });
     }
     const out = await original(request, handlerOptions);
@@ -165,6 +172,55 @@ describe('dynamodb store: requests per call', () => {
     );
     expect(results.filter((r) => r.isLeader)).toHaveLength(1);
     expect(t.count()).toBe(12);
+    t.client.destroy();
+  });
+});
+
+describe('dynamodb store: operations used (what IAM must allow)', () => {
+  it('a whole lifecycle, fused and generic paths, sends only GetItem and UpdateItem', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    const s = new DynamoDBStore({ client: t.client, table });
+    for (const path of [s, genericOnly(s)]) {
+      const name = fresh('iam');
+      const o = (holder: string) => ({ name, holder, ttlMs: TTL, maxClockSkewMs: SKEW, clock });
+      await tryLead(path, o('a'));
+      await tryLead(path, o('a'));
+      await tryLead(path, o('b'));
+      clock.advance(TTL + SKEW + 1);
+      await tryLead(path, o('b'));
+      await release(path, { name, holder: 'b', clock });
+      await tryLead(path, o('c'));
+      await getLeader(path, name, { clock });
+    }
+    expect(new Set(t.sent)).toEqual(new Set(['GetItem', 'UpdateItem']));
+    t.client.destroy();
+  });
+});
+
+describe('dynamodb store: an engine that sends no item with a failed condition', () => {
+  it('falls back to one consistent read: a refused claim costs two requests and still reports the holder', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    // Drops ALL_OLD from every ConditionalCheckFailedException, as an engine without it would answer.
+    t.client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          if ((error as { name?: string }).name === 'ConditionalCheckFailedException') delete (error as { Item?: unknown }).Item;
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'stripAllOld' },
+    );
+    const name = fresh('no-all-old');
+    const a = await tryLead(store, { name, holder: 'a', ttlMs: TTL, maxClockSkewMs: SKEW, clock });
+    const before = t.count();
+    const b = await tryLead(new DynamoDBStore({ client: t.client, table }), { name, holder: 'b', ttlMs: TTL, maxClockSkewMs: SKEW, clock });
+    expect(b).toMatchObject({ isLeader: false, leader: 'a', token: a.token });
+    expect(t.sent.slice(before)).toEqual(['UpdateItem', 'GetItem']);
+    expect(await release(new DynamoDBStore({ client: t.client, table }), { name, holder: 'b', clock })).toBe(false);
     t.client.destroy();
   });
 });
@@ -282,6 +338,20 @@ describe('dynamodb store: throttling and failures', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(t.count('UpdateItem')).toBeLessThan(10);
     expect(await getLeader(store, name, { clock })).toBeNull();
+    t.client.destroy();
+  });
+
+  it('500 InternalServerError twice: the SDK retries and the claim succeeds; past the retries it fails closed', async () => {
+    const clock = new ManualClock();
+    const t = tapped({ maxAttempts: 3 });
+    const name = fresh('server-error');
+    t.inject('server-error', 2, 'UpdateItem');
+    expect(await tryLead(new DynamoDBStore({ client: t.client, table }), opts(name, 'a', clock))).toMatchObject({ isLeader: true });
+    expect(t.sent).toEqual(['UpdateItem', 'UpdateItem', 'UpdateItem']);
+    const other = fresh('server-error-fail');
+    t.inject('server-error', 10);
+    await expect(tryLead(new DynamoDBStore({ client: t.client, table }), opts(other, 'a', clock))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(await getLeader(store, other, { clock })).toBeNull();
     t.client.destroy();
   });
 

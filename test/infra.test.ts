@@ -2,7 +2,7 @@
  * The infrastructure of `examples/lambda-scheduled`, checked offline: the CDK stack synthesized with
  * `aws-cdk-lib/assertions` (no AWS account, no built asset), and the Terraform module parsed with `@cdktf/hcl2json`
  * (Terraform itself cannot run here). Both must give the lease table the store's layout, stay single-region, and grant
- * the function exactly GetItem, PutItem and UpdateItem on the lease table.
+ * the function exactly GetItem and UpdateItem on the lease table.
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ASSET_DIR, LEASE_TABLE_ACTIONS, LeaseholdLambdaStack, type LeaseholdLambdaStackProps } from '../infra/cdk/stack.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const THREE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+const LEASE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
 /** Actions the function must never get: wildcards, and the reads and deletes leasehold does not make. */
 const FORBIDDEN_ACTION = /^(\*|dynamodb:\*|dynamodb:(Scan|Query|DeleteItem|Batch\w*|PartiQL\w*|DeleteTable|\w*\*))$/;
 
@@ -82,14 +82,14 @@ describe('CDK stack (aws-cdk-lib, synthesized offline)', () => {
     withTtl.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { LEASE_TABLE: { Ref: onlyId(withTtl, 'AWS::DynamoDB::Table') } } } });
   });
 
-  it('IAM: exactly one DynamoDB statement, GetItem/PutItem/UpdateItem on the table ARN, attached to the function role', () => {
+  it('IAM: exactly one DynamoDB statement, GetItem/UpdateItem on the table ARN, attached to the function role', () => {
     const statements = allStatements(template);
     const dynamo = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo).toHaveLength(1);
     expect(dynamo[0]?.Effect).toBe('Allow');
-    expect([...asList(dynamo[0]?.Action)].sort()).toEqual(THREE_ACTIONS);
+    expect([...asList(dynamo[0]?.Action)].sort()).toEqual(LEASE_ACTIONS);
     expect(dynamo[0]?.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
-    expect([...LEASE_TABLE_ACTIONS].sort()).toEqual(THREE_ACTIONS);
+    expect([...LEASE_TABLE_ACTIONS].sort()).toEqual(LEASE_ACTIONS);
     for (const statement of statements) {
       for (const action of asList(statement.Action)) expect(action).not.toMatch(FORBIDDEN_ACTION);
     }
@@ -201,11 +201,11 @@ describe('Terraform module (parsed with @cdktf/hcl2json)', async () => {
     expect(dig(outputs, 'output', 'table_arn', 0, 'value')).toBe(ref('aws_dynamodb_table.leases.arn'));
   });
 
-  it('IAM: the role policy is exactly GetItem/PutItem/UpdateItem on the table ARN, and nothing grants more', () => {
+  it('IAM: the role policy is exactly GetItem/UpdateItem on the table ARN, and nothing grants more', () => {
     const statements = dig(main, 'data', 'aws_iam_policy_document', 'leases', 0, 'statement') as unknown[];
     expect(statements).toHaveLength(1);
     expect(dig(statements, 0, 'effect')).toBe('Allow');
-    expect([...(dig(statements, 0, 'actions') as string[])].sort()).toEqual(THREE_ACTIONS);
+    expect([...(dig(statements, 0, 'actions') as string[])].sort()).toEqual(LEASE_ACTIONS);
     expect(dig(statements, 0, 'resources')).toEqual([ref('aws_dynamodb_table.leases.arn')]);
     expect(resource('aws_iam_role_policy', 'leases')).toMatchObject({
       role: ref('aws_iam_role.job.id'),
@@ -214,7 +214,7 @@ describe('Terraform module (parsed with @cdktf/hcl2json)', async () => {
     expect(dig(resource('aws_lambda_function', 'job'), 'role')).toBe(ref('aws_iam_role.job.arn'));
     expect(dig(resource('aws_iam_role_policy_attachment', 'logs'), 'policy_arn')).toBe('arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole');
     const dynamoActions = strings(main).filter((s) => s.includes('dynamodb:'));
-    expect([...dynamoActions].sort()).toEqual(THREE_ACTIONS);
+    expect([...dynamoActions].sort()).toEqual(LEASE_ACTIONS);
     for (const s of strings(main)) expect(s).not.toMatch(FORBIDDEN_ACTION);
   });
 

@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 
 /** The actions leasehold needs at run time (`tryLead`, `release`, `getLeader`), and no others (docs/dynamodb.md, "IAM permissions"). */
-export const LEASE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+export const LEASE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'] as const;
 
 /** Where `examples/lambda-scheduled/handler.ts` is bundled to: `handler.cjs`, exporting `handler` (see infra/README.md). */
 export const DEFAULT_ASSET_DIR = fileURLToPath(new URL('../../examples/lambda-scheduled/dist', import.meta.url));

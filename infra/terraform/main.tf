@@ -75,7 +75,7 @@ resource "aws_iam_role_policy_attachment" "logs" {
 data "aws_iam_policy_document" "leases" {
   statement {
     effect    = "Allow"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.leases.arn]
   }
 }
