@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { Elector, type ElectorEvent } from '../src/elector.js';
-import { getLeader } from '../src/lead.js';
+import { getLeader, tryLead } from '../src/lead.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { withFaults } from '../src/testing/faults.js';
 
@@ -104,4 +104,32 @@ describe('Elector', () => {
     expect(() => new Elector(store, { name: 'job', holder: 'a', retryEveryMs: 0 })).toThrowError(expect.objectContaining({ code: 'INVALID_OPTION' }));
     expect(() => new Elector(store, { name: '', holder: 'a' })).toThrowError(expect.objectContaining({ code: 'INVALID_NAME' }));
   });
+
+  it('respects a store that caps the write rate: refuses a short lease or fast renewals before any I/O', async () => {
+    const clock = new ManualClock();
+    const limited = withFaults(limitsOf(new MemoryStore({ clock })));
+    const ok = { name: 'job', holder: 'a', ttlMs: 15_000, clock };
+    expect(() => new Elector(limited, { ...ok, ttlMs: 2_000 })).toThrowError(expect.objectContaining({ code: 'INVALID_TTL' }));
+    expect(() => new Elector(limited, { ...ok, renewEveryMs: 50 })).toThrowError(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    await expect(tryLead(limited, { ...ok, ttlMs: 2_000 })).rejects.toMatchObject({ code: 'INVALID_TTL' });
+    expect(limited.calls).toEqual({ read: 0, create: 0, replace: 0, claim: 0, releaseHolder: 0 });
+    const elector = new Elector(limited, { ...ok, renewEveryMs: 1_000 });
+    elector.start();
+    await clock.tick(2_500);
+    expect(elector.isLeader()).toBe(true);
+    expect(limited.calls.create + limited.calls.replace).toBe(3); // at 0, 1 000 and 2 000 ms: one write a second
+    await elector.stop();
+  });
 });
+
+/** A MemoryStore that declares Firestore-like limits (one write per second per record). */
+function limitsOf(store: MemoryStore) {
+  return {
+    kind: store.kind,
+    clockSource: store.clockSource,
+    limits: { minTtlMs: 3_000, minWriteIntervalMs: 1_000 },
+    read: store.read.bind(store),
+    create: store.create.bind(store),
+    replace: store.replace.bind(store),
+  };
+}

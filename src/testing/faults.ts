@@ -10,6 +10,7 @@ export function genericOnly(store: Store): Store {
   return {
     kind: store.kind,
     clockSource: store.clockSource,
+    ...(store.limits ? { limits: store.limits } : {}),
     read: (name) => store.read(name),
     create: (write) => store.create(write),
     replace: (version, write) => store.replace(version, write),
@@ -55,6 +56,7 @@ export function withFaults(store: Store): FaultyStore {
   const wrapped: FaultyStore = {
     kind: store.kind,
     clockSource: store.clockSource,
+    ...(store.limits ? { limits: store.limits } : {}),
     calls,
     failNextWrite(fault) {
       nextWrite = fault;
