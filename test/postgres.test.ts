@@ -69,9 +69,17 @@ describe('postgres store', () => {
         },
         { isLeader: true, token: 2 },
       ],
+      [
+        'a new term for a holder whose own lease lapsed',
+        async () => {
+          await expire(name);
+          return tryLead(counted, opts(name, 'b'));
+        },
+        { isLeader: true, token: 3 },
+      ],
       ['release', () => release(counted, { name, holder: 'b' }), true],
-      ['claim after release', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 3 }],
-      ['getLeader', () => getLeader(counted, name), { holder: 'a', token: 3 }],
+      ['claim after release', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 4 }],
+      ['getLeader', () => getLeader(counted, name), { holder: 'a', token: 4 }],
     ];
     for (const [label, run, expected] of cases) {
       const before = c.count();
