@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
+import { Elector } from '../src/elector.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import type { LeaseWrite } from '../src/store.js';
 import { FirestoreRestStore, type ServiceAccountKey } from '../src/stores/firestore-rest.js';
@@ -26,7 +27,27 @@ async function expire(name: string): Promise<void> {
   fake.patch(fake.documentName(COLLECTION, name), { ttlMs: { integerValue: '0' } });
 }
 
-describeStoreConformance('firestore-rest (REST shape server)', () => ({ store, clock: new ManualClock(), expire }), { contenders: 16, rounds: 20 });
+/** Longer than any lease the conformance suite takes. */
+const LAPSE_MS = 60_000;
+
+// Leases run out the way they do in production: time passes, on Firestore's clock and on the host's alike (the
+// store and its callers share one manual clock), with no write by anyone. So a warm holder whose lease lapsed
+// has a renewal whose precondition would still hold: only the store's own liveness check stops it keeping its token.
+describeStoreConformance(
+  'firestore-rest (REST shape server)',
+  () => {
+    const clock = new ManualClock();
+    return {
+      store: new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN, clock }),
+      clock,
+      expire: async () => {
+        fake.advanceClock(LAPSE_MS);
+        clock.advance(LAPSE_MS);
+      },
+    };
+  },
+  { contenders: 16, rounds: 20 },
+);
 
 const emulatorHost = process.env.FIRESTORE_EMULATOR_HOST;
 if (emulatorHost) {
@@ -78,6 +99,13 @@ const commits = (from: number): { body: Body; status: number; request: LoggedReq
 
 let n = 0;
 const fresh = (label: string) => `${label}-${Date.now().toString(36)}-${n++}`;
+
+/** Reads and commits `on` received since request number `from`. */
+const trips = (from: number, on: FakeFirestore = fake) => {
+  const paths = on.requests.slice(from).map((r) => r.path);
+  return { reads: paths.filter((p) => p.endsWith(':batchGet')).length, commits: paths.filter((p) => p.endsWith(':commit')).length };
+};
+const HOUR = 3_600_000;
 
 describe('firestore-rest store: requests on the wire', () => {
   const clock = new ManualClock();
@@ -194,10 +222,7 @@ describe('firestore-rest store: requests on the wire', () => {
     const make = () => new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN });
     const warm = make();
     const lead = (s: FirestoreRestStore, holder: string) => tryLead(s, opts(name, holder));
-    const count = (from: number) => {
-      const paths = fake.requests.slice(from).map((r) => r.path);
-      return { reads: paths.filter((p) => p.endsWith(':batchGet')).length, commits: paths.filter((p) => p.endsWith(':commit')).length };
-    };
+    const count = (from: number) => trips(from);
     const cases: [string, () => Promise<unknown>, unknown, { reads: number; commits: number }][] = [
       ['claim of a name never held', () => lead(warm, 'a'), { isLeader: true, token: 1 }, { reads: 1, commits: 1 }],
       ['renewal by the holder', () => lead(warm, 'a'), { isLeader: true, token: 1 }, { reads: 0, commits: 1 }],
@@ -254,12 +279,19 @@ describe('firestore-rest store: requests on the wire', () => {
     expect(lead.acquiredAt).toBe(Number((doc?.updateTime ?? 0n) / 1000n));
   });
 
-  it('refuses leases shorter than 3 s before sending anything (one write per second per document)', async () => {
+  it('refuses leases shorter than 3 s, and an Elector renewing more than once a second, before any request (reads included)', async () => {
     const name = fresh('short');
     const from = fake.requests.length;
     await expect(tryLead(store, opts(name, 'a', { ttlMs: 2_999, maxClockSkewMs: 500 }))).rejects.toMatchObject({ code: 'INVALID_TTL' });
-    expect(commits(from)).toHaveLength(0);
+    expect(() => new Elector(store, { name, holder: 'a', renewEveryMs: 50 })).toThrowError(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => new Elector(store, { name, holder: 'a', ttlMs: 2_000, maxClockSkewMs: 500 })).toThrowError(expect.objectContaining({ code: 'INVALID_TTL' }));
+    // The store's own backstop, for callers that bypass the core: nothing is sent either.
+    const write: LeaseWrite = { name, holder: 'a', token: 1, acquiredAt: null, ttlMs: 2_999, version: 'v-short', data: null, clientNow: clock.now() };
+    await expect(store.create(write)).rejects.toMatchObject({ code: 'INVALID_TTL' });
+    expect(fake.requests.length - from).toBe(0);
+    expect(store.limits).toEqual({ minTtlMs: 3_000, minWriteIntervalMs: 1_000 });
     expect(await tryLead(store, opts(name, 'a', { ttlMs: 3_000, maxClockSkewMs: 500 }))).toMatchObject({ isLeader: true });
+    expect(new Elector(store, { name, holder: 'a', ttlMs: 3_000, maxClockSkewMs: 500, renewEveryMs: 1_000 })).toBeInstanceOf(Elector);
     expect(await release(store, { name, holder: 'a' })).toBe(true);
   });
 
@@ -303,6 +335,12 @@ describe('firestore-rest store: requests on the wire', () => {
       { ...ok, collection: '__x__' },
       { ...ok, database: 'Bad_DB' },
       { ...ok, baseUrl: 'ftp://x' },
+      { ...ok, timeoutMs: 0 },
+      { ...ok, timeoutMs: -1 },
+      { ...ok, timeoutMs: 1.5 },
+      { ...ok, timeoutMs: '1000' },
+      { ...ok, timeoutMs: Number.POSITIVE_INFINITY },
+      { ...ok, clock: { now: () => 0 } },
       { projectId: PROJECT },
       { ...ok, serviceAccount: { client_email: 'x@y', private_key: 'k' } },
       { projectId: PROJECT, serviceAccount: { client_email: 'x@y', private_key: 'not a pem' } },
@@ -310,6 +348,155 @@ describe('firestore-rest store: requests on the wire', () => {
       expect(() => new FirestoreRestStore(bad as never), JSON.stringify(bad)).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
     }
     expect(new FirestoreRestStore({ ...ok, collection: 'tenants/acme/leases' }).collection).toBe('tenants/acme/leases');
+  });
+});
+
+describe('firestore-rest store: a warm renewal skips its read only while the lease is surely live', () => {
+  it('one request within ttl − skew of the last send; then a read first, and a lease that ran out is a new term', async () => {
+    const clock = new ManualClock();
+    const warm = new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN, clock });
+    const name = fresh('lapse');
+    const lead = () => tryLead(warm, { name, holder: 'a', ttlMs: 10_000, maxClockSkewMs: 1_000, clock });
+    const step = async (label: string, expected: object, requests: { reads: number; commits: number }) => {
+      const from = fake.requests.length;
+      const result = await lead();
+      expect(result, label).toMatchObject({ isLeader: true, ...expected });
+      expect(trips(from), label).toEqual(requests);
+      return result;
+    };
+    const first = await step('claim', { token: 1 }, { reads: 1, commits: 1 });
+    clock.advance(8_999);
+    await step('8.999 s after the last send: surely live, renewed blind', { token: 1, acquiredAt: first.acquiredAt }, { reads: 0, commits: 1 });
+    clock.advance(9_000);
+    // Not sure any more on the host's clock; Firestore's clock (a few ms on) says live: a renewal, token kept.
+    await step('9 s after the last send: read first, still live on Firestore’s clock', { token: 1, acquiredAt: first.acquiredAt }, { reads: 1, commits: 1 });
+    clock.jumpWall(9_000);
+    await step('a frozen machine (monotonic stood still, wall clock moved on): read first', { token: 1 }, { reads: 1, commits: 1 });
+    // The lease runs out on Firestore's clock, and the same time passes on the host: nobody wrote in between, so
+    // a blind renewal's precondition would hold; the liveness check is what makes this a new term.
+    fake.advanceClock(11_000);
+    clock.advance(11_000);
+    const second = await step('after the lease ran out: read first, a new term', { token: 2 }, { reads: 1, commits: 1 });
+    expect(second.acquiredAt).toBeGreaterThan(first.acquiredAt ?? 0);
+    await step('the new term renews blind again', { token: 2, acquiredAt: second.acquiredAt }, { reads: 0, commits: 1 });
+  });
+});
+
+describe('firestore-rest store: expiry follows Firestore’s clock, not the host’s', () => {
+  const offsetFake = async (clockOffsetMs: number) => {
+    const f = await startFirestoreRestServer({ projectId: PROJECT, staticTokens: [TOKEN], clockOffsetMs });
+    const s = new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: f.url, getAccessToken: () => TOKEN });
+    return { f, s };
+  };
+  const host = () => new ManualClock(Date.now());
+
+  it('server an hour behind the host: a lease the host thinks an hour past its expiry is still not taken over', async () => {
+    const { f, s } = await offsetFake(-HOUR);
+    try {
+      const name = fresh('behind');
+      const a = await tryLead(s, { name, holder: 'a', ttlMs: 10_000, clock: host() });
+      expect(a.expiresAt).toBeLessThan(Date.now() - HOUR + 10_500);
+      expect(await tryLead(s, { name, holder: 'b', ttlMs: 10_000, clock: host() })).toMatchObject({ isLeader: false, leader: 'a', token: a.token });
+      expect(await getLeader(s, name, { clock: host() })).toMatchObject({ holder: 'a' });
+      // Firestore's clock passes the expiry; the host's clock did not move for it.
+      f.advanceClock(10_001);
+      expect(await tryLead(s, { name, holder: 'b', ttlMs: 10_000, clock: host() })).toMatchObject({ isLeader: true, token: a.token + 1 });
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('server an hour ahead: a lease the host would call live for another hour is taken over once Firestore’s clock passes its expiry', async () => {
+    const { f, s } = await offsetFake(HOUR);
+    try {
+      const name = fresh('ahead');
+      const a = await tryLead(s, { name, holder: 'a', ttlMs: 10_000, clock: host() });
+      expect(a.expiresAt).toBeGreaterThan(Date.now() + HOUR);
+      expect(await tryLead(s, { name, holder: 'b', ttlMs: 10_000, clock: host() })).toMatchObject({ isLeader: false, leader: 'a' });
+      f.advanceClock(10_001);
+      expect(await getLeader(s, name, { clock: host() })).toBeNull();
+      expect(await tryLead(s, { name, holder: 'b', ttlMs: 10_000, clock: host() })).toMatchObject({ isLeader: true, token: a.token + 1 });
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('firestore-rest store: lost, late and unreadable answers', () => {
+  const clock = new ManualClock();
+  const opts = (name: string, holder: string) => ({ name, holder, ttlMs: 10_000, clock });
+
+  it('a commit answered 200 with a body that cannot be decoded is ambiguous: read back, and lead if it applied', async () => {
+    const name = fresh('garbled');
+    fake.garbleNext('commit', '<html>502 Bad Gateway</html>');
+    let from = fake.requests.length;
+    expect(await tryLead(store, opts(name, 'a'))).toMatchObject({ isLeader: true, leader: 'a', token: 1 });
+    expect(trips(from), 'read, commit (answer lost), read-back').toEqual({ reads: 2, commits: 1 });
+
+    const { record } = await store.read(name);
+    if (!record) throw new Error('no record');
+    const write: LeaseWrite = {
+      name,
+      holder: 'a',
+      token: 1,
+      acquiredAt: record.acquiredAt,
+      ttlMs: 10_000,
+      version: 'v-cut',
+      data: null,
+      clientNow: clock.now(),
+    };
+    fake.garbleNext('commit', '{"writeResults":[{"updateTi');
+    await expect(store.replace(record.version, write)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', cause: expect.any(SyntaxError) });
+    fake.garbleNext('commit', '{}');
+    await expect(store.replace('v-cut', { ...write, version: 'v-empty' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+
+    const other = fresh('garbled-release');
+    await tryLead(store, opts(other, 'a'));
+    fake.garbleNext('commit', '');
+    from = fake.requests.length;
+    expect(await release(store, { name: other, holder: 'a', clock })).toBe(true);
+    expect(trips(from), 'commit (answer lost), read-back').toEqual({ reads: 1, commits: 1 });
+    expect(await getLeader(store, other, { clock })).toBeNull();
+  });
+
+  it('a commit whose answer body breaks off is ambiguous too (the body stream fails)', async () => {
+    const broken = new FirestoreRestStore({
+      projectId: PROJECT,
+      collection: COLLECTION,
+      baseUrl: fake.url,
+      getAccessToken: () => TOKEN,
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (!String(input).endsWith(':commit')) return response;
+        await response.arrayBuffer();
+        const body = new ReadableStream({ start: (c) => c.error(new TypeError('terminated: other side closed')) });
+        return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+      },
+    });
+    const name = fresh('cut');
+    expect(await tryLead(broken, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+    const error = await broken
+      .create({ name: fresh('cut'), holder: 'a', token: 1, acquiredAt: null, ttlMs: 10_000, version: 'v', data: null, clientNow: 0 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', cause: { message: expect.stringContaining('terminated') } });
+  });
+
+  it('aborts a request after timeoutMs: a commit that applied meanwhile is recognised, a read that times out fails closed', async () => {
+    const quick = new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN, timeoutMs: 200 });
+    const name = fresh('slow');
+    fake.delayNext('commit', 1_500);
+    const started = performance.now();
+    expect(await tryLead(quick, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+    expect(performance.now() - started).toBeLessThan(1_200);
+    fake.delayNext('batchGet', 1_500);
+    await expect(getLeader(quick, name, { clock })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('timeoutMs (200 ms)'),
+      cause: { name: 'TimeoutError' },
+    });
+    // A claim whose every request times out: not leader.
+    fake.delayNext('batchGet', 1_500);
+    await expect(tryLead(quick, opts(fresh('slow'), 'b'))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
   });
 });
 
@@ -384,6 +571,14 @@ describe('firestore-rest store: service-account tokens (RS256 JWT via WebCrypto)
       message: expect.stringContaining('Invalid JWT Signature'),
     });
     expect(saFake.issuedTokens).toHaveLength(before);
+  });
+
+  it('accepts a private key whose line breaks arrive as the two characters \\n (a key pasted into an environment secret)', async () => {
+    const escaped = { ...key, private_key: key.private_key.replace(/\n/g, '\\n') };
+    expect(escaped.private_key).not.toContain('\n');
+    expect(escaped.private_key).toContain('-----BEGIN PRIVATE KEY-----\\n');
+    const sa = new FirestoreRestStore({ serviceAccount: escaped, collection: COLLECTION, baseUrl: saFake.url, clock });
+    expect(await tryLead(sa, { name: fresh('escaped-key'), holder: 'a', ttlMs: 10_000, clock })).toMatchObject({ isLeader: true });
   });
 
   it('a request without a valid bearer token is refused with 401 and throws', async () => {

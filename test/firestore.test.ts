@@ -8,14 +8,19 @@
  * preconditions. So the concurrent compare-and-swap case is reported as not run here and runs against the
  * official emulator when one is configured; and the requests themselves are captured at the emulator's gRPC
  * Commit handler to prove that every replace and release carries the precondition the safety argument relies on.
+ *
+ * The emulator stamps commit and read times with `new Date()`; its handlers run here with a `Date` shifted by a
+ * chosen offset, so the database's clock can be set an hour behind or ahead of the host's, or moved on, with
+ * nothing between the client and the database: the store must judge expiry by the times the emulator gives.
  */
 import { createRequire } from 'node:module';
 import { FirestoreServer } from '@firestore-emulator/server';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
+import { Elector } from '../src/elector.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
-import { FirestoreStore } from '../src/stores/firestore.js';
+import { type FirestoreLike, FirestoreStore } from '../src/stores/firestore.js';
 import { describeStoreConformance } from '../src/testing/index.js';
 
 /** A Commit write as the emulator decoded it (the generated protobuf message's accessors). */
@@ -38,11 +43,31 @@ interface GrpcServerInternals {
   bindAsync(address: string, credentials: unknown, callback: (error: Error | null, port: number) => void): void;
 }
 
+const HostDate = Date;
+
 /**
  * Starts the emulator on 127.0.0.1 on a port the OS picks (its own `start(port)` binds every interface), and wraps
- * its Commit handler to capture each write and, on request, to answer the next commit with a gRPC error.
+ * its Commit handler to capture each write and, on request, to answer the next commit with a gRPC error. Its
+ * handlers (synchronous: they take `new Date()` and answer) run with `Date` shifted by the emulator's clock offset.
  */
 async function startEmulator() {
+  let offsetMs = 0;
+  class EmulatorDate extends HostDate {
+    constructor(...args: unknown[]) {
+      super(...((args.length === 0 ? [HostDate.now() + offsetMs] : args) as [number]));
+    }
+    static override now(): number {
+      return HostDate.now() + offsetMs;
+    }
+  }
+  const onEmulatorClock = (run: () => void) => {
+    globalThis.Date = EmulatorDate as DateConstructor;
+    try {
+      run();
+    } finally {
+      globalThis.Date = HostDate;
+    }
+  };
   const emulator = new FirestoreServer();
   const grpc = (emulator as unknown as { server: GrpcServerInternals }).server;
   const commit = grpc.handlers.get('/google.firestore.v1.Firestore/Commit');
@@ -57,9 +82,9 @@ async function startEmulator() {
   const originalGet = batchGet.func;
   batchGet.func = (call, callback) => {
     calls.reads++;
-    originalGet(call, callback);
+    onEmulatorClock(() => originalGet(call, callback));
   };
-  let fault: { code: number; details: string } | undefined;
+  let fault: { code: number; details: string; afterApplying: boolean } | undefined;
   const original = commit.func;
   commit.func = (call, callback) => {
     calls.commits++;
@@ -79,12 +104,15 @@ async function startEmulator() {
       });
     }
     if (fault) {
-      const error = { code: fault.code, details: fault.details, message: fault.details };
+      const { code, details, afterApplying } = fault;
+      const error = { code, details, message: details };
       fault = undefined;
-      callback(error, null);
+      // The write applies (or not), and then the answer is this error: a lost answer, from the client's side.
+      if (afterApplying) onEmulatorClock(() => original(call, () => callback(error, null)));
+      else callback(error, null);
       return;
     }
-    original(call, callback);
+    onEmulatorClock(() => original(call, callback));
   };
   const port = await new Promise<number>((resolve, reject) =>
     grpc.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
@@ -93,8 +121,17 @@ async function startEmulator() {
     port,
     captured,
     calls,
-    failNextCommit: (code: number, details: string) => {
-      fault = { code, details };
+    /** Answers the next commit with this gRPC error; with `afterApplying`, only after the write applied. */
+    failNextCommit: (code: number, details: string, afterApplying = false) => {
+      fault = { code, details, afterApplying };
+    },
+    /** The emulator's clock minus the host's, in ms. */
+    get clockOffsetMs() {
+      return offsetMs;
+    },
+    /** Sets the emulator's clock to the host's + `ms` (commit, update and read times alike). */
+    setClockOffset: (ms: number) => {
+      offsetMs = ms;
     },
     stop: () => emulator.stop(),
   };
@@ -129,7 +166,27 @@ const NO_CAS =
   '@firestore-emulator/server ignores lastUpdateTime preconditions, so it cannot judge concurrent compare-and-swap; ' +
   'this case runs against the official emulator when FIRESTORE_EMULATOR_HOST is set';
 
-describeStoreConformance('firestore (@firestore-emulator/server, gRPC)', () => ({ store, clock: new ManualClock(), expire }), { skip: { race: NO_CAS } });
+/** Longer than any lease the conformance suite takes. */
+const LAPSE_MS = 60_000;
+
+// Leases run out the way they do in production: time passes on Firestore's clock and on the host's alike (the
+// store and its callers share one manual clock), with no write by anyone; so this engine, which ignores
+// preconditions, still judges the expiry cases faithfully.
+describeStoreConformance(
+  'firestore (@firestore-emulator/server, gRPC)',
+  () => {
+    const clock = new ManualClock();
+    return {
+      store: new FirestoreStore({ firestore: db, collection: COLLECTION, clock }),
+      clock,
+      expire: async () => {
+        emulator.setClockOffset(emulator.clockOffsetMs + LAPSE_MS);
+        clock.advance(LAPSE_MS);
+      },
+    };
+  },
+  { skip: { race: NO_CAS } },
+);
 
 if (officialHost) {
   const official = new Firestore({ projectId: PROJECT });
@@ -147,6 +204,50 @@ if (officialHost) {
     }),
     { contenders: 16, rounds: 10 },
   );
+
+  describe(`firestore (official emulator at ${officialHost}, gRPC): stale one-request renewal`, () => {
+    it('a holder renewing from what it saw last is refused by the precondition once someone else took over', async () => {
+      // The client, watched only to tell which updates the engine refused; the database is the official emulator.
+      const outcomes: string[] = [];
+      const watched: FirestoreLike = {
+        collection: (path) => ({
+          doc: (id) => {
+            const ref = official.collection(path).doc(id);
+            return {
+              get: () => ref.get(),
+              create: (data) => ref.create(data),
+              update: (data, precondition) =>
+                ref.update(data, precondition as never).then(
+                  (result) => {
+                    outcomes.push('applied');
+                    return result;
+                  },
+                  (error: { code?: unknown }) => {
+                    outcomes.push(`refused ${String(error.code)}`);
+                    throw error;
+                  },
+                ),
+            };
+          },
+        }),
+      };
+      const clock = new ManualClock();
+      const name = `stale-${Date.now().toString(36)}`;
+      const x = new FirestoreStore({ firestore: watched, collection: officialCollection });
+      const y = new FirestoreStore({ firestore: watched, collection: officialCollection });
+      const a = await tryLead(x, { name, holder: 'a', ttlMs: 10_000, clock });
+      await official.collection(officialCollection).doc(name).update({ ttlMs: 0 });
+      const b = await tryLead(y, { name, holder: 'b', ttlMs: 10_000, clock });
+      expect(b).toMatchObject({ isLeader: true, token: a.token + 1 });
+      outcomes.length = 0;
+      // x still holds a's lease as surely live (moments ago, on its clock) and sends the one-request renewal with the
+      // update time it wrote; the engine refuses it (FAILED_PRECONDITION), and x reads and reports b.
+      expect(await tryLead(x, { name, holder: 'a', ttlMs: 10_000, clock })).toMatchObject({ isLeader: false, leader: 'b', token: b.token });
+      expect(outcomes).toEqual(['refused 9']);
+      expect(await release(x, { name, holder: 'a', clock })).toBe(false);
+      expect(await getLeader(y, name, { clock })).toMatchObject({ holder: 'b', token: b.token });
+    });
+  });
 } else {
   describe('firestore (official emulator, gRPC)', () => {
     it('concurrent contenders against a faithful engine: exactly one winner per round', (ctx) => {
@@ -161,6 +262,12 @@ const LEASE_FIELDS = ['acquiredAt', 'data', 'holder', 'token', 'ttlMs', 'version
 let n = 0;
 const fresh = (label: string) => `${label}-${Date.now().toString(36)}-${n++}`;
 const docName = (name: string) => `projects/${PROJECT}/databases/(default)/documents/${COLLECTION}/${name}`;
+/** Reads and commits the emulator served since `before`. */
+const tripsSince = (before: { reads: number; commits: number }) => ({
+  reads: emulator.calls.reads - before.reads,
+  commits: emulator.calls.commits - before.commits,
+});
+const HOUR = 3_600_000;
 
 describe('firestore store: preconditions on the wire', () => {
   const clock = new ManualClock();
@@ -235,6 +342,43 @@ describe('firestore store: preconditions on the wire', () => {
   });
 });
 
+describe('firestore store: the client’s own commit retries (@google-cloud/firestore 8.x)', () => {
+  const clock = new ManualClock();
+  const lead = (name: string) => tryLead(store, { name, holder: 'a', ttlMs: 10_000, clock });
+
+  it('retries a commit that failed with UNAVAILABLE, ABORTED or RESOURCE_EXHAUSTED; not DEADLINE_EXCEEDED or INTERNAL', async () => {
+    for (const [code, label] of [
+      [14, 'UNAVAILABLE'],
+      [10, 'ABORTED'],
+      [8, 'RESOURCE_EXHAUSTED'],
+    ] as const) {
+      const before = { ...emulator.calls };
+      emulator.failNextCommit(code, label);
+      expect(await lead(fresh('retried')), label).toMatchObject({ isLeader: true, token: 1 });
+      expect(emulator.calls.commits - before.commits, label).toBe(2);
+    }
+    for (const [code, label] of [
+      [4, 'DEADLINE_EXCEEDED'],
+      [13, 'INTERNAL'],
+    ] as const) {
+      const before = { ...emulator.calls };
+      emulator.failNextCommit(code, label);
+      await expect(lead(fresh('not-retried')), label).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', cause: { code } });
+      expect(emulator.calls.commits - before.commits, label).toBe(1);
+    }
+  });
+
+  it('a create that applied but whose answer was lost: the retry meets its own write (ALREADY_EXISTS), and the caller leads', async () => {
+    const name = fresh('lost-create');
+    const before = { ...emulator.calls };
+    emulator.failNextCommit(14, 'UNAVAILABLE: connection reset', true);
+    const result = await lead(name);
+    expect(result).toMatchObject({ isLeader: true, leader: 'a', token: 1 });
+    // read, commit (applied, answer lost), the client's retry (ALREADY_EXISTS), then a read that finds this version.
+    expect(tripsSince(before)).toEqual({ reads: 2, commits: 2 });
+  });
+});
+
 describe('firestore store: round trips', () => {
   it('a renewal or release by the holder is one request; a claim, takeover or cold renewal is a read and a write', async () => {
     const clock = new ManualClock();
@@ -286,11 +430,15 @@ describe('firestore store', () => {
     expect(snapshot.data()).toMatchObject({ holder: 'a', token: 1, acquiredAt: null, ttlMs: 10_000 });
   });
 
-  it('refuses leases shorter than 3 s before sending a write (one write per second per document)', async () => {
+  it('refuses leases shorter than 3 s, and an Elector renewing more than once a second, before any request (reads included)', async () => {
     const name = fresh('short');
-    const from = emulator.captured.length;
+    const before = { ...emulator.calls };
     await expect(tryLead(store, opts(name, 'a', { ttlMs: 2_500, maxClockSkewMs: 500 }))).rejects.toMatchObject({ code: 'INVALID_TTL' });
-    expect(emulator.captured.length).toBe(from);
+    expect(() => new Elector(store, { name, holder: 'a', renewEveryMs: 50 })).toThrowError(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => new Elector(store, { name, holder: 'a', ttlMs: 2_000, maxClockSkewMs: 500 })).toThrowError(expect.objectContaining({ code: 'INVALID_TTL' }));
+    expect(emulator.calls).toEqual(before);
+    expect(store.limits).toEqual({ minTtlMs: 3_000, minWriteIntervalMs: 1_000 });
+    expect(await tryLead(store, opts(name, 'a', { ttlMs: 3_000, maxClockSkewMs: 500 }))).toMatchObject({ isLeader: true });
   });
 
   it('reports a document written by someone else as STORE_CORRUPT', async () => {
@@ -306,10 +454,75 @@ describe('firestore store', () => {
       { firestore: db, collection: 'a/b' },
       { firestore: db, collection: '' },
       { firestore: db, collection: '__x__' },
+      { firestore: db, clock: { now: () => 0 } },
     ]) {
       expect(() => new FirestoreStore(bad as never), JSON.stringify(Object.keys(bad))).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
     }
     const nested = new FirestoreStore({ firestore: db, collection: 'tenants/acme/leases' });
     expect(await tryLead(nested, opts(fresh('nested'), 'a'))).toMatchObject({ isLeader: true });
   });
+});
+
+describe('firestore store: a warm renewal skips its read only while the lease is surely live', () => {
+  it('one request within ttl − skew of the last send; then a read first, and a lease that ran out is a new term', async () => {
+    const clock = new ManualClock();
+    const warm = new FirestoreStore({ firestore: db, collection: COLLECTION, clock });
+    const name = fresh('lapse');
+    const step = async (label: string, expected: object, requests: { reads: number; commits: number }) => {
+      const before = { ...emulator.calls };
+      const result = await tryLead(warm, { name, holder: 'a', ttlMs: 10_000, maxClockSkewMs: 1_000, clock });
+      expect(result, label).toMatchObject({ isLeader: true, ...expected });
+      expect(tripsSince(before), label).toEqual(requests);
+      return result;
+    };
+    const first = await step('claim', { token: 1 }, { reads: 1, commits: 1 });
+    clock.advance(8_999);
+    await step('8.999 s after the last send: surely live, renewed blind', { token: 1, acquiredAt: first.acquiredAt }, { reads: 0, commits: 1 });
+    clock.advance(9_000);
+    await step('9 s after the last send: read first, still live on Firestore’s clock', { token: 1, acquiredAt: first.acquiredAt }, { reads: 1, commits: 1 });
+    clock.jumpWall(9_000);
+    await step('a frozen machine (monotonic stood still, wall clock moved on): read first', { token: 1 }, { reads: 1, commits: 1 });
+    // The lease runs out on the emulator's clock, and the same time passes on the host's, with no write by anyone.
+    emulator.setClockOffset(emulator.clockOffsetMs + 11_000);
+    clock.advance(11_000);
+    const second = await step('after the lease ran out: read first, a new term', { token: 2 }, { reads: 1, commits: 1 });
+    expect(second.acquiredAt).toBeGreaterThan(first.acquiredAt ?? 0);
+    await step('the new term renews blind again', { token: 2, acquiredAt: second.acquiredAt }, { reads: 0, commits: 1 });
+  });
+});
+
+describe('firestore store: expiry follows Firestore’s clock (the emulator’s, shifted), not the host’s', () => {
+  const host = () => new ManualClock(Date.now());
+  const onShiftedEmulator = async (offsetMs: number, run: () => Promise<void>) => {
+    const base = emulator.clockOffsetMs;
+    emulator.setClockOffset(offsetMs);
+    try {
+      await run();
+    } finally {
+      emulator.setClockOffset(base);
+    }
+  };
+
+  it('emulator an hour behind the host: a lease the host thinks an hour past its expiry is still not taken over', () =>
+    onShiftedEmulator(-HOUR, async () => {
+      const name = fresh('behind');
+      const a = await tryLead(store, { name, holder: 'a', ttlMs: 10_000, clock: host() });
+      expect(a.expiresAt).toBeLessThan(Date.now() - HOUR + 10_500);
+      expect(await tryLead(store, { name, holder: 'b', ttlMs: 10_000, clock: host() })).toMatchObject({ isLeader: false, leader: 'a', token: a.token });
+      expect(await getLeader(store, name, { clock: host() })).toMatchObject({ holder: 'a' });
+      // The emulator's clock passes the expiry; the host's clock did not move for it.
+      emulator.setClockOffset(-HOUR + 10_001);
+      expect(await tryLead(store, { name, holder: 'b', ttlMs: 10_000, clock: host() })).toMatchObject({ isLeader: true, token: a.token + 1 });
+    }));
+
+  it('emulator an hour ahead: a lease the host would call live for another hour is taken over once the emulator’s clock passes its expiry', () =>
+    onShiftedEmulator(HOUR, async () => {
+      const name = fresh('ahead');
+      const a = await tryLead(store, { name, holder: 'a', ttlMs: 10_000, clock: host() });
+      expect(a.expiresAt).toBeGreaterThan(Date.now() + HOUR);
+      expect(await tryLead(store, { name, holder: 'b', ttlMs: 10_000, clock: host() })).toMatchObject({ isLeader: false, leader: 'a' });
+      emulator.setClockOffset(HOUR + 10_001);
+      expect(await getLeader(store, name, { clock: host() })).toBeNull();
+      expect(await tryLead(store, { name, holder: 'b', ttlMs: 10_000, clock: host() })).toMatchObject({ isLeader: true, token: a.token + 1 });
+    }));
 });

@@ -1,7 +1,9 @@
 /**
  * `leasehold` with `FirestoreRestStore` inside Cloudflare's real runtime: test/support/workerd-worker.ts, bundled
  * with esbuild and run in workerd through Miniflare, claims leases from the REST shape server
- * (test/support/firestore-rest-server.ts) on 127.0.0.1 with workerd's own `fetch`.
+ * (test/support/firestore-rest-server.ts) on 127.0.0.1 with workerd's own `fetch`, authenticated both with a
+ * static token and with a service-account key (RS256 JWT signed by workerd's WebCrypto, exchanged at the fake
+ * token endpoint, which verifies the signature with the public half of a key pair generated here, per run).
  */
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -28,7 +30,22 @@ interface ScheduledFetcher {
   scheduled(options: { cron: string }): Promise<{ outcome: string; noRetry: boolean }>;
 }
 
-const fake = await startFirestoreRestServer({ projectId: PROJECT, staticTokens: [TOKEN] });
+const SA_EMAIL = 'leases@demo-leasehold.iam.gserviceaccount.com';
+
+// A fresh RSA key pair per run: the Worker gets the private half in a key file, the token endpoint the public half.
+const keys = await crypto.subtle.generateKey(
+  { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+  true,
+  ['sign', 'verify'],
+);
+const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`;
+
+const fake = await startFirestoreRestServer({
+  projectId: PROJECT,
+  staticTokens: [TOKEN],
+  serviceAccount: { clientEmail: SA_EMAIL, publicKey: keys.publicKey },
+});
 let mf: Miniflare | undefined;
 
 async function bundle(): Promise<string> {
@@ -51,7 +68,22 @@ beforeAll(async () => {
     modules: true,
     script: await bundle(),
     compatibilityDate: '2024-09-23',
-    bindings: { FIRESTORE_URL: fake.url, FIRESTORE_TOKEN: TOKEN, PROJECT, COLLECTION, CRON_LEASE },
+    bindings: {
+      FIRESTORE_URL: fake.url,
+      FIRESTORE_TOKEN: TOKEN,
+      PROJECT,
+      COLLECTION,
+      CRON_LEASE,
+      // What `wrangler secret put GCP_SERVICE_ACCOUNT` would hold: the key file's JSON.
+      GCP_SERVICE_ACCOUNT: JSON.stringify({
+        type: 'service_account',
+        project_id: PROJECT,
+        private_key_id: 'kid-workerd',
+        private_key: privateKeyPem,
+        client_email: SA_EMAIL,
+        token_uri: fake.tokenUrl,
+      }),
+    },
     cf: false,
   });
   await mf.ready;
@@ -152,5 +184,34 @@ describe('FirestoreRestStore inside workerd (Miniflare)', () => {
     expect(ran?.leader).toBe(ran?.holder);
     expect(all.filter((r) => r.work > 0)).toHaveLength(1);
     expect((await call<{ leader: string | null }>('GET', '/leader', { name: CRON_LEASE })).body.leader).toBeNull();
+  });
+
+  it('authenticates with a service-account key: JWT signed with workerd’s WebCrypto, one token exchange, token reused', async () => {
+    const name = fresh('sa');
+    const before = fake.requests.length;
+    const first = await call<Lead>('POST', '/sa/lead', { name, holder: 'worker-sa', ttlMs: '30000' });
+    expect(first).toEqual({ status: 200, body: { isLeader: true, leader: 'worker-sa', token: 1 } });
+    expect(await call<Lead>('POST', '/sa/lead', { name, holder: 'worker-other', ttlMs: '30000' })).toEqual({
+      status: 200,
+      body: { isLeader: false, leader: 'worker-sa', token: 1 },
+    });
+    expect((await call<{ released: boolean }>('POST', '/sa/release', { name, holder: 'worker-sa' })).body).toEqual({ released: true });
+
+    const seen = fake.requests.slice(before);
+    // Exactly one exchange, accepted by the token endpoint after verifying the RS256 signature and the claims.
+    const exchanges = seen.filter((r) => r.path === '/token');
+    expect(exchanges.map((r) => r.status)).toEqual([200]);
+    expect(fake.issuedTokens).toEqual(['ya29.fake-1']);
+    const assertion = new URLSearchParams(String(exchanges[0]?.body)).get('assertion') ?? '';
+    const [header, claims] = assertion
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString('utf8')));
+    expect(header).toEqual({ alg: 'RS256', typ: 'JWT', kid: 'kid-workerd' });
+    expect(claims).toMatchObject({ iss: SA_EMAIL, aud: fake.tokenUrl, scope: 'https://www.googleapis.com/auth/datastore' });
+    // Every Firestore request that followed carried the exchanged token, and all succeeded.
+    const firestore = seen.filter((r) => r.path !== '/token');
+    expect(firestore.length).toBeGreaterThanOrEqual(4);
+    expect(firestore.every((r) => r.headers.authorization === 'Bearer ya29.fake-1' && r.status === 200)).toBe(true);
   });
 });

@@ -19,6 +19,7 @@
  * compared with the `readTime` of a strongly consistent read. See `firestore.ts` for why that is safe.
  * @module
  */
+import type { Clock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, Store } from '../store.js';
@@ -29,9 +30,17 @@ export const DEFAULT_FIRESTORE_COLLECTION = 'leasehold_leases';
 /**
  * Shortest lease (ms) the Firestore stores accept: 3 s. Firestore sustains about one write per second per
  * document; the leader renews every `ttlMs / 3` by default (the Elector), so a 3 s lease is one write a
- * second. Claims with a shorter lease throw `INVALID_TTL` before anything is sent.
+ * second. `tryLead()` refuses a shorter lease with `INVALID_TTL` before any request, read included (the
+ * stores declare it in {@link FIRESTORE_LIMITS}, which the core checks first).
  */
 export const MIN_FIRESTORE_TTL_MS = 3_000;
+
+/**
+ * The write rate both Firestore stores declare as `Store.limits`, checked by the core before any I/O:
+ * `tryLead()` refuses `ttlMs` below 3 000 (`INVALID_TTL`), and an `Elector` refuses `renewEveryMs` below
+ * 1 000 (`INVALID_OPTION`): about one write per second per document.
+ */
+export const FIRESTORE_LIMITS = { minTtlMs: MIN_FIRESTORE_TTL_MS, minWriteIntervalMs: 1_000 } as const;
 
 /** The lease fields every write sets (the update mask of a replace: other fields in the document are kept). */
 export const LEASE_FIELDS = ['holder', 'token', 'acquiredAt', 'ttlMs', 'version', 'data'] as const;
@@ -50,8 +59,9 @@ export interface LeaseFields {
 
 /**
  * The fields one write sets. A new holder's `acquiredAt` is left `null`, meaning "this write's commit time",
- * so it is stamped on Firestore's clock without a second round trip. Throws `INVALID_TTL` (nothing is sent)
- * for a lease shorter than {@link MIN_FIRESTORE_TTL_MS}; a release (`holder: null`, `ttlMs: 0`) is allowed.
+ * so it is stamped on Firestore's clock without a second round trip. A backstop for callers that bypass the
+ * core (which checks {@link FIRESTORE_LIMITS} first): throws `INVALID_TTL` before this write is sent for a
+ * lease shorter than {@link MIN_FIRESTORE_TTL_MS}; a release (`holder: null`, `ttlMs: 0`) is allowed.
  */
 export function fieldsForWrite(kind: string, write: LeaseWrite): LeaseFields {
   if (write.holder !== null && write.ttlMs < MIN_FIRESTORE_TTL_MS) {
@@ -122,23 +132,57 @@ export function checkCollection(kind: string, collection: unknown): string {
 }
 
 /**
+ * When this store sent the write that produced a cached state, on its own clocks, and the lease length it asked
+ * for: what says whether that lease is still surely live on Firestore's clock ({@link claimLease}).
+ */
+export interface SentWrite {
+  /** `clock.monotonic()` just before the request was sent. */
+  mono: number;
+  /** `clock.now()` at the same moment. */
+  wall: number;
+  /** The write's `ttlMs`. */
+  ttlMs: number;
+}
+
+/** Samples the clocks just before a write is sent (see {@link SentWrite}). */
+export function sentNow(clock: Clock, ttlMs: number): SentWrite {
+  return { mono: clock.monotonic(), wall: clock.now(), ttlMs };
+}
+
+/** Checks a store's `clock` option (default: the system clock). */
+export function checkStoreClock(kind: string, clock: unknown, fallback: Clock): Clock {
+  if (clock === undefined) return fallback;
+  const c = clock as Partial<Clock> | null;
+  if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.monotonic !== 'function') {
+    throw new LeaseholdError('INVALID_STORE', `${kind} store: clock must implement Clock (now, monotonic); omit it for the system clock`);
+  }
+  return c as Clock;
+}
+
+/**
  * The lease state this store last saw for each name (read or written), with its update time, so that
  * 1. a compare-and-swap on `version` can be sent as a write with a `lastUpdateTime` (REST:
  *    `currentDocument.updateTime`) precondition: the core compares versions, Firestore compares update times,
  *    and this joins the two (a miss costs one read);
- * 2. a holder renews in one round trip, straight from the state it wrote last ({@link claimLease}).
- * It only chooses what to send: the precondition alone decides, so a stale entry costs a request, never safety.
- * Bounded to `limit` names (least recently seen dropped first).
+ * 2. a holder renews in one round trip, straight from the state it wrote last, while that lease is surely
+ *    still live ({@link claimLease}); for that, a state this store wrote keeps when its write was sent.
+ * It only chooses what to send: the precondition decides whether a write applies, so a stale entry costs a
+ * request, never safety. Bounded to `limit` names (least recently seen dropped first).
  */
 export class SeenLeases<T> {
-  private readonly entries = new Map<string, { record: LeaseRecord; updateTime: T }>();
+  private readonly entries = new Map<string, { record: LeaseRecord; updateTime: T; sent: SentWrite | undefined }>();
 
   constructor(private readonly limit = 1_024) {}
 
-  /** Remembers `record` as the state of its name at `updateTime`. */
-  remember(record: LeaseRecord, updateTime: T): void {
+  /**
+   * Remembers `record` as the state of its name at `updateTime`; `sent` when this store wrote it. A read of
+   * the state this store wrote (same `version`: unique per write) keeps the send time it had.
+   */
+  remember(record: LeaseRecord, updateTime: T, sent?: SentWrite): void {
+    const previous = this.entries.get(record.name);
+    const keep = sent ?? (previous?.record.version === record.version ? previous.sent : undefined);
     this.entries.delete(record.name);
-    this.entries.set(record.name, { record: { ...record }, updateTime });
+    this.entries.set(record.name, { record: { ...record }, updateTime, sent: keep });
     if (this.entries.size > this.limit) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -151,10 +195,10 @@ export class SeenLeases<T> {
     return entry?.record.version === version ? entry.updateTime : undefined;
   }
 
-  /** The state of `name` last seen, if any. */
-  latest(name: string): LeaseRecord | undefined {
+  /** The state of `name` last seen, if any, with when this store sent the write that made it (if it did). */
+  latest(name: string): { record: LeaseRecord; sent: SentWrite | undefined } | undefined {
     const entry = this.entries.get(name);
-    return entry ? { ...entry.record } : undefined;
+    return entry ? { record: { ...entry.record }, sent: entry.sent } : undefined;
   }
 }
 
@@ -168,14 +212,32 @@ function withNow(record: LeaseRecord, now: number | undefined): Found {
 }
 
 /**
- * The Firestore stores' `claim`: the core's own decision ({@link planClaim}) over their primitives, with one
- * shortcut. A holder renewing a lease this store last saw it hold sends the conditional write at once, without
- * reading first (one round trip instead of two): the `lastUpdateTime` precondition proves the state is still
- * current, and a holder renews whether or not its lease has run out, so no clock is needed for that decision.
- * If the precondition fails, it falls back to read → decide → conditional write. Takeovers always read first,
- * since only a read gives Firestore's time to judge expiry by.
+ * Whether the lease this store wrote (sent at `sent`) is surely still live on Firestore's clock now.
+ *
+ * Firestore stamps the lease's expiry as the write's commit time + ttl, and the commit time is no earlier than
+ * the moment the request was sent (up to Firestore's clock error). So while less than `ttl - maxClockSkewMs` has
+ * passed since the send, on this host's monotonic clock *and* on its wall clock (a frozen machine can stop one
+ * of them, design rule 7), the lease has not run out on Firestore's clock: the same bound, and the same
+ * assumption (Firestore's clock error plus this host's drift over one lease stay below `maxClockSkewMs`), that
+ * the holder's own validity rests on. The renewal then lands a little after this decision, as the generic
+ * path's write lands a little after its read said "live".
  */
-export async function claimLease(store: LeasePrimitives, seen: SeenLeases<unknown>, request: ClaimRequest): Promise<Found> {
+function surelyLive(sent: SentWrite | undefined, clock: Clock, maxClockSkewMs: number): boolean {
+  if (!sent) return false;
+  const window = sent.ttlMs - maxClockSkewMs;
+  return clock.monotonic() - sent.mono < window && clock.now() - sent.wall < window;
+}
+
+/**
+ * The Firestore stores' `claim`: the core's own decision ({@link planClaim}) over their primitives, with one
+ * shortcut. A holder renewing a lease this store wrote last, while that lease is surely still live on
+ * Firestore's clock ({@link surelyLive}), sends the conditional write at once, without reading first (one round
+ * trip instead of two): the `lastUpdateTime` precondition proves nobody wrote since, and liveness proves it is a
+ * renewal of a live term, so keeping the token is exactly what {@link planClaim} would decide. Once that
+ * is not sure (the lease may have run out: a new term, token + 1), or if the precondition fails, it reads first,
+ * and the read's `readTime` (Firestore's clock) decides. Takeovers always read first for the same reason.
+ */
+export async function claimLease(store: LeasePrimitives, seen: SeenLeases<unknown>, clock: Clock, request: ClaimRequest): Promise<Found> {
   const write = (token: number, acquiredAt: number | null): LeaseWrite => ({
     name: request.name,
     holder: request.holder,
@@ -187,8 +249,8 @@ export async function claimLease(store: LeasePrimitives, seen: SeenLeases<unknow
     clientNow: request.clientNow,
   });
   const cached = seen.latest(request.name);
-  if (cached && cached.holder === request.holder) {
-    const outcome = await store.replace(cached.version, write(cached.token, cached.acquiredAt));
+  if (cached && cached.record.holder === request.holder && surelyLive(cached.sent, clock, request.maxClockSkewMs)) {
+    const outcome = await store.replace(cached.record.version, write(cached.record.token, cached.record.acquiredAt));
     if (outcome.ok) return withNow(outcome.record, outcome.now);
   }
   const read = await store.read(request.name);
@@ -221,7 +283,9 @@ export async function releaseLease(
 ): Promise<{ record: LeaseRecord | null; now?: number }> {
   const clear = (current: LeaseRecord) =>
     store.replace(current.version, { name, holder: null, token: current.token, acquiredAt: current.acquiredAt, ttlMs: 0, version, data: null, clientNow });
-  const cached = seen.latest(name);
+  // A release need not be sure the lease is live: clearing this holder's own lapsed lease (nobody wrote since,
+  // as the precondition proves) keeps the token, so the next holder's is still larger.
+  const cached = seen.latest(name)?.record;
   if (cached && cached.holder === holder) {
     const outcome = await clear(cached);
     if (outcome.ok) return withNow(outcome.record, outcome.now);

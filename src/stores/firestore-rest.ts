@@ -8,12 +8,27 @@
 import { type Clock, systemClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
-import { checkCollection, claimLease, fieldsForWrite, LEASE_FIELDS, type LeaseFields, recordFromFields, releaseLease, SeenLeases } from './firestore-record.js';
+import {
+  checkCollection,
+  checkStoreClock,
+  claimLease,
+  FIRESTORE_LIMITS,
+  fieldsForWrite,
+  LEASE_FIELDS,
+  type LeaseFields,
+  recordFromFields,
+  releaseLease,
+  SeenLeases,
+  sentNow,
+} from './firestore-record.js';
 
 /** The fields of a Google service-account key file (JSON) this store needs. */
 export interface ServiceAccountKey {
   client_email: string;
-  /** PEM, PKCS #8 (`-----BEGIN PRIVATE KEY-----`), as in the key file. */
+  /**
+   * PEM, PKCS #8 (`-----BEGIN PRIVATE KEY-----`), as in the key file. Line breaks written as the two characters
+   * `\n` (common when the key passes through an environment variable or secret) are accepted too.
+   */
   private_key: string;
   private_key_id?: string;
   /** Token endpoint (default `https://oauth2.googleapis.com/token`). */
@@ -41,7 +56,18 @@ export interface FirestoreRestStoreOptions {
   baseUrl?: string;
   /** `fetch` to use (default: the global one). */
   fetch?: typeof globalThis.fetch;
-  /** Clock for token lifetimes (default: the system clock). Lease expiry never uses it. */
+  /**
+   * Time limit of each request in ms, token exchange included (default 10 000): the request is aborted
+   * (`AbortSignal.timeout`) and the call throws `STORE_UNAVAILABLE`. A commit that timed out may still have
+   * applied, so `tryLead()` and `release()` read the lease back and recognise their own write; the caller is
+   * leader only if it did. A positive whole number.
+   */
+  timeoutMs?: number;
+  /**
+   * This host's clock (default: the system clock), for token lifetimes and to decide whether a renewal may skip
+   * its read (less than `ttlMs - maxClockSkewMs` since the holder's last write was sent). It never judges
+   * whether a lease has expired: Firestore's clock does.
+   */
   clock?: Clock;
 }
 
@@ -49,6 +75,7 @@ const SCOPE = 'https://www.googleapis.com/auth/datastore';
 const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 const TOKEN_LIFETIME_S = 3_600;
 const TOKEN_REFRESH_MARGIN_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 const PROJECT = /^[a-z0-9][a-z0-9.:-]{0,99}$/;
 const DATABASE = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
 
@@ -81,10 +108,13 @@ export class FirestoreRestError extends Error {
  * `documents.get` because only it reports the `readTime` that judges expiry); a write is `documents:commit`
  * with one write carrying `currentDocument: { exists: false }` (first claim) or
  * `currentDocument: { updateTime }` equal to the exact update time read (renew, takeover, release).
- * 409 (`ALREADY_EXISTS`, `ABORTED`), 400 `FAILED_PRECONDITION`, 412 and 404 on a write mean "condition
- * failed"; any other error throws, so the caller is not leader (fail closed). Round trips, preconditions and
- * the clock model are `leasehold/firestore`'s: the lease runs out at the document's update time + `ttlMs`,
- * judged by a read's `readTime`, and leases shorter than 3 s throw `INVALID_TTL` (one write per second per document).
+ * Firestore answers a failed `exists: false` with 409 `ALREADY_EXISTS` and a stale `updateTime` with 400
+ * `FAILED_PRECONDITION`; those, 409 `ABORTED`, 404 and (harmlessly, in case a proxy maps it so) 412 on a write
+ * mean "condition failed". Any other error throws, so the caller is not leader (fail closed); a commit whose
+ * answer was lost, timed out or cannot be decoded throws `STORE_UNAVAILABLE`, and the core reads the lease back
+ * to learn whether it applied. Round trips, preconditions and the clock model are `leasehold/firestore`'s: the
+ * lease runs out at the document's update time + `ttlMs`, judged by a read's `readTime`; `tryLead()` refuses
+ * leases shorter than 3 s with `INVALID_TTL` before any request (one write per second per document).
  * @example
  * import { FirestoreRestStore } from 'leasehold/firestore-rest'
  * export default {
@@ -98,11 +128,15 @@ export class FirestoreRestError extends Error {
 export class FirestoreRestStore implements Store {
   readonly kind = 'firestore-rest';
   readonly clockSource = 'store' as const;
+  /** About one write per second per document: checked by the core before any request. */
+  readonly limits = FIRESTORE_LIMITS;
   /** The collection path this store uses. */
   readonly collection: string;
   private readonly databasePath: string;
   private readonly baseUrl: string;
   private readonly fetch: typeof globalThis.fetch;
+  private readonly timeoutMs: number;
+  private readonly clock: Clock;
   private readonly token: () => Promise<string>;
   private readonly seen = new SeenLeases<string>();
 
@@ -126,9 +160,16 @@ export class FirestoreRestStore implements Store {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     const given = options.fetch;
     if (given === undefined && typeof globalThis.fetch !== 'function') throw invalid('no global fetch in this runtime; pass { fetch }');
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
+      throw invalid(`timeoutMs must be a positive whole number of milliseconds (default ${DEFAULT_TIMEOUT_MS}); got ${JSON.stringify(timeoutMs)}`);
+    }
+    this.timeoutMs = timeoutMs;
     // Never called as a method of this store: Workers refuse a fetch invoked with a foreign `this`.
-    this.fetch = given ? (input, init) => given(input, init) : (input, init) => globalThis.fetch(input, init);
-    const clock = options.clock ?? systemClock;
+    const send = given ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+    this.fetch = (input, init) => send(input, { ...init, signal: timeoutSignal(timeoutMs) });
+    const clock = checkStoreClock(this.kind, options.clock, systemClock);
+    this.clock = clock;
     if ((options.serviceAccount === undefined) === (options.getAccessToken === undefined)) {
       throw invalid('pass exactly one of serviceAccount (a key file, parsed) and getAccessToken');
     }
@@ -146,25 +187,56 @@ export class FirestoreRestStore implements Store {
 
   private async call(method: 'batchGet' | 'commit', body: unknown): Promise<unknown> {
     const token = await this.token();
-    const response = await this.fetch(`${this.baseUrl}/v1/${this.databasePath}/documents:${method}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
+    let response: Response;
+    let text: string | undefined;
+    let unreadable: unknown;
+    try {
+      response = await this.fetch(`${this.baseUrl}/v1/${this.databasePath}/documents:${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (error) {
+      throw this.timedOut(method, error) ?? error;
+    }
+    try {
+      text = await response.text();
+    } catch (error) {
+      unreadable = this.timedOut(method, error) ?? error;
+    }
     let parsed: unknown;
     try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
+      parsed = text === undefined || text === '' ? undefined : JSON.parse(text);
+    } catch (error) {
+      unreadable ??= error;
     }
     if (!response.ok) {
       const error = (parsed as { error?: { status?: unknown; message?: unknown } } | undefined)?.error;
       const status = typeof error?.status === 'string' ? error.status : undefined;
-      const message = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
+      const message = typeof error?.message === 'string' ? error.message : (text ?? '(body unreadable)').slice(0, 200);
       throw new FirestoreRestError(response.status, status, `Firestore ${method}: HTTP ${response.status} ${status ?? ''} ${message}`.trim());
     }
+    // A 200 whose body cannot be read or decoded: for a commit, the write may well have applied. Not corrupt
+    // data but a lost answer (design rule 4): STORE_UNAVAILABLE, so the core reads the lease back.
+    if (unreadable !== undefined) {
+      throw new LeaseholdError(
+        'STORE_UNAVAILABLE',
+        `firestore-rest store: ${method} answered HTTP ${response.status} but its body could not be read (${describe(unreadable)}); not leader unless a read shows this write applied`,
+        { cause: unreadable },
+      );
+    }
     return parsed;
+  }
+
+  /** The error to throw when `error` is this store's own request timeout, else `undefined`. */
+  private timedOut(method: string, error: unknown): LeaseholdError | undefined {
+    const name = (error as { name?: unknown } | null)?.name;
+    if (name !== 'TimeoutError') return undefined;
+    return new LeaseholdError(
+      'STORE_UNAVAILABLE',
+      `firestore-rest store: ${method} got no answer within timeoutMs (${this.timeoutMs} ms); not leader unless a read shows the write applied`,
+      { cause: error },
+    );
   }
 
   async read(name: string): Promise<ReadResult> {
@@ -206,6 +278,8 @@ export class FirestoreRestStore implements Store {
     const body = {
       writes: [{ update, ...('updateTime' in currentDocument ? { updateMask: { fieldPaths: [...LEASE_FIELDS] } } : {}), currentDocument }],
     };
+    // Sampled before the request goes out: Firestore's commit time, and so the expiry it stamps, is no earlier.
+    const sent = sentNow(this.clock, write.ttlMs);
     let answer: unknown;
     try {
       answer = await this.call('commit', body);
@@ -217,16 +291,23 @@ export class FirestoreRestStore implements Store {
     }
     const result = answer as { writeResults?: { updateTime?: unknown }[]; commitTime?: unknown } | undefined;
     const updateTime = result?.writeResults?.[0]?.updateTime;
-    if (typeof updateTime !== 'string') throw this.corrupt('commit returned no writeResults[0].updateTime');
-    const at = timestampMs(updateTime);
+    const at = typeof updateTime === 'string' ? parseTimestampMs(updateTime) : Number.NaN;
+    if (typeof updateTime !== 'string' || !Number.isFinite(at)) {
+      // HTTP 200: the write most likely applied, but this answer cannot say when. Ambiguous, not corrupt.
+      throw new LeaseholdError(
+        'STORE_UNAVAILABLE',
+        `firestore-rest store: commit answered without a valid writeResults[0].updateTime; not leader unless a read shows this write applied`,
+        { cause: new Error(`commit answer: ${JSON.stringify(answer)?.slice(0, 200)}`) },
+      );
+    }
     const record = recordFromFields(this.kind, write.name, { ...fields }, at);
-    this.seen.remember(record, updateTime);
+    this.seen.remember(record, updateTime, sent);
     return { ok: true, record, now: at };
   }
 
-  /** One round trip for a renewal of a lease this store saw its holder write; otherwise read, then write. */
+  /** One round trip for a renewal of a live lease this store wrote for its holder; otherwise read, then write. */
   claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
-    return claimLease(this, this.seen, request);
+    return claimLease(this, this.seen, this.clock, request);
   }
 
   /** One round trip for a release of a lease this store saw its holder write; otherwise read, then write. */
@@ -245,6 +326,21 @@ interface BatchGetItem {
   readTime?: unknown;
 }
 
+/** `AbortSignal.timeout(ms)`, or the same built from a timer where a runtime lacks it. */
+function timeoutSignal(ms: number): AbortSignal {
+  if (typeof AbortSignal.timeout === 'function') return AbortSignal.timeout(ms);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
+  return controller.signal;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+// Real Firestore answers 409 ALREADY_EXISTS (exists: false failed), 400 FAILED_PRECONDITION (stale updateTime)
+// and 409 ABORTED (contention). 412 is not among them; it is accepted as "did not apply" in case a proxy maps a
+// precondition failure so, which is harmless: the caller reads the lease and is at most a follower.
 function isConditionFailure(error: FirestoreRestError): boolean {
   if (error.httpStatus === 412 || error.httpStatus === 409) return true;
   return error.status === 'FAILED_PRECONDITION' || error.status === 'ALREADY_EXISTS' || error.status === 'ABORTED' || error.status === 'NOT_FOUND';
@@ -277,12 +373,18 @@ function decodeFields(fields: Record<string, RestValue>): Record<string, unknown
   return out;
 }
 
-// RFC 3339 (`2030-01-01T00:00:00.123456Z`, any fraction length) to epoch ms, truncating below the millisecond.
-function timestampMs(text: string): number {
+// RFC 3339 (`2030-01-01T00:00:00.123456Z`, any fraction length) to epoch ms, truncating below the millisecond;
+// NaN when it is not one.
+function parseTimestampMs(text: string): number {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
   const seconds = m ? Date.parse(`${m[1]}${m[3]}`) : Number.NaN;
-  if (!m || !Number.isFinite(seconds)) throw new LeaseholdError('STORE_CORRUPT', `firestore-rest store: ${JSON.stringify(text)} is not an RFC 3339 timestamp`);
-  return seconds + Number((m[2] ?? '').padEnd(3, '0').slice(0, 3));
+  return m && Number.isFinite(seconds) ? seconds + Number((m[2] ?? '').padEnd(3, '0').slice(0, 3)) : Number.NaN;
+}
+
+function timestampMs(text: string): number {
+  const ms = parseTimestampMs(text);
+  if (!Number.isFinite(ms)) throw new LeaseholdError('STORE_CORRUPT', `firestore-rest store: ${JSON.stringify(text)} is not an RFC 3339 timestamp`);
+  return ms;
 }
 
 /**
@@ -299,7 +401,9 @@ function serviceAccountTokens(
   if (typeof key !== 'object' || key === null || typeof key.client_email !== 'string' || typeof key.private_key !== 'string') {
     throw invalid('serviceAccount must be a service-account key file (JSON, parsed) with client_email and private_key');
   }
-  if (!key.private_key.includes('-----BEGIN PRIVATE KEY-----')) {
+  // A key pasted into an environment variable or secret often keeps its line breaks as the two characters `\n`.
+  const privateKey = key.private_key.replace(/\\r\\n|\\n/g, '\n');
+  if (!privateKey.includes('-----BEGIN PRIVATE KEY-----')) {
     throw invalid('serviceAccount.private_key must be a PKCS #8 PEM key ("-----BEGIN PRIVATE KEY-----"), as in the key file');
   }
   const subtle = globalThis.crypto?.subtle;
@@ -310,7 +414,7 @@ function serviceAccountTokens(
   let pending: Promise<string> | undefined;
 
   const exchange = async (): Promise<string> => {
-    signingKey ??= subtle.importKey('pkcs8', pemToDer(key.private_key), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+    signingKey ??= subtle.importKey('pkcs8', pemToDer(privateKey), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
     const iat = Math.floor(clock.now() / 1000);
     const header = { alg: 'RS256', typ: 'JWT', ...(key.private_key_id ? { kid: key.private_key_id } : {}) };
     const claims = { iss: key.client_email, scope: SCOPE, aud: tokenUrl, iat, exp: iat + TOKEN_LIFETIME_S };

@@ -4,9 +4,23 @@
  * does not matter. For Cloudflare Workers and other runtimes without gRPC, use `leasehold/firestore-rest`.
  * @module
  */
+import { type Clock, systemClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
-import { checkCollection, claimLease, fieldsForWrite, LEASE_FIELDS, type LeaseFields, recordFromFields, releaseLease, SeenLeases } from './firestore-record.js';
+import {
+  checkCollection,
+  checkStoreClock,
+  claimLease,
+  FIRESTORE_LIMITS,
+  fieldsForWrite,
+  LEASE_FIELDS,
+  type LeaseFields,
+  recordFromFields,
+  releaseLease,
+  SeenLeases,
+  type SentWrite,
+  sentNow,
+} from './firestore-record.js';
 
 /** A Firestore `Timestamp` (anything with `toMillis()`), typed structurally. */
 export interface FirestoreTimestampLike {
@@ -46,6 +60,12 @@ export interface FirestoreStoreOptions {
   firestore: FirestoreLike;
   /** Collection path (default `leasehold_leases`); nested paths like `tenants/acme/leases` work. */
   collection?: string;
+  /**
+   * This host's clock (default: the system clock). It never judges expiry (Firestore's clock does); it only
+   * says whether a renewal may skip its read, because less than `ttlMs - maxClockSkewMs` has passed since
+   * the holder's last write was sent.
+   */
+  clock?: Clock;
 }
 
 // gRPC status codes of a write that did not apply because its precondition failed (or lost a race).
@@ -58,8 +78,10 @@ const ABORTED = 10;
  * Firestore store over the official client: a first claim is `create()` (fails if the document exists);
  * renewal, takeover and release are `update()` with a `lastUpdateTime` precondition equal to the update time
  * of the document state the caller read (compare-and-swap). A claim, takeover or refusal is a read, then at
- * most one conditional write (a refused claim writes nothing); a renewal or release by a holder whose last write
- * this store saw is the conditional write alone, one round trip (see `claimLease` in `firestore-record.ts`).
+ * most one conditional write (a refused claim writes nothing). A renewal by a holder whose last write this store
+ * sent less than `ttlMs - maxClockSkewMs` ago (on this host's clocks), and a release by a holder whose last write
+ * this store saw, are the conditional write alone, one round trip (see `claimLease` in `firestore-record.ts`).
+ * A holder whose own lease ran out starts a new term (token + 1), decided by a read as for any takeover.
  *
  * Clock model (design rule 3): the lease runs out at the document's `updateTime` + `ttlMs`, both on Firestore's
  * clock, and a read's `readTime` says whether that moment has passed. The update time is the commit time of
@@ -68,10 +90,12 @@ const ABORTED = 10;
  * milliseconds. The caller's validity ends at its *send* time + ttl − maxClockSkewMs, earlier than arrival
  * + ttl; and a contender takes over only once a read served at or after the expiry says so. The lease is
  * therefore never judged expired while its holder is still valid, as long as Firestore's clock error plus the
- * holder's clock drift over one lease stays below `maxClockSkewMs` (1 s by default). Client clocks play no part.
+ * holder's clock drift over one lease stays below `maxClockSkewMs` (1 s by default). Client clocks never
+ * decide expiry; this host's clock only decides whether a renewal may skip its read.
  *
- * Writes are limited to about one per second per document by Firestore: leases shorter than
- * {@link MIN_FIRESTORE_TTL_MS} throw `INVALID_TTL` before anything is sent.
+ * Writes are limited to about one per second per document by Firestore, which the store declares as its
+ * `limits`: `tryLead()` refuses leases shorter than {@link MIN_FIRESTORE_TTL_MS} (`INVALID_TTL`) before any
+ * request, read included, and an `Elector` refuses `renewEveryMs` under 1 000 (`INVALID_OPTION`).
  * @example
  * import { Firestore } from '@google-cloud/firestore'
  * import { FirestoreStore } from 'leasehold/firestore'
@@ -81,9 +105,12 @@ const ABORTED = 10;
 export class FirestoreStore implements Store {
   readonly kind = 'firestore';
   readonly clockSource = 'store' as const;
+  /** About one write per second per document: checked by the core before any request. */
+  readonly limits = FIRESTORE_LIMITS;
   /** The collection path this store uses. */
   readonly collection: string;
   private readonly firestore: FirestoreLike;
+  private readonly clock: Clock;
   private readonly seen = new SeenLeases<FirestoreTimestampLike>();
 
   constructor(options: FirestoreStoreOptions) {
@@ -92,6 +119,7 @@ export class FirestoreStore implements Store {
     }
     this.firestore = options.firestore;
     this.collection = checkCollection(this.kind, options.collection);
+    this.clock = checkStoreClock(this.kind, options.clock, systemClock);
   }
 
   private doc(name: string): FirestoreDocumentLike {
@@ -111,10 +139,12 @@ export class FirestoreStore implements Store {
 
   async create(write: LeaseWrite): Promise<WriteOutcome> {
     const fields = fieldsForWrite(this.kind, write);
+    // Sampled before the request goes out: Firestore's commit time, and so the expiry it stamps, is no earlier.
+    const sent = sentNow(this.clock, write.ttlMs);
     try {
       // create() sends `currentDocument: { exists: false }`: it fails with ALREADY_EXISTS if anyone wrote first.
       const result = await this.doc(write.name).create(encode(fields));
-      return this.written(write.name, fields, result.writeTime);
+      return this.written(write.name, fields, result.writeTime, sent);
     } catch (error) {
       // The write did not apply; the core reads the current record (and recognises its own version, should
       // an SDK retry have met this attempt's earlier success).
@@ -133,27 +163,28 @@ export class FirestoreStore implements Store {
       lastUpdateTime = this.seen.updateTime(write.name, expectedVersion);
       if (lastUpdateTime === undefined) throw new LeaseholdError('STORE_CORRUPT', 'firestore store: a read did not record its update time');
     }
+    const sent = sentNow(this.clock, write.ttlMs);
     try {
       // The compare-and-swap: applies only if the document is still exactly the state the caller read.
       // Every lease field is listed, so the update replaces the whole lease (other fields are kept).
       const result = await this.doc(write.name).update(encode(fields), { lastUpdateTime });
-      return this.written(write.name, fields, result.writeTime);
+      return this.written(write.name, fields, result.writeTime, sent);
     } catch (error) {
       if (hasCode(error, FAILED_PRECONDITION, NOT_FOUND, ABORTED)) return { ok: false, current: null };
       throw error;
     }
   }
 
-  private written(name: string, fields: LeaseFields, writeTime: FirestoreTimestampLike): WriteOutcome {
+  private written(name: string, fields: LeaseFields, writeTime: FirestoreTimestampLike, sent: SentWrite): WriteOutcome {
     const at = writeTime.toMillis();
     const record = recordFromFields(this.kind, name, { ...fields }, at);
-    this.seen.remember(record, writeTime);
+    this.seen.remember(record, writeTime, sent);
     return { ok: true, record, now: at };
   }
 
-  /** One round trip for a renewal of a lease this store saw its holder write; otherwise read, then write. */
+  /** One round trip for a renewal of a live lease this store wrote for its holder; otherwise read, then write. */
   claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
-    return claimLease(this, this.seen, request);
+    return claimLease(this, this.seen, this.clock, request);
   }
 
   /** One round trip for a release of a lease this store saw its holder write; otherwise read, then write. */

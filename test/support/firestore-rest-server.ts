@@ -20,6 +20,13 @@
  * The token endpoint checks the JWT-bearer grant: form encoding, an RS256 signature verified against the
  * service account's public key, and the claims (`iss`, `aud`, `scope`, `iat`/`exp`).
  * It is not a database: no queries, transactions, transforms or listeners.
+ *
+ * Its own clock (commit, update and read times) is the host's plus a configurable offset, which a test may
+ * set (`clockOffsetMs`: an hour behind or ahead) and move on (`advanceClock`): the store must judge expiry by
+ * these times, never by the host's. Times stay strictly rising, as Firestore's do, so move the clock only
+ * forward once documents exist; start a separate fake for a clock that is behind.
+ * For lost and late answers it can apply a request and then answer with an unreadable body (`garbleNext`) or
+ * only after a delay (`delayNext`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -49,6 +56,8 @@ export interface FakeFirestoreOptions {
   serviceAccount?: { clientEmail: string; publicKey: CryptoKey };
   /** Clock for checking JWT `iat`/`exp` (default `Date.now`). */
   now?: () => number;
+  /** The database's clock minus the host's, in ms (default 0): e.g. -3_600_000 for a server an hour behind. */
+  clockOffsetMs?: number;
 }
 
 /** A running fake. */
@@ -69,6 +78,14 @@ export interface FakeFirestore {
   patch(name: string, fields: Record<string, Record<string, unknown>>): void;
   /** Answers the next batchGet or commit with this error, without applying anything. */
   failNext(httpStatus: number, status: string): void;
+  /** Applies the next `method` request, then answers HTTP 200 with `body` (raw text) instead of its result. */
+  garbleNext(method: 'batchGet' | 'commit', body: string): void;
+  /** Applies the next `method` request at once, then holds its answer back for `ms`. */
+  delayNext(method: 'batchGet' | 'commit', ms: number): void;
+  /** The database's clock minus the host's, in ms. */
+  readonly clockOffsetMs: number;
+  /** Moves the database's clock on by `ms` (leases stamped on it run out that much sooner); the host's stays. */
+  advanceClock(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -158,16 +175,20 @@ export async function startFirestoreRestServer(options: FakeFirestoreOptions): P
   const now = options.now ?? Date.now;
   let lastTime = 0n;
   let injected: { httpStatus: number; status: string } | undefined;
+  const interference: { garble?: { method: string; body: string }; delay?: { method: string; ms: number } } = {};
+  let offsetMs = options.clockOffsetMs ?? 0;
   let url = '';
 
-  // Strictly rising, microsecond-precision times on the real clock: Firestore's commit and read times.
+  // Strictly rising, microsecond-precision times on the database's clock (the host's + offset): Firestore's
+  // commit and read times.
+  const serverNowMicros = (): bigint => BigInt(Date.now() + offsetMs) * 1000n;
   const tick = (): bigint => {
-    const t = BigInt(Date.now()) * 1000n;
+    const t = serverNowMicros();
     lastTime = t > lastTime ? t : lastTime + 1n;
     return lastTime;
   };
   const readTime = (): bigint => {
-    const t = BigInt(Date.now()) * 1000n;
+    const t = serverNowMicros();
     return t > lastTime ? t : lastTime;
   };
 
@@ -296,6 +317,8 @@ export async function startFirestoreRestServer(options: FakeFirestoreOptions): P
     const path = request.url ?? '';
     let status = 200;
     let answer: unknown;
+    let raw: string | undefined;
+    let delayMs = 0;
     let logged: unknown = text;
     try {
       if (request.method !== 'POST') throw new HttpError(405, 'INVALID_ARGUMENT', 'only POST is served here');
@@ -325,6 +348,16 @@ export async function startFirestoreRestServer(options: FakeFirestoreOptions): P
           throw new HttpError(fault.httpStatus, fault.status, 'injected by the test');
         }
         answer = m[2] === 'batchGet' ? batchGet(body) : commit(body);
+        // Applied above; only the answer is interfered with.
+        const { garble, delay } = interference;
+        if (garble && garble.method === m[2]) {
+          raw = garble.body;
+          interference.garble = undefined;
+        }
+        if (delay && delay.method === m[2]) {
+          delayMs = delay.ms;
+          interference.delay = undefined;
+        }
       }
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
@@ -332,8 +365,11 @@ export async function startFirestoreRestServer(options: FakeFirestoreOptions): P
       answer = { error: { code: error.httpStatus, message: error.message, status: error.status } };
     }
     requests.push({ path, headers: request.headers, body: logged, status });
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    // The client may have given up meanwhile (its request timeout): nothing to answer then.
+    if (response.destroyed || request.socket.destroyed) return;
     response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
-    response.end(JSON.stringify(answer));
+    response.end(raw ?? JSON.stringify(answer));
   };
 
   const server: Server = createServer((request, response) => {
@@ -360,6 +396,19 @@ export async function startFirestoreRestServer(options: FakeFirestoreOptions): P
     },
     failNext(httpStatus, status) {
       injected = { httpStatus, status };
+    },
+    garbleNext(method, body) {
+      interference.garble = { method, body };
+    },
+    delayNext(method, ms) {
+      interference.delay = { method, ms };
+    },
+    get clockOffsetMs() {
+      return offsetMs;
+    },
+    advanceClock(ms) {
+      if (!(ms >= 0)) throw new Error('the fake database clock only moves forward');
+      offsetMs += ms;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -5,6 +5,9 @@
  * Routes: `POST /lead?name&holder&ttlMs` → `{ isLeader, leader, token }`; `POST /release?name&holder` →
  * `{ released }`; `GET /leader?name` → `{ leader }`; `GET /runs` → the cron runs so far; `GET /runtime` → `{ userAgent }`. A `LeaseholdError`
  * answers 400 `{ code }`. `scheduled` is the cron-job pattern: try to lead, do the work once, release.
+ * The same routes under `/sa/` use a store authenticated with the service-account key in `GCP_SERVICE_ACCOUNT`
+ * (a secret holding the key file's JSON): an RS256 JWT signed with workerd's WebCrypto, exchanged at the key's
+ * `token_uri`. That store is built once per isolate, so its access token is cached across requests.
  */
 import { getLeader, LeaseholdError, release, tryLead } from '../../src/index.js';
 import { FirestoreRestStore } from '../../src/stores/firestore-rest.js';
@@ -16,6 +19,8 @@ export interface Env {
   PROJECT: string;
   COLLECTION: string;
   CRON_LEASE: string;
+  /** A service-account key file's JSON, as a Worker secret holds it. */
+  GCP_SERVICE_ACCOUNT: string;
 }
 
 /** One scheduled invocation, as `GET /runs` reports it. */
@@ -41,6 +46,18 @@ function storeFor(env: Env): FirestoreRestStore {
   });
 }
 
+// One per isolate, as in production: the access token it obtains is reused until shortly before it expires.
+let serviceAccountStore: FirestoreRestStore | undefined;
+
+function serviceAccountStoreFor(env: Env): FirestoreRestStore {
+  serviceAccountStore ??= new FirestoreRestStore({
+    serviceAccount: JSON.parse(env.GCP_SERVICE_ACCOUNT),
+    collection: env.COLLECTION,
+    baseUrl: env.FIRESTORE_URL,
+  });
+  return serviceAccountStore;
+}
+
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
@@ -48,8 +65,10 @@ function json(body: unknown, status = 200): Response {
 async function route(request: Request, env: Env): Promise<Response> {
   const url = new URL(request.url);
   const q = url.searchParams;
-  const store = storeFor(env);
-  if (request.method === 'POST' && url.pathname === '/lead') {
+  const viaKey = url.pathname.startsWith('/sa/');
+  const store = viaKey ? serviceAccountStoreFor(env) : storeFor(env);
+  const path = viaKey ? url.pathname.slice('/sa'.length) : url.pathname;
+  if (request.method === 'POST' && path === '/lead') {
     const ttl = q.get('ttlMs');
     const lead = await tryLead(store, {
       name: q.get('name') ?? '',
@@ -58,10 +77,10 @@ async function route(request: Request, env: Env): Promise<Response> {
     });
     return json({ isLeader: lead.isLeader, leader: lead.leader, token: lead.token });
   }
-  if (request.method === 'POST' && url.pathname === '/release') {
+  if (request.method === 'POST' && path === '/release') {
     return json({ released: await release(store, { name: q.get('name') ?? '', holder: q.get('holder') ?? '' }) });
   }
-  if (request.method === 'GET' && url.pathname === '/leader') {
+  if (request.method === 'GET' && path === '/leader') {
     const leader = await getLeader(store, q.get('name') ?? '');
     return json({ leader: leader?.holder ?? null, token: leader?.token ?? null });
   }
