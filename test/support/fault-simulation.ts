@@ -3,14 +3,24 @@
  *
  * Contenders on one lease name call tryLead() in real time, on clocks skewed within the configured bound,
  * through a fault layer that loses answers after the write applied, fails writes before they apply,
- * throttles, and adds latency spikes; some contenders pause for longer than the lease (a GC pause, a
- * frozen Lambda) and some crash. Every claim of leadership is recorded with its validity window in real
- * time, from the answer's arrival to the end of validity the library reported, and checked:
- * - no two holders' windows overlap;
- * - the fencing token rises at every change of holder;
- * - no holder acts after its validity (each act is checked against the test's own bound: send + ttl - skew);
- * - liveness: once faults stop, a leader emerges within ttl + skew + poll (+ one answer's latency).
- * The schedule comes from a seeded PRNG, so a failing run prints its seed and replays from it.
+ * throttles, adds latency spikes, and fails or slows reads (so the read-back that resolves a lost answer can
+ * fail too, and the library must then fail closed); some leaders pause for longer than the lease (a GC
+ * pause, a frozen Lambda) and some contenders crash. Every claim of leadership is recorded with its validity
+ * window in real time, from the answer's arrival to the end of validity the library reported, and checked:
+ * - `overlap`: no two holders' windows overlap;
+ * - `token`: the fencing token rises at every change of holder;
+ * - `term`: a holder whose own lease had surely lapsed (or that released it) starts a new term with a larger
+ *   token, and a holder whose lease was surely still live renews it with the same token;
+ * - `act-after-validity` / `validity`: no holder acts after its validity, and no validity the library reports
+ *   outlasts the test's own bound (first send + ttl - skew);
+ * - `liveness`: once faults stop, a leader emerges within {@link LIVENESS_BOUND}.
+ *
+ * Replay. Each contender draws from its own generators, derived from (seed, contender index, purpose): the
+ * n-th request of contender i meets the same faults, its n-th loop the same crash decision, its n-th act the
+ * same pause, and its clock the same offset, whatever the other contenders do. What a seed cannot fix is
+ * the interleaving: contenders run in real time against a real engine, so how their requests interleave
+ * (and so how many requests each makes, and who wins which race) varies from run to run. A failing seed
+ * replays the same fault schedule, not necessarily the same history: rerun it a few times.
  */
 import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
@@ -24,20 +34,102 @@ export interface SimulationConfig {
   /** Lease length, ms (short: this runs in real time). */
   ttlMs: number;
   maxClockSkewMs: number;
-  /** Follower poll interval, ms. */
+  /** Follower poll interval, ms: a follower sleeps 0.5-1.5 of it between attempts. */
   pollMs: number;
   contenders: number;
-  /** How long faults are injected, ms; then a calm phase checks liveness. */
+  /** How long faults are injected, ms; then a calm phase, free of faults, checks liveness. */
   faultPhaseMs: number;
   /** Per-write fault probabilities. */
   pLoseAnswer: number;
   pFailBefore: number;
   pThrottle: number;
   pLatencySpike: number;
-  /** Per-step probability that a leader pauses for longer than the lease. */
+  /** Per-read fault probabilities: the read fails, or its answer is slow. */
+  pReadError: number;
+  pReadLatency: number;
+  /** Per-act probability that a leader pauses for longer than the lease. */
   pPause: number;
-  /** Per-step probability that a contender crashes (stops without releasing) and later restarts. */
+  /** Per-loop probability that a contender (not the first) crashes: it stops without releasing and later restarts. */
   pCrash: number;
+}
+
+/** The default schedule: five contenders, a 300 ms lease, 2.5 s of faults. */
+export const SIMULATION_DEFAULTS: Omit<SimulationConfig, 'seed'> = {
+  ttlMs: 300,
+  maxClockSkewMs: 60,
+  pollMs: 60,
+  contenders: 5,
+  faultPhaseMs: 2_500,
+  pLoseAnswer: 0.15,
+  pFailBefore: 0.1,
+  pThrottle: 0.05,
+  pLatencySpike: 0.1,
+  pReadError: 0.15,
+  pReadLatency: 0.1,
+  pPause: 0.15,
+  pCrash: 0.03,
+};
+
+/**
+ * On the generic path a follower's poll is a read and only leaders write, so writes are fewer: their faults
+ * are made more likely (and reads' less), so that every kind is still injected many times per run.
+ */
+export const GENERIC_CONFIG: Omit<SimulationConfig, 'seed'> = {
+  ...SIMULATION_DEFAULTS,
+  pLoseAnswer: 0.3,
+  pFailBefore: 0.2,
+  pThrottle: 0.15,
+  pLatencySpike: 0.2,
+  pReadError: 0.1,
+  pReadLatency: 0.1,
+};
+
+/**
+ * Faults in the DynamoDB client's HTTP handler: the SDK's own retries back off from 500 ms on throttling, so
+ * the lease is long enough to let them finish; each request on the wire (retries included) draws a plan.
+ */
+export const HTTP_HANDLER_CONFIG: Omit<SimulationConfig, 'seed'> = {
+  ...SIMULATION_DEFAULTS,
+  ttlMs: 1_000,
+  maxClockSkewMs: 100,
+  pollMs: 100,
+  faultPhaseMs: 3_000,
+  pLoseAnswer: 0.2,
+  pThrottle: 0.12,
+  pLatencySpike: 0.15,
+  pCrash: 0.06,
+};
+
+/**
+ * Liveness: once faults stop, a lease held then (perhaps by a paused or crashed holder) runs out within ttl
+ * (plus the skew on client clocks), and a follower's next poll, at most 1.5 poll later, takes it; 100 ms
+ * covers that last round trip and timer lateness on a loaded machine.
+ */
+export const LIVENESS_BOUND = 'ttl + skew + 1.5 × poll + 100 ms';
+export function livenessBoundMs(cfg: Pick<SimulationConfig, 'ttlMs' | 'maxClockSkewMs' | 'pollMs'>): number {
+  return cfg.ttlMs + cfg.maxClockSkewMs + cfg.pollMs * 1.5 + 100;
+}
+
+/** Kinds of injected fault, counted per run. */
+export type FaultKind = 'loseAnswer' | 'failBefore' | 'throttle' | 'latencySpike' | 'readError' | 'readLatency' | 'readBackFailed' | 'pause' | 'crash';
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'loseAnswer',
+  'failBefore',
+  'throttle',
+  'latencySpike',
+  'readError',
+  'readLatency',
+  'readBackFailed',
+  'pause',
+  'crash',
+];
+
+/** Kinds of violation of the contract the checker reports. */
+export type ViolationKind = 'overlap' | 'token' | 'term' | 'act-after-validity' | 'validity' | 'liveness' | 'unexpected-error';
+
+export interface Violation {
+  kind: ViolationKind;
+  detail: string;
 }
 
 /** Figures and violations of one run. */
@@ -46,11 +138,19 @@ export interface SimulationReport {
   calls: number;
   leaderships: number;
   changesOfHolder: number;
+  /** Leaderships whose answer arrived after their validity had run out (empty windows, never acted on). */
+  staleLeaderships: number;
+  /** Windows of the same holder that started a new term (a larger token) after its lease lapsed or was released. */
+  newTermsOfSameHolder: number;
+  /** Windows of the same holder that renewed a lease surely still live (same token). */
+  renewals: number;
   acts: number;
-  faults: { loseAnswer: number; failBefore: number; throttle: number; latencySpike: number; pause: number; crash: number };
+  faults: Record<FaultKind, number>;
   storeErrors: number;
   livenessMs: number | null;
-  violations: string[];
+  violations: Violation[];
+  /** Per contender, the fault plan of each request it made, in order (compact codes); not written to figures. */
+  plans: string[][];
 }
 
 /** mulberry32: small, seedable, good enough to drive a schedule. */
@@ -65,42 +165,150 @@ export function prng(seed: number): () => number {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** murmur3's finaliser: every input bit flips about half the output bits. */
+function fmix32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
 
-/** A fault layer over a real store, driven by the simulation's PRNG. */
-function faulty(store: Store, random: () => number, cfg: SimulationConfig, report: SimulationReport, active: () => boolean, onSend: () => void): Store {
+/**
+ * A 32-bit seed for one generator, from the run's seed, a contender's index and a purpose. Each part is
+ * hashed before it is combined, so neighbouring seeds and indices give unrelated streams.
+ */
+export function deriveSeed(seed: number, index: number, purpose: number): number {
+  const h = fmix32(fmix32(seed + 0x9e3779b9) ^ fmix32(Math.imul(index + 1, 0x27d4eb2f)));
+  return fmix32(h ^ fmix32(Math.imul(purpose + 1, 0x165667b1)));
+}
+
+/** One contender's generators: one per purpose, so a decision of one kind never shifts the draws of another. */
+export function contenderStreams(seed: number, index: number) {
+  const stream = (purpose: number) => prng(deriveSeed(seed, index, purpose));
+  return { clock: stream(1), requests: stream(2), crash: stream(3), act: stream(4), release: stream(5), poll: stream(6) };
+}
+
+/** The faults one request meets. Drawn with a fixed number of draws per request, read or write alike. */
+export interface RequestPlan {
+  /** For a write: fails before it applies (an error, or throttling), or not. */
+  write: 'fail-before' | 'throttle' | null;
+  /** For a write: a latency spike, ms before the request and after its answer (the answer itself is slow). */
+  spike: { beforeMs: number; afterMs: number } | null;
+  /** For a write: the write applies, then its answer is lost. */
+  loseAnswer: boolean;
+  /** For a read: it fails. */
+  readError: boolean;
+  /** For a read: its answer is slow by this many ms. */
+  readDelayMs: number | null;
+}
+
+export function drawPlan(random: () => number, cfg: SimulationConfig): RequestPlan {
+  const [a, b, c, d, e] = [random(), random(), random(), random(), random()];
+  return {
+    write: a < cfg.pFailBefore ? 'fail-before' : a < cfg.pFailBefore + cfg.pThrottle ? 'throttle' : null,
+    spike: b < cfg.pLatencySpike ? { beforeMs: cfg.ttlMs * 0.3 * c, afterMs: cfg.ttlMs * 0.6 * d } : null,
+    loseAnswer: e < cfg.pLoseAnswer,
+    readError: a < cfg.pReadError,
+    readDelayMs: b < cfg.pReadLatency ? cfg.ttlMs * 0.5 * c : null,
+  };
+}
+
+function planCode(p: RequestPlan): string {
+  return (
+    `${p.write === 'fail-before' ? 'F' : p.write === 'throttle' ? 'T' : ''}${p.spike ? 'S' : ''}${p.loseAnswer ? 'L' : ''}${p.readError ? 'E' : ''}${p.readDelayMs !== null ? 'D' : ''}` ||
+    '.'
+  );
+}
+
+/**
+ * What a fault layer needs from the simulation: the contender's next request plan, whether faults are still
+ * on, a sleep that ends early when they stop (so the calm phase is free of injected delays), and counters.
+ */
+export interface FaultSource {
+  next(): RequestPlan;
+  active(): boolean;
+  sleep(ms: number): Promise<void>;
+  count(kind: FaultKind): void;
+}
+
+/** A store per contender, built over its fault source (e.g. a client whose HTTP handler injects the faults). */
+export type StoreFactory = (faults: FaultSource, contender: number) => Store;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The layer between the core and the store, one per contender. It marks each call's send time, notices a
+ * failed read right after a failed write (the read-back that would resolve a lost answer), and, when
+ * `inject` is set, injects the faults of the contender's plan.
+ */
+function faultLayer(store: Store, source: FaultSource, inject: boolean, onSend: () => void): Store {
+  let lastWriteFailed = false;
   async function write<T>(run: () => Promise<T>): Promise<T> {
     onSend();
-    if (!active()) return run();
-    const r = random();
-    if (r < cfg.pFailBefore) {
-      report.faults.failBefore++;
+    try {
+      const result = await injectWrite(run);
+      lastWriteFailed = false;
+      return result;
+    } catch (error) {
+      lastWriteFailed = true;
+      throw error;
+    }
+  }
+  async function injectWrite<T>(run: () => Promise<T>): Promise<T> {
+    if (!inject) return run();
+    const plan = source.next();
+    if (!source.active()) return run();
+    if (plan.write === 'fail-before') {
+      source.count('failBefore');
       throw new Error('injected: connection refused before the write');
     }
-    if (r < cfg.pFailBefore + cfg.pThrottle) {
-      report.faults.throttle++;
+    if (plan.write === 'throttle') {
+      source.count('throttle');
       throw Object.assign(new Error('injected: throttled'), { name: 'ThrottlingException' });
     }
-    const spike = random() < cfg.pLatencySpike;
-    if (spike) {
-      report.faults.latencySpike++;
-      await sleep(cfg.ttlMs * 0.3 * random());
+    if (plan.spike) {
+      source.count('latencySpike');
+      await source.sleep(plan.spike.beforeMs);
     }
     const result = await run();
-    if (spike) await sleep(cfg.ttlMs * 0.6 * random()); // the answer itself is slow: validity counts from the send
-    if (random() < cfg.pLoseAnswer) {
-      report.faults.loseAnswer++;
+    // The answer itself is slow: validity counts from the send, so this only shortens the window.
+    if (plan.spike && source.active()) await source.sleep(plan.spike.afterMs);
+    if (plan.loseAnswer && source.active()) {
+      source.count('loseAnswer');
       throw new Error('injected: answer lost after the write applied');
+    }
+    return result;
+  }
+  async function read(name: string) {
+    onSend();
+    const afterFailedWrite = lastWriteFailed;
+    lastWriteFailed = false;
+    try {
+      return await injectRead(name);
+    } catch (error) {
+      if (afterFailedWrite) source.count('readBackFailed');
+      throw error;
+    }
+  }
+  async function injectRead(name: string) {
+    if (!inject) return store.read(name);
+    const plan = source.next();
+    if (!source.active()) return store.read(name);
+    if (plan.readError) {
+      source.count('readError');
+      throw new Error('injected: the read failed');
+    }
+    const result = await store.read(name);
+    if (plan.readDelayMs !== null && source.active()) {
+      source.count('readLatency');
+      await source.sleep(plan.readDelayMs);
     }
     return result;
   }
   const wrapped: Store = {
     kind: store.kind,
     clockSource: store.clockSource,
-    read: (name) => {
-      onSend();
-      return store.read(name);
-    },
+    read,
     create: (w) => write(() => store.create(w)),
     replace: (v, w) => write(() => store.replace(v, w)),
   };
@@ -110,58 +318,176 @@ function faulty(store: Store, random: () => number, cfg: SimulationConfig, repor
   return wrapped;
 }
 
-interface Window {
+/** One leadership as recorded, in ms since the run began. */
+export interface Window {
   holder: string;
   token: number;
+  /** First request of the call that won it. */
+  send: number;
+  /** Arrival of its answer. */
   start: number;
+  /** End of validity as the library reported it (or the release, whichever came first). */
   end: number;
 }
 
-/** Runs one seeded simulation on `name` and returns its figures and any violations of the contract. */
-export async function simulate(store: Store, name: string, cfg: SimulationConfig): Promise<SimulationReport> {
-  const random = prng(cfg.seed);
+export interface Attempt {
+  holder: string;
+  /** When the call ended (answer or error): any write it made applied before then. */
+  end: number;
+}
+
+export interface ReleaseAttempt {
+  holder: string;
+  at: number;
+  outcome: 'released' | 'not-held' | 'unknown';
+}
+
+/** The checker's margin for timer granularity and for Date.now() against performance.now(), ms. */
+const MARGIN_MS = 5;
+
+/**
+ * Checks recorded windows against the contract (see the module comment); pure, so deliberately broken
+ * stores and hand-made histories exercise it too. Returns violations and counts.
+ */
+export function checkWindows(
+  windows: readonly Window[],
+  attempts: readonly Attempt[],
+  releases: readonly ReleaseAttempt[],
+  cfg: Pick<SimulationConfig, 'ttlMs' | 'maxClockSkewMs'>,
+  clockSource: Store['clockSource'],
+): { violations: Violation[]; changesOfHolder: number; newTermsOfSameHolder: number; renewals: number } {
+  const violations: Violation[] = [];
+  let changesOfHolder = 0;
+  let newTermsOfSameHolder = 0;
+  let renewals = 0;
+  // A leadership whose answer arrived after its validity ran out carries no authority (remainingMs() is 0, so
+  // the holder never acts on it), and its token may be older than a window that started meanwhile.
+  const sorted = windows.filter((w) => w.end > w.start).sort((a, b) => a.start - b.start);
+  let maxToken = Number.NEGATIVE_INFINITY;
+  // On client clocks a holder judges its own lease live until expiresAt + skew on its own clock.
+  const ownGrace = clockSource === 'client' ? cfg.maxClockSkewMs : 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const cur = sorted[i] as Window;
+    const prev = sorted[i - 1];
+    for (const w of sorted.slice(0, i)) {
+      if (w.holder !== cur.holder && cur.start < w.end) {
+        violations.push({
+          kind: 'overlap',
+          detail: `${cur.holder} (token ${cur.token}) from ${cur.start.toFixed(1)} while ${w.holder} (token ${w.token}) valid to ${w.end.toFixed(1)}`,
+        });
+      }
+    }
+    if (prev === undefined) {
+      maxToken = cur.token;
+      continue;
+    }
+    if (prev.holder !== cur.holder) {
+      changesOfHolder++;
+      if (cur.token <= maxToken) violations.push({ kind: 'token', detail: `token did not rise: ${prev.holder} ${prev.token} → ${cur.holder} ${cur.token}` });
+    } else {
+      // The same holder again. Its lease had surely lapsed if this call was sent a full lease (plus, on client
+      // clocks, the skew it grants itself) after the end of its last call that could have written; it was
+      // surely still live if this answer came within a lease of the previous window's send. In between,
+      // either a renewal or a new term is right.
+      const between = releases.filter((r) => r.holder === cur.holder && r.at > prev.start && r.at < cur.send);
+      const lastWrite = Math.max(...attempts.filter((a) => a.holder === cur.holder && a.end < cur.send).map((a) => a.end), prev.start);
+      const lapsed = cur.send > lastWrite + cfg.ttlMs + ownGrace + MARGIN_MS;
+      const released = between.some((r) => r.outcome === 'released');
+      const surelyLive = cur.start < prev.send + cfg.ttlMs - MARGIN_MS && between.length === 0;
+      if (lapsed || released) {
+        newTermsOfSameHolder++;
+        if (cur.token <= maxToken) {
+          violations.push({
+            kind: 'term',
+            detail: `${cur.holder} started a new term (${released ? 'after releasing' : `sent ${(cur.send - lastWrite).toFixed(0)} ms after its last write could apply`}) with token ${cur.token}, not above ${maxToken}`,
+          });
+        }
+      } else if (surelyLive) {
+        renewals++;
+        if (cur.token !== prev.token) {
+          violations.push({ kind: 'term', detail: `${cur.holder} renewed a live lease but its token changed: ${prev.token} → ${cur.token}` });
+        }
+      } else if (cur.token < prev.token) {
+        violations.push({ kind: 'token', detail: `${cur.holder}'s token fell: ${prev.token} → ${cur.token}` });
+      }
+    }
+    maxToken = Math.max(maxToken, cur.token);
+  }
+  return { violations, changesOfHolder, newTermsOfSameHolder, renewals };
+}
+
+/**
+ * Runs one seeded simulation on `name` and returns its figures and any violations of the contract.
+ * `target` is a store (faults are injected between the core and it) or a factory that builds one store per
+ * contender over the contender's fault source (the store's own client injects the faults, e.g. in its HTTP
+ * handler).
+ */
+export async function simulate(target: Store | StoreFactory, name: string, cfg: SimulationConfig): Promise<SimulationReport> {
   const report: SimulationReport = {
     seed: cfg.seed,
     calls: 0,
     leaderships: 0,
+    staleLeaderships: 0,
     changesOfHolder: 0,
+    newTermsOfSameHolder: 0,
+    renewals: 0,
     acts: 0,
-    faults: { loseAnswer: 0, failBefore: 0, throttle: 0, latencySpike: 0, pause: 0, crash: 0 },
+    faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>,
     storeErrors: 0,
     livenessMs: null,
     violations: [],
+    plans: [],
   };
   const t0 = performance.now();
   const realNow = () => performance.now() - t0;
   let faultsOn = true;
+  let endCalm: () => void = () => {};
+  const calm = new Promise<void>((resolve) => {
+    endCalm = resolve;
+  });
+  // Injected delays (latency spikes, pauses, crashed downtime) end when faults stop: the calm phase is free of faults.
+  const faultSleep = (ms: number) => Promise.race([sleep(ms), calm]);
   const windows: Window[] = [];
-  const stopAt = cfg.faultPhaseMs;
+  const attempts: Attempt[] = [];
+  const releases: ReleaseAttempt[] = [];
   let calmFrom = Number.POSITIVE_INFINITY;
   let firstLeaderInCalm: number | null = null;
+  let clockSource: Store['clockSource'] = 'store';
 
   async function contender(index: number): Promise<void> {
+    const streams = contenderStreams(cfg.seed, index);
+    const plans: string[] = [];
+    report.plans[index] = plans;
     // Each contender's wall clock is off by up to half the bound either way: any two differ by at most the bound.
-    const offset = (random() - 0.5) * cfg.maxClockSkewMs;
+    const offset = (streams.clock() - 0.5) * cfg.maxClockSkewMs;
     const clock: Clock = { ...systemClock, now: () => Date.now() + offset };
+    const source: FaultSource = {
+      next: () => {
+        const plan = drawPlan(streams.requests, cfg);
+        plans.push(planCode(plan));
+        return plan;
+      },
+      active: () => faultsOn,
+      sleep: faultSleep,
+      count: (kind) => {
+        report.faults[kind]++;
+      },
+    };
+    const inner = typeof target === 'function' ? target(source, index) : target;
+    clockSource = inner.clockSource;
     // The first request of each call marks its real send time: validity may not outlast send + ttl - skew.
     let firstSend = Number.POSITIVE_INFINITY;
-    const faultStore = faulty(
-      store,
-      random,
-      cfg,
-      report,
-      () => faultsOn,
-      () => {
-        firstSend = Math.min(firstSend, realNow());
-      },
-    );
+    const store = faultLayer(inner, source, typeof target !== 'function', () => {
+      firstSend = Math.min(firstSend, realNow());
+    });
     let incarnation = 0;
     let holder = `c${index}.${incarnation}`;
     while (realNow() < calmFrom + cfg.ttlMs + cfg.maxClockSkewMs + cfg.pollMs * 3) {
-      const inFaults = realNow() < stopAt;
-      if (index > 0 && inFaults && random() < cfg.pCrash) {
+      const [crashes, downtime] = [streams.crash(), streams.crash()];
+      // Faults are re-checked at the moment each one would start, never from a flag sampled earlier.
+      if (index > 0 && faultsOn && crashes < cfg.pCrash) {
         report.faults.crash++;
-        await sleep(cfg.ttlMs * (0.5 + random())); // crashed: no release; restarts as a new incarnation
+        await faultSleep(cfg.ttlMs * (0.5 + downtime)); // crashed: no release; restarts as a new incarnation
         holder = `c${index}.${++incarnation}`;
         continue;
       }
@@ -169,90 +495,91 @@ export async function simulate(store: Store, name: string, cfg: SimulationConfig
       report.calls++;
       let lead: Awaited<ReturnType<typeof tryLead>>;
       try {
-        lead = await tryLead(faultStore, { name, holder, ttlMs: cfg.ttlMs, maxClockSkewMs: cfg.maxClockSkewMs, clock });
+        lead = await tryLead(store, { name, holder, ttlMs: cfg.ttlMs, maxClockSkewMs: cfg.maxClockSkewMs, clock });
       } catch (error) {
-        if (!isLeaseholdError(error, 'STORE_UNAVAILABLE')) report.violations.push(`unexpected error: ${String(error)}`);
+        attempts.push({ holder, end: realNow() });
+        if (!isLeaseholdError(error, 'STORE_UNAVAILABLE')) report.violations.push({ kind: 'unexpected-error', detail: String(error) });
         report.storeErrors++;
-        await sleep(cfg.pollMs * random());
+        await sleep(cfg.pollMs * streams.poll());
         continue;
       }
       const arrived = realNow();
+      attempts.push({ holder, end: arrived });
       if (lead.isLeader) {
         // An answer that arrives after validity ran out is leadership with an empty window: nothing to act on.
         const remaining = lead.remainingMs();
         const end = arrived + remaining;
         const ownBound = firstSend + cfg.ttlMs - cfg.maxClockSkewMs;
-        if (remaining > 0 && end > ownBound + 0.5)
-          report.violations.push(
-            `${holder} reported validity to ${end.toFixed(1)} beyond send + ttl - skew = ${ownBound.toFixed(1)} (library start ${(lead.validUntil - cfg.ttlMs + cfg.maxClockSkewMs - t0).toFixed(1)}, first send ${firstSend.toFixed(1)}, arrived ${arrived.toFixed(1)})`,
-          );
-        windows.push({ holder, token: lead.token, start: arrived, end });
+        if (remaining > 0 && end > ownBound + 0.5) {
+          report.violations.push({
+            kind: 'validity',
+            detail: `${holder} reported validity to ${end.toFixed(1)} beyond send + ttl - skew = ${ownBound.toFixed(1)} (first send ${firstSend.toFixed(1)}, arrived ${arrived.toFixed(1)})`,
+          });
+        }
+        windows.push({ holder, token: lead.token, send: firstSend, start: arrived, end });
         report.leaderships++;
-        if (arrived >= calmFrom && firstLeaderInCalm === null) firstLeaderInCalm = arrived;
+        if (remaining <= 0) report.staleLeaderships++;
+        if (arrived >= calmFrom && remaining > 0 && firstLeaderInCalm === null) firstLeaderInCalm = arrived;
         // Act as leader a few times, pausing sometimes for longer than the lease, and checking before each act.
         for (let step = 0; step < 3; step++) {
-          if (inFaults && random() < cfg.pPause) {
+          const [pauses, length, gap] = [streams.act(), streams.act(), streams.act()];
+          if (faultsOn && pauses < cfg.pPause) {
             report.faults.pause++;
-            await sleep(cfg.ttlMs * (1 + random()));
+            await faultSleep(cfg.ttlMs * (1 + length));
           } else {
-            await sleep((cfg.ttlMs / 10) * random());
+            await sleep((cfg.ttlMs / 10) * gap);
           }
           if (!lead.stillLeader()) break;
           const at = realNow();
           report.acts++;
-          if (at > end) report.violations.push(`${holder} acted at ${at.toFixed(1)} after its validity ended at ${end.toFixed(1)}`);
+          if (at > end)
+            report.violations.push({ kind: 'act-after-validity', detail: `${holder} acted at ${at.toFixed(1)} after its validity ended at ${end.toFixed(1)}` });
           const other = windows.find((w) => w.holder !== holder && w.start <= at && at < w.end);
-          if (other) report.violations.push(`${holder} (token ${lead.token}) acted at ${at.toFixed(1)} inside ${other.holder}'s window (token ${other.token})`);
+          if (other) {
+            report.violations.push({
+              kind: 'overlap',
+              detail: `${holder} (token ${lead.token}) acted at ${at.toFixed(1)} inside ${other.holder}'s window (token ${other.token})`,
+            });
+          }
         }
-        if (random() < 0.2) {
+        if (streams.release() < 0.2) {
           // Releasing ends this holder's leadership when the release is sent, whatever its answer.
           const releasedAt = realNow();
           for (const w of windows) if (w.holder === holder) w.end = Math.min(w.end, releasedAt);
           try {
-            await release(faultStore, { name, holder, clock });
+            const released = await release(store, { name, holder, clock });
+            releases.push({ holder, at: releasedAt, outcome: released ? 'released' : 'not-held' });
           } catch {
+            releases.push({ holder, at: releasedAt, outcome: 'unknown' });
             report.storeErrors++;
           }
         }
       } else {
-        await sleep(cfg.pollMs * (0.5 + random()));
+        await sleep(cfg.pollMs * (0.5 + streams.poll()));
       }
     }
   }
 
   const runners = Array.from({ length: cfg.contenders }, (_, i) => contender(i));
-  await sleep(stopAt);
+  await sleep(cfg.faultPhaseMs);
   faultsOn = false;
   calmFrom = realNow();
-  // Liveness is measured from the moment faults stop: a lease held then (perhaps by a paused or crashed holder)
-  // runs out within ttl (+ skew on client clocks), and a follower's next poll takes it.
+  endCalm();
   await Promise.all(runners);
 
+  const bound = livenessBoundMs(cfg);
   if (firstLeaderInCalm === null) {
-    const anyLaterWindow = windows.some((w) => w.start >= calmFrom);
-    if (!anyLaterWindow) report.violations.push('liveness: no leader emerged after faults stopped');
+    report.violations.push({ kind: 'liveness', detail: `no leader with a usable window emerged after faults stopped (bound ${bound} ms)` });
   } else {
-    report.livenessMs = (firstLeaderInCalm as number) - calmFrom;
-    const bound = cfg.ttlMs + cfg.maxClockSkewMs + cfg.pollMs * 1.5 + 100;
-    if ((firstLeaderInCalm as number) - calmFrom > bound) {
-      report.violations.push(`liveness: first leader ${((firstLeaderInCalm as number) - calmFrom).toFixed(0)} ms after faults stopped, bound ${bound} ms`);
+    report.livenessMs = firstLeaderInCalm - calmFrom;
+    if (report.livenessMs > bound) {
+      report.violations.push({ kind: 'liveness', detail: `first leader ${report.livenessMs.toFixed(0)} ms after faults stopped, bound ${bound} ms` });
     }
   }
-  // Windows of different holders must not overlap; tokens must rise at each change of holder.
-  const sorted = [...windows].sort((a, b) => a.start - b.start);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1] as Window;
-    const cur = sorted[i] as Window;
-    if (cur.holder === prev.holder) continue;
-    report.changesOfHolder++;
-    for (const w of sorted.slice(0, i)) {
-      if (w.holder !== cur.holder && cur.start < w.end) {
-        report.violations.push(
-          `overlap: ${cur.holder} (token ${cur.token}) from ${cur.start.toFixed(1)} while ${w.holder} (token ${w.token}) valid to ${w.end.toFixed(1)}`,
-        );
-      }
-    }
-    if (cur.token <= prev.token) report.violations.push(`token did not rise: ${prev.holder} ${prev.token} → ${cur.holder} ${cur.token}`);
-  }
+  const checked = checkWindows(windows, attempts, releases, cfg, clockSource);
+  report.violations.push(...checked.violations);
+  report.changesOfHolder = checked.changesOfHolder;
+  report.newTermsOfSameHolder = checked.newTermsOfSameHolder;
+  report.renewals = checked.renewals;
   return report;
 }

@@ -1,8 +1,8 @@
 /** Collects the fault tests' figures in .tmp/safety/ for `npm run safety` to write into SAFETY.md. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { SimulationReport } from './fault-simulation.js';
 
-export function recordFigures(engine: string, kind: string, figures: SimulationReport[] | Record<string, unknown>): void {
+/** Writes `figures` as `.tmp/safety/<kind>-<engine>.json`; `scripts/safety-report.ts` reads them back by kind. */
+export function recordFigures(engine: string, kind: string, figures: object): void {
   mkdirSync('.tmp/safety', { recursive: true });
   writeFileSync(`.tmp/safety/${kind}-${engine.replace(/[^a-z0-9-]/gi, '_')}.json`, JSON.stringify({ engine, kind, figures }, null, 2));
 }
