@@ -1,14 +1,16 @@
 /**
- * Real-driver faults on PostgreSQL: a TCP proxy between `pg` and the server drops connections
- * mid-statement and loses answers after the server executed the statement. The library must neither claim
- * a leadership it lacks nor strand a lease it won.
+ * Real-driver faults on PostgreSQL: a TCP proxy between `pg` and the server cuts connections mid-statement
+ * (after forwarding part of the statement) and loses answers after the server executed the statement, on
+ * the fused path and the generic one, and on the read-back that resolves a lost answer. The library must
+ * neither claim a leadership it lacks nor strand a lease it won.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import { PostgresStore } from '../src/stores/postgres.js';
+import { genericOnly } from '../src/testing/faults.js';
 import { recordFigures } from './support/safety-figures.js';
-import { postgresAnswerComplete, startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { postgresAnswerScanner, startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 const url = new URL(inject('databaseUrl'));
 const direct = new pg.Pool({ connectionString: url.toString(), max: 4 });
@@ -17,7 +19,7 @@ let proxy: TcpProxy;
 let proxied: pg.Pool;
 
 beforeAll(async () => {
-  proxy = await startTcpProxy(url.hostname, Number(url.port || 5432), postgresAnswerComplete);
+  proxy = await startTcpProxy(url.hostname, Number(url.port || 5432), postgresAnswerScanner);
   const viaProxy = new URL(url.toString());
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
@@ -26,7 +28,7 @@ beforeAll(async () => {
   await new PostgresStore({ pool: direct, table }).migrate();
 });
 afterAll(async () => {
-  recordFigures('postgres-tcp-proxy', 'driver-faults', { injected: proxy.injected });
+  recordFigures('postgres-tcp-proxy', 'driver-faults', { injected: proxy.injected, dropped: proxy.dropped, connections: proxy.connections });
   await proxied.end();
   await proxy.close();
   await direct.query(`DROP TABLE IF EXISTS ${table}`);
@@ -35,13 +37,47 @@ afterAll(async () => {
 
 const ttlMs = 10_000;
 
+/** A backend message: type byte, length (counting itself), payload. */
+function message(type: string, payload: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 'latin1');
+  head.writeInt32BE(payload.length + 4, 1);
+  return Buffer.concat([head, payload]);
+}
+
+describe('the proxy finds where a Postgres answer ends (ReadyForQuery), across chunks', () => {
+  const ready = message('Z', Buffer.from('I'));
+  // A DataRow whose bytes end exactly like a ReadyForQuery: only a scanner that follows message lengths tells them apart.
+  const lookalike = message('D', Buffer.concat([Buffer.from([0, 1, 0, 0, 0, 6]), Buffer.from('xZ'), Buffer.from([0, 0, 0, 5]), Buffer.from('I')]));
+  const complete = message('C', Buffer.from('UPDATE 1\0'));
+  const answer = Buffer.concat([lookalike, complete, ready]);
+
+  it('in one chunk, split anywhere, or byte by byte; never inside another message', () => {
+    expect(postgresAnswerScanner()(answer)).toEqual([answer.length]);
+    expect(postgresAnswerScanner()(lookalike)).toEqual([]);
+    for (let cut = 1; cut < answer.length; cut++) {
+      const scan = postgresAnswerScanner();
+      const ends = [...scan(answer.subarray(0, cut)), ...scan(answer.subarray(cut)).map((e) => e + cut)];
+      expect(ends, `split at ${cut}`).toEqual([answer.length]);
+    }
+    const scan = postgresAnswerScanner();
+    const bytewise = [...answer].flatMap((byte, i) => scan(Buffer.from([byte])).map(() => i + 1));
+    expect(bytewise).toEqual([answer.length]);
+  });
+
+  it('two answers in one chunk, and an answer followed by more bytes', () => {
+    const two = Buffer.concat([answer, complete, ready, complete]);
+    expect(postgresAnswerScanner()(two)).toEqual([answer.length, answer.length + complete.length + ready.length]);
+  });
+});
+
 describe('postgres behind a faulty connection', () => {
   for (const prepare of [false, true]) {
-    it(`lost answers and dropped statements (prepare: ${prepare})`, async () => {
+    it(`fused path: lost answers, statements cut mid-flight, a failed read-back (prepare: ${prepare})`, async () => {
       const store = new PostgresStore({ pool: proxied, table, prepare });
       const before = { ...proxy.injected };
       const name = `proxy-${prepare}-${Date.now()}`;
-      await proxied.query('SELECT 1'); // connect first, so the fault hits a statement, not the handshake
+      await proxied.query('SELECT 1'); // connect first (the proxy never faults a handshake anyway)
 
       // A claim whose answer is lost after the server applied it: recognised as won, not stranded.
       proxy.arm('lose-answer');
@@ -49,7 +85,7 @@ describe('postgres behind a faulty connection', () => {
       expect(won.isLeader).toBe(true);
       expect(await getLeader(store, name)).toMatchObject({ holder: 'a', token: won.token });
 
-      // A renewal dropped before the server saw it: fails closed, the lease stays as it was.
+      // A renewal cut mid-statement: fails closed, the lease stays as it was.
       proxy.arm('drop-request');
       await expect(tryLead(store, { name, holder: 'a', ttlMs })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
       expect(await getLeader(store, name)).toMatchObject({ holder: 'a', token: won.token });
@@ -59,14 +95,21 @@ describe('postgres behind a faulty connection', () => {
       await expect(tryLead(store, { name, holder: 'b', ttlMs })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
       expect(await getLeader(store, name)).toMatchObject({ holder: 'a' });
 
-      // A takeover dropped mid-statement: b does not lead, and the expired lease stays free to take.
+      // A takeover cut mid-statement: b does not lead, and the expired lease stays free to take.
       await direct.query(`UPDATE ${table} SET expires_at = statement_timestamp() - interval '1 ms' WHERE name = $1`, [name]);
       proxy.arm('drop-request');
       await expect(tryLead(store, { name, holder: 'b', ttlMs })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
       expect(await getLeader(store, name)).toBeNull();
+
+      // A takeover whose answer is lost and whose read-back is cut too: b fails closed although its write
+      // applied; its next call renews that lease (same token) rather than stranding it.
+      proxy.arm('lose-answer', 'drop-request');
+      await expect(tryLead(store, { name, holder: 'b', ttlMs })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      const stranded = await getLeader(store, name);
+      expect(stranded).toMatchObject({ holder: 'b' });
+      expect(stranded?.token).toBeGreaterThan(won.token);
       const b = await tryLead(store, { name, holder: 'b', ttlMs });
-      expect(b).toMatchObject({ isLeader: true });
-      expect(b.token).toBeGreaterThan(won.token);
+      expect(b).toMatchObject({ isLeader: true, token: stranded?.token });
 
       // A release whose answer is lost: recognised as done, so the next contender takes over at once.
       proxy.arm('lose-answer');
@@ -74,8 +117,49 @@ describe('postgres behind a faulty connection', () => {
       expect(await getLeader(store, name)).toBeNull();
       const c = await tryLead(store, { name, holder: 'c', ttlMs });
       expect(c.token).toBeGreaterThan(b.token);
-      expect(proxy.injected['lose-answer'] - before['lose-answer']).toBe(3);
-      expect(proxy.injected['drop-request'] - before['drop-request']).toBe(2);
+      expect(proxy.pending).toEqual([]);
+      expect(proxy.injected['lose-answer'] - before['lose-answer']).toBe(4);
+      expect(proxy.injected['drop-request'] - before['drop-request']).toBe(3);
     });
   }
+
+  it('generic path (read, then create or compare-and-swap): the same faults on each of its statements', async () => {
+    const store = genericOnly(new PostgresStore({ pool: proxied, table }));
+    const before = { ...proxy.injected };
+    const name = `proxy-generic-${Date.now()}`;
+    await proxied.query('SELECT 1');
+
+    // The read is cut: nothing was written, not leader.
+    proxy.arm('drop-request');
+    await expect(tryLead(store, { name, holder: 'a', ttlMs })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(await getLeader(store, name)).toBeNull();
+
+    // The read passes, the create applies and its answer is lost: recognised by its version on reading back.
+    proxy.arm('pass', 'lose-answer');
+    const won = await tryLead(store, { name, holder: 'a', ttlMs });
+    expect(won.isLeader).toBe(true);
+    expect(await getLeader(store, name)).toMatchObject({ holder: 'a', token: won.token });
+
+    // A takeover's compare-and-swap cut mid-statement: b does not lead, the expired lease stays free, its token as it was.
+    await direct.query(`UPDATE ${table} SET expires_at = statement_timestamp() - interval '1 ms' WHERE name = $1`, [name]);
+    proxy.arm('pass', 'drop-request');
+    await expect(tryLead(store, { name, holder: 'b', ttlMs })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(await getLeader(store, name)).toBeNull();
+    expect((await direct.query(`SELECT token FROM ${table} WHERE name = $1`, [name])).rows).toEqual([{ token: String(won.token) }]);
+
+    // The compare-and-swap applies, its answer is lost and the read-back is cut: fail closed, then renew, not strand.
+    proxy.arm('pass', 'lose-answer', 'drop-request');
+    await expect(tryLead(store, { name, holder: 'b', ttlMs })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    const applied = await getLeader(store, name);
+    expect(applied).toMatchObject({ holder: 'b', token: won.token + 1 });
+    expect(await tryLead(store, { name, holder: 'b', ttlMs })).toMatchObject({ isLeader: true, token: won.token + 1 });
+
+    // A release whose compare-and-swap answer is lost: recognised as done.
+    proxy.arm('pass', 'lose-answer');
+    expect(await release(store, { name, holder: 'b' })).toBe(true);
+    expect(await getLeader(store, name)).toBeNull();
+    expect(proxy.pending).toEqual([]);
+    expect(proxy.injected['lose-answer'] - before['lose-answer']).toBe(3);
+    expect(proxy.injected['drop-request'] - before['drop-request']).toBe(3);
+  });
 });
