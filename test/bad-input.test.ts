@@ -1,6 +1,7 @@
 /**
  * Bad input, table-driven, across every public entry point: the API, store options and the demo's CLI
- * flags. Each gets a typed error with a stable code, nothing reaches the database, and no option can inject SQL.
+ * flags. Each gets a typed error with a stable code and nothing reaches the database; input that is valid
+ * but full of SQL metacharacters and unusual Unicode is stored and read back exactly, and injects nothing.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -11,6 +12,8 @@ import { isLeaseholdError } from '../src/errors.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { PostgresStore } from '../src/stores/postgres.js';
+import { genericOnly } from '../src/testing/faults.js';
+import { postgresAnswerScanner, startTcpProxy } from './support/tcp-proxy.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 2 });
 const table = `leases_badinput_${process.pid}`;
@@ -51,7 +54,9 @@ const badNames: [string, unknown][] = [
   ['dot-dot', '..'],
   ['leading underscore (Firestore reserved __x__)', '__name__'],
   ['SQL quote', "job'; DROP TABLE leases; --"],
-  ['SQL comment', 'job--x'.replace('-', ' ')],
+  ['SQL comment after a space', 'job --x'],
+  ['leading SQL comment', '--job'],
+  ['SQL block comment', 'job/*x*/'],
   ['double quote', 'job"x'],
   ['number', 42],
   ['null', null],
@@ -66,6 +71,8 @@ const badHolders: [string, unknown][] = [
   ['newline', 'h\n'],
   ['unicode', 'hôst'],
   ['257 chars', 'h'.repeat(257)],
+  ['SQL with spaces', "'); DROP TABLE leases; --"],
+  ['non-breaking space', 'a\u00a0b'],
   ['number', 7],
   ['null', null],
   ['boolean', true],
@@ -134,6 +141,21 @@ describe('bad input is refused with a typed error, and nothing is sent', () => {
     expect(queries).toBe(before);
   });
 
+  it.each([
+    ['NUL', 'a\u0000b'],
+    ['lone high surrogate', 'x\ud800'],
+    ['lone low surrogate', '\udc00x'],
+    ['surrogates in the wrong order', '\udc00\ud800'],
+    ['half an emoji', '🔥'.slice(0, 1)],
+    ['one character too long', 'x'.repeat(16_385)],
+  ])('data: %s', async (_label, data) => {
+    const before = queries;
+    expect(await code(() => tryLead(store, { ...ok, data }))).toBe('INVALID_OPTION');
+    expect(await code(() => tryLead(genericOnly(store), { ...ok, data }))).toBe('INVALID_OPTION');
+    expect(await code(() => new Elector(store, { ...ok, data }))).toBe('INVALID_OPTION');
+    expect(queries).toBe(before);
+  });
+
   it('options of the wrong shape', async () => {
     const before = queries;
     for (const options of [undefined, null, 'existing', 42, []]) {
@@ -170,8 +192,110 @@ describe('bad input is refused with a typed error, and nothing is sent', () => {
   });
 });
 
+describe('valid input full of SQL metacharacters and unusual Unicode round-trips exactly, and injects nothing', () => {
+  const rtTable = `leases_roundtrip_${process.pid}`;
+  const fused = new PostgresStore({ pool, table: rtTable, prepare: true });
+  const paths = [
+    ['fused', fused],
+    ['generic', genericOnly(new PostgresStore({ pool, table: rtTable }))],
+  ] as const;
+  let serial = 0;
+  beforeAll(async () => {
+    await fused.migrate();
+  });
+  afterAll(async () => {
+    await pool.query(`DROP TABLE IF EXISTS ${rtTable}`);
+  });
+
+  async function row(name: string) {
+    const { rows } = await pool.query(`SELECT holder, data FROM ${rtTable} WHERE name = $1`, [name]);
+    return rows;
+  }
+
+  it.each([
+    ['quote, comment, double quote', `a';--"x`],
+    ['a whole statement', `');DROP/**/TABLE/**/${table};--`],
+    ['backslash escapes', `\\'\\0\\x00E'\\\\'`],
+    ['dollar quoting and placeholders', '$$x$$$1$2%s%d?:name'],
+    ['every other printable ASCII', '!#&()*+,-./:;<=>?@[]^_`{|}~'],
+  ])('holder: %s', async (_label, holder) => {
+    for (const [path, s] of paths) {
+      const name = `rt-holder-${path}-${serial++}`;
+      const lead = await tryLead(s, { name, holder, ttlMs: 60_000 });
+      expect(lead, path).toMatchObject({ isLeader: true, leader: holder });
+      expect((await getLeader(s, name))?.holder, path).toBe(holder);
+      expect(await row(name), path).toEqual([{ holder, data: null }]);
+      expect(await tryLead(s, { name, holder, ttlMs: 60_000 }), `${path}: renews as itself`).toMatchObject({ isLeader: true, token: lead.token });
+      expect(await tryLead(s, { name, holder: `${holder}x`, ttlMs: 60_000 }), `${path}: a near-namesake is refused`).toMatchObject({
+        isLeader: false,
+        leader: holder,
+      });
+      expect(await release(s, { name, holder }), path).toBe(true);
+    }
+  });
+
+  it.each([
+    ['SQL comment', 'job--x'],
+    ['every allowed symbol', 'a_b.c:d@e-f--g'],
+  ])('name: %s', async (_label, base) => {
+    for (const [path, s] of paths) {
+      const name = `${base}-${path}-${serial++}`;
+      expect(await tryLead(s, { name, holder: 'h', ttlMs: 60_000 }), path).toMatchObject({ isLeader: true });
+      expect((await pool.query(`SELECT name FROM ${rtTable} WHERE name = $1`, [name])).rows, path).toEqual([{ name }]);
+    }
+  });
+
+  it.each([
+    ['quotes, backslashes and SQL', `'"\\\`;--/* $$ */ '); DROP TABLE ${table}; --`],
+    ['accents, CJK and symbols', 'café ☕ 日本語 ∑ €'],
+    ['emoji (surrogate pairs, joiners, skin tones)', '🔥👩‍👩‍👧👍🏽🇺🇦'],
+    ['combining marks and right-to-left', 'e\u0301 \u202eabc\u202c עברית'],
+    ['line and paragraph separators, CR, LF, tab', 'a\u2028b\u2029c\r\n\td'],
+    ['an escaped NUL is just text', '{"a":"\\u0000"}'],
+    ['empty', ''],
+    ['the longest allowed, in emoji', '🔥'.repeat(8_192)],
+  ])('data: %s', async (_label, data) => {
+    for (const [path, s] of paths) {
+      const name = `rt-data-${path}-${serial++}`;
+      const lead = await tryLead(s, { name, holder: 'h', ttlMs: 60_000, data });
+      expect(lead.data === data, `${path}: tryLead reports it exactly`).toBe(true);
+      expect((await getLeader(s, name))?.data === data, `${path}: getLeader reads it back exactly`).toBe(true);
+      expect(await row(name), path).toEqual([{ holder: 'h', data }]);
+    }
+  });
+
+  it('afterwards both tables are intact: nothing was dropped or rewritten', async () => {
+    const { rows } = await pool.query('SELECT tablename FROM pg_tables WHERE tablename = ANY($1) ORDER BY tablename', [[rtTable, table]]);
+    expect(rows.map((r) => r.tablename).sort()).toEqual([table, rtTable].sort());
+    expect((await pool.query(`SELECT name, holder, token FROM ${table}`)).rows).toEqual([{ name: 'existing', holder: 'keeper', token: '1' }]);
+  });
+});
+
 describe('demo CLI flags', () => {
   const run = promisify(execFile);
+  // The demo gets a real database to write to, behind a proxy that counts connections: a bad flag must
+  // stop it before it connects, so nothing can have been written.
+  const url = new URL(inject('databaseUrl'));
+  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let viaProxy: string;
+  beforeAll(async () => {
+    proxy = await startTcpProxy(url.hostname, Number(url.port || 5432), postgresAnswerScanner);
+    const u = new URL(url.toString());
+    u.hostname = '127.0.0.1';
+    u.port = String(proxy.port);
+    viaProxy = u.toString();
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it('the proxy sees a connection when there is one', async () => {
+    const client = new pg.Client({ connectionString: viaProxy });
+    await client.connect();
+    await client.end();
+    expect(proxy.connections).toBe(1);
+  });
+
   it.each([
     ['--workers', 'many'],
     ['--workers', '1'],
@@ -179,12 +303,15 @@ describe('demo CLI flags', () => {
     ['--poll-ms', 'NaN'],
     ['--database-url', 'mysql://x'],
     ['--unknown', 'x'],
-  ])('%s %s exits 2 with a message and starts nothing', async (flag, value) => {
-    const result = await run(process.execPath, ['--import', 'tsx', 'examples/demo/demo.ts', flag, value]).then(
+  ])('%s %s exits 2 with a message, never connects, and writes nothing', async (flag, value) => {
+    const connections = proxy.connections;
+    const result = await run(process.execPath, ['--import', 'tsx', 'examples/demo/demo.ts', '--database-url', viaProxy, flag, value]).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => e,
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^demo: [\s\S]+\nusage: /);
+    expect(proxy.connections, 'connections to the database').toBe(connections);
+    expect((await pool.query("SELECT to_regclass('leasehold_demo') AS demo")).rows).toEqual([{ demo: null }]);
   });
 });
