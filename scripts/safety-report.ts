@@ -1,11 +1,24 @@
 /**
  * `npm run safety`: runs the fault, driver-fault, load and bad-input tests on the real engines, then
  * regenerates SAFETY.md: the safety argument, its assumptions, and what the tests covered, with figures.
+ * Every figure and every configuration value in the text comes from this run's recorded figures or from the
+ * configuration objects the tests use, not from prose kept by hand.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SimulationReport } from '../test/support/fault-simulation.js';
+import {
+  FAULT_KINDS,
+  type FaultKind,
+  GENERIC_CONFIG,
+  HTTP_HANDLER_CONFIG,
+  LIVENESS_BOUND,
+  livenessBoundMs,
+  SIMULATION_DEFAULTS,
+  type SimulationConfig,
+  type SimulationReport,
+  type ViolationKind,
+} from '../test/support/fault-simulation.js';
 
 const files = [
   'test/faults.test.ts',
@@ -17,6 +30,7 @@ const files = [
 ];
 rmSync('.tmp/safety', { recursive: true, force: true });
 process.stdout.write(`running ${files.join(', ')} on the real engines…\n`);
+const started = Date.now();
 const run = spawnSync('npx', ['vitest', 'run', ...files, '--reporter=default', '--reporter=json', '--outputFile.json=.tmp/safety-vitest.json'], {
   stdio: 'inherit',
   env: { ...process.env, NODE_NO_WARNINGS: '1' },
@@ -25,49 +39,145 @@ if (run.status !== 0) {
   process.stderr.write('safety tests failed: SAFETY.md not regenerated\n');
   process.exit(1);
 }
+const wallS = Math.round((Date.now() - started) / 1000);
 
+type Config = Omit<SimulationConfig, 'seed'>;
 type Figures<T> = { engine: string; kind: string; figures: T };
+type Report = Omit<SimulationReport, 'plans'>;
 const read = <T>(kind: string): Figures<T>[] =>
   existsSync('.tmp/safety')
     ? readdirSync('.tmp/safety')
         .filter((f) => f.startsWith(`${kind}-`))
+        .sort()
         .map((f) => JSON.parse(readFileSync(join('.tmp/safety', f), 'utf8')) as Figures<T>)
     : [];
 const vitest = JSON.parse(readFileSync('.tmp/safety-vitest.json', 'utf8')) as {
   numPassedTests: number;
   numFailedTests: number;
   numPendingTests: number;
-  testResults: { name: string; assertionResults: { status: string }[] }[];
+  testResults: { name: string; assertionResults: { status: string; title: string; ancestorTitles: string[] }[] }[];
 };
 const perFile = vitest.testResults.map((r) => {
   const file = r.name.slice(r.name.indexOf('test/'));
   const passed = r.assertionResults.filter((a) => a.status === 'passed').length;
   return `| \`${file}\` | ${passed} | ${r.assertionResults.length - passed} |`;
 });
+const casesIn = (file: string, suite?: RegExp) =>
+  vitest.testResults
+    .filter((r) => r.name.endsWith(file))
+    .flatMap((r) => r.assertionResults)
+    .filter((a) => a.status === 'passed' && (suite === undefined || a.ancestorTitles.some((t) => suite.test(t)))).length;
 
-const sims = read<SimulationReport[]>('simulation');
-const sum = (rs: SimulationReport[], f: (r: SimulationReport) => number) => rs.reduce((a, r) => a + f(r), 0);
-const simRows = sims.map(({ engine, figures: rs }) => {
-  const faults = (k: keyof SimulationReport['faults']) => sum(rs, (r) => r.faults[k]);
+const pct = (p: number) => `${Math.round(p * 100)} %`;
+const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
+
+/** The configuration, in words, from the object the tests pass to the simulation. */
+function describeConfig(c: Config): string {
+  return (
+    `${c.contenders} contenders, ttl ${c.ttlMs} ms, skew bound ${c.maxClockSkewMs} ms, poll ${c.pollMs} ms, ${c.faultPhaseMs / 1000} s of faults; ` +
+    `per write: lost answer ${pct(c.pLoseAnswer)}, failed before it applied ${pct(c.pFailBefore)}, throttled ${pct(c.pThrottle)}, latency spike ${pct(c.pLatencySpike)}; ` +
+    `per read: error ${pct(c.pReadError)}, slow ${pct(c.pReadLatency)}; per act of a leader: pause longer than the lease ${pct(c.pPause)}; ` +
+    `per loop of a contender: crash ${pct(c.pCrash)}; liveness bound ${livenessBoundMs(c)} ms`
+  );
+}
+
+// Seeded simulations.
+type SimFigures = { path: string; layer: string; config: Config; reports: Report[] };
+const sims = read<SimFigures>('simulation');
+const faults = (rs: Report[], k: FaultKind) => sum(rs, (r) => r.faults[k]);
+const simRows = sims.map(({ engine, figures: { path, layer, config: c, reports: rs } }) => {
   const liveness = rs.map((r) => r.livenessMs).filter((x): x is number => x !== null);
-  return `| ${engine} | ${rs.map((r) => r.seed).join(', ')} | ${sum(rs, (r) => r.calls)} | ${sum(rs, (r) => r.leaderships)} | ${sum(rs, (r) => r.changesOfHolder)} | ${sum(rs, (r) => r.acts)} | ${faults('loseAnswer')} / ${faults('failBefore')} / ${faults('throttle')} / ${faults('latencySpike')} | ${faults('pause')} / ${faults('crash')} | ${liveness.length ? Math.max(...liveness).toFixed(0) : '–'} | ${sum(rs, (r) => r.violations.length)} |`;
+  return [
+    engine,
+    path,
+    layer,
+    rs.map((r) => r.seed).join(', '),
+    `${c.ttlMs} / ${c.maxClockSkewMs} / ${c.pollMs}`,
+    sum(rs, (r) => r.calls),
+    `${sum(rs, (r) => r.leaderships)} (${sum(rs, (r) => r.staleLeaderships)})`,
+    sum(rs, (r) => r.changesOfHolder),
+    `${sum(rs, (r) => r.renewals)} / ${sum(rs, (r) => r.newTermsOfSameHolder)}`,
+    sum(rs, (r) => r.acts),
+    `${faults(rs, 'loseAnswer')} / ${faults(rs, 'failBefore')} / ${faults(rs, 'throttle')} / ${faults(rs, 'latencySpike')}`,
+    `${faults(rs, 'readError')} / ${faults(rs, 'readLatency')} / ${faults(rs, 'readBackFailed')}`,
+    `${faults(rs, 'pause')} / ${faults(rs, 'crash')}`,
+    `${liveness.length ? Math.max(...liveness).toFixed(0) : '–'} (${livenessBoundMs(c)})`,
+    sum(rs, (r) => r.violations.length),
+  ];
 });
-const caught = read<SimulationReport[]>('caught').flatMap((c) => c.figures);
-const caughtViolations = sum(caught, (r) => r.violations.length);
-const loads = read<{ names: number; contenders: number; claimMs: number; totalMs: number; mismatches: number }>('load').map(
-  ({ engine, figures: f }) => `| ${engine} | ${f.names} | ${f.contenders} | ${f.claimMs} | ${f.totalMs} | ${f.mismatches} |`,
-);
-const proxy = read<{ injected: Record<string, number> }>('driver-faults').map(
+const allSims = sims.flatMap((s) => s.figures.reports);
+const seedsRun = [...new Set(allSims.map((r) => r.seed))].sort((a, b) => a - b);
+const totalFaults = sum(FAULT_KINDS as FaultKind[], (k) => faults(allSims, k));
+
+// Deliberately broken stores.
+const brokenClauses: Record<string, { engine: string; breaks: string; caughtBy: ViolationKind }> = {
+  'broken-early-takeover': {
+    engine: 'memory, generic path',
+    breaks: 'reports every lease as ending 200 ms early, so contenders take over live leases',
+    caughtBy: 'overlap',
+  },
+  'broken-token': {
+    engine: 'PostgreSQL, generic path',
+    breaks: 'writes the token it read on every compare-and-swap, so a takeover keeps the old token',
+    caughtBy: 'token',
+  },
+  'broken-never-expires': {
+    engine: 'memory, generic path',
+    breaks: 'reports every held lease as live forever, so a holder back from a pause renews a lapsed lease',
+    caughtBy: 'term',
+  },
+};
+type CaughtFigures = { store: string; counts: Partial<Record<ViolationKind, number>>; reports: { seed: number }[] };
+const brokenRows = read<CaughtFigures>('caught').map(({ engine, figures: f }) => {
+  const clause = brokenClauses[engine];
+  const counts = Object.entries(f.counts)
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
+  return `| ${engine} | ${clause?.engine ?? '?'} | ${clause?.breaks ?? '?'} | \`${clause?.caughtBy ?? '?'}\` (${f.counts[clause?.caughtBy ?? 'overlap'] ?? 0}) | ${counts} | ${f.reports.map((r) => r.seed).join(', ')} |`;
+});
+
+// Real-driver faults.
+const drivers = read<{ injected: Record<string, number>; dropped?: { forwarded: number; of: number }[]; connections?: number; seeds?: number[] }>(
+  'driver-faults',
+).map(({ engine, figures: f }) => {
+  const injected = Object.entries(f.injected)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  const extra = f.dropped?.length
+    ? `; each cut forwarded ${Math.min(...f.dropped.map((d) => d.forwarded))}–${Math.max(...f.dropped.map((d) => d.forwarded))} bytes of a ${Math.min(...f.dropped.map((d) => d.of))}–${Math.max(...f.dropped.map((d) => d.of))}-byte statement first; ${f.connections} connections`
+    : f.seeds
+      ? `; seeds ${f.seeds.join(', ')}`
+      : '';
+  return `| ${engine} | ${injected}${extra} |`;
+});
+
+// Load.
+type LoadFigures = {
+  names: number;
+  contenders: number;
+  rounds: number;
+  writes: number;
+  reads: number;
+  roundMs: number[];
+  verifyMs: number;
+  totalMs: number;
+  boundMs: number;
+  mismatches: number;
+  renewed: number;
+  released: number;
+  expired: number;
+};
+const load0 = read<LoadFigures>('load')[0]?.figures;
+const loads = read<LoadFigures>('load').map(
   ({ engine, figures: f }) =>
-    `| ${engine} | ${Object.entries(f.injected)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join(', ')} |`,
+    `| ${engine} | ${f.names} + 1 | ${f.contenders} | ${f.rounds} | ${f.writes} | ${f.reads} | ${f.roundMs.join(' / ')} | ${f.verifyMs} | ${f.totalMs} | ${f.boundMs} | ${f.mismatches} |`,
 );
 
+const d = SIMULATION_DEFAULTS;
 const md = `# Safety
 
 What leasehold promises, why it holds, what it assumes, and what the tests showed. The figures below are
-regenerated by \`npm run safety\` (last run ${new Date().toISOString().slice(0, 10)}); the contract itself is in the README and \`../shared/DESIGN.md\`.
+regenerated by \`npm run safety\` (last run ${new Date().toISOString().slice(0, 10)}, ${wallS} s); the contract itself is in the README and \`../shared/DESIGN.md\`.
 
 ## The argument, in plain words
 
@@ -81,12 +191,13 @@ regenerated by \`npm run safety\` (last run ${new Date().toISOString().slice(0, 
 2. **One conditional write decides.** Create-if-absent, and compare-and-swap on a version unique to each
    write (or the fused single statement that expresses the same rule), are linearizable on one primary, so
    of any set of contenders at most one write wins a given state of the record.
-3. **Tokens only rise.** A takeover writes \`token + 1\` conditioned on the version it read; a renewal keeps
-   the token; a release keeps the record and its token. DynamoDB's new records start at the claim's epoch
+3. **Tokens only rise.** A takeover writes \`token + 1\` conditioned on the version it read; a renewal (the
+   holder's own lease, still live) keeps the token; a holder whose own lease lapsed starts a new term with
+   \`token + 1\`; a release keeps the record and its token. DynamoDB's new records start at the claim's epoch
    milliseconds, so even a record deleted by a TTL comes back larger.
 4. **Lost answers are resolved by reading back.** Each attempt writes its own version; after a timeout or a
    dropped connection the caller reads the record: its version there means it won, anything else means it
-   did not. If the read fails too, it throws: not leader.
+   did not. If the read fails too, it throws: not leader (and its next call renews the lease it may have won).
 5. **Fail closed.** Any store error leaves the caller not leader; the Elector stops leading no later than
    its validity runs out when renewals fail.
 
@@ -105,43 +216,94 @@ regenerated by \`npm run safety\` (last run ${new Date().toISOString().slice(0, 
 
 ### Seeded fault simulations (\`test/faults.test.ts\`, \`test/support/fault-simulation.ts\`)
 
-Five contenders per run on clocks skewed within the bound, ttl 300 ms, skew 60 ms, poll 60 ms, 2.5 s of faults
-then a calm phase. Checked: no overlapping validity windows of different holders, the token rising at every
-change of holder, no act after validity (against the test's own bound from the first request's send), and a
-leader emerging after faults stop within ttl + skew + poll. Replay a seed with \`FAULT_SEED=<seed> npx vitest run test/faults.test.ts\`.
+Contenders on one lease call \`tryLead()\` in real time on clocks skewed within the bound, through a fault
+layer, then a calm phase checks liveness. The schedules, from the configuration objects in
+\`test/support/fault-simulation.ts\`:
 
-| engine | seeds | calls | leaderships | changes of holder | acts checked | faults: lost answer / failed before / throttled / latency spike | pauses > ttl / crashes | slowest leader after faults stopped (ms; bound 550) | violations |
-| --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |
-${simRows.join('\n')}
+- default (\`SIMULATION_DEFAULTS\`): ${describeConfig(d)};
+- generic path (\`GENERIC_CONFIG\`; read, then create or compare-and-swap): followers only read, so write
+  faults are likelier: ${describeConfig(GENERIC_CONFIG)};
+- faults in the DynamoDB SDK's HTTP handler (\`HTTP_HANDLER_CONFIG\`; a client per contender, the SDK's own
+  retries running, fused and generic contenders on one lease): the lease is longer so that the SDK's
+  throttling backoff (from 500 ms) can finish: ${describeConfig(HTTP_HANDLER_CONFIG)}.
 
-**A deliberately broken store is caught:** a store that reports every lease as ending 200 ms early (so
-contenders take over live leases) produced ${caughtViolations} violations over ${caught.length} seeded runs.
+Checked on every run: no overlapping validity windows of different holders (\`overlap\`); the token rising at
+every change of holder (\`token\`); a holder whose own lease had surely lapsed, or that released it, starting
+a new term with a larger token, and a holder whose lease was surely still live renewing it with the same token
+(\`term\`; between the two, either is right); no act after validity, and no validity beyond the test's own
+bound from the first request's send (\`act-after-validity\`, \`validity\`); and a leader with a usable window
+emerging after faults stop within ${LIVENESS_BOUND} (\`liveness\`). A leadership whose answer arrived after
+its validity ran out (counted in brackets) carries no authority and is not checked for overlap. Faults are
+re-checked when each would start, and injected delays end when the fault phase ends, so the calm phase is
+free of faults. Every engine's runs must inject every kind of fault at least once (and, where every call
+writes, a read-back failing after a failed write), and must check renewals and changes of holder.
+
+| engine | path | faults in | seeds | ttl / skew / poll (ms) | calls | leaderships (stale) | changes of holder | renewals / new terms of a holder | acts checked | writes: lost answer / failed before / throttled / latency spike | reads: error / slow / read-back failed | pauses > ttl / crashes | slowest leader after faults stopped (bound), ms | violations |
+| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |
+${simRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
+
+In all, ${allSims.length} seeded runs injected ${totalFaults} faults with ${sum(allSims, (r) => r.violations.length)} violations.
+
+**Replaying a seed.** Every run prints its seeds. \`FAULT_SEED=<n> npx vitest run test/faults.test.ts -t '<test>'\`
+runs one seed; \`FAULT_BASE_SEED=<n> FAULT_RUNS=<k>\` runs seeds n … n+k-1 (by default four, from the time, the same
+for every engine in one run: this run's were ${seedsRun.join(', ')}). Each contender draws from its own generators,
+derived from (seed, contender, purpose), with a fixed number of draws per request, per loop and per act: the
+n-th request of contender i meets the same faults, and its n-th act the same pause, whatever the others do
+(a test runs one seed three times and compares the schedules request by request). What a seed does not fix
+is the interleaving: contenders run in real time against real engines, so how their requests interleave, and
+so how many each makes and who wins which race, varies from run to run. A replayed seed repeats its fault
+schedule, not its history; rerun it a few times.
+
+### Deliberately broken stores (the checker must catch each by its own check)
+
+| store | engine | what it breaks | must be caught by (violations) | all violations | seeds |
+| --- | --- | --- | --- | --- | --- |
+${brokenRows.join('\n')}
 
 ### Real-driver faults
 
-- PostgreSQL through a loopback TCP proxy (\`test/pg-faults.test.ts\`): answers lost after the server executed
-  the statement, and statements dropped mid-flight, on claim, renewal, refused claim, takeover and release,
-  with and without prepared statements.
-- DynamoDB Local through a fault-injecting HTTP handler in the SDK (\`test/dynamodb.test.ts\`): lost answers
-  after the write applied, the SDK's retry meeting its own earlier success as a failed condition, throttling
-  within and past the retry budget.
+- PostgreSQL through a loopback TCP proxy (\`test/pg-faults.test.ts\`, \`test/support/tcp-proxy.ts\`): answers lost
+  after the server executed the statement, and statements cut mid-flight after part of their bytes reached
+  the server, on claim, renewal, refused claim, takeover, the read-back after a lost answer, and release; on
+  the fused path with and without prepared statements, and on the generic path's read, create and
+  compare-and-swap. The proxy finds the end of each answer (ReadyForQuery) by following message lengths
+  across chunks, and never faults a connection's handshake.
+- DynamoDB Local through a fault-injecting HTTP handler in the SDK: the seeded simulation above
+  (\`dynamodb-http-handler\`), and \`test/dynamodb.test.ts\`: lost answers after the write applied, the SDK's
+  retry meeting its own earlier success as a failed condition, throttling within and past the retry budget.
 
-| proxy | faults injected |
+| driver | faults injected |
 | --- | --- |
-${proxy.join('\n')}
+${drivers.join('\n')}
 
 ### Load (\`test/load.test.ts\`)
 
-| engine | names | contenders on one name | claim all (ms) | claim + verify (ms) | leases lost or inconsistent |
-| --- | ---: | ---: | ---: | ---: | ---: |
+${
+  load0
+    ? `${load0.names} names and one hot name contended by ${load0.contenders} callers, side by side, over ${load0.rounds} rounds:
+claim everything; renew ${load0.renewed} names and release ${load0.released}; claim the released names and take over
+${load0.expired} expired ones (the hot name's holder releases and everyone contends again).`
+    : ''
+} Afterwards every lease is read
+back through \`getLeader()\` and must show the holder and token its history implies (same token and a later
+expiry after a renewal, token + 1 after a release or an expiry), within the wall-time bound.
+
+| engine | names | contenders on the hot name | rounds | write calls | reads | rounds (ms) | verify (ms) | total (ms) | bound (ms) | leases lost or inconsistent |
+| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |
 ${loads.join('\n')}
 
-### Bad input (\`test/bad-input.test.ts\`)
+### Bad input (\`test/bad-input.test.ts\`, ${casesIn('bad-input.test.ts')} cases)
 
 Names with whitespace, control characters, NUL, right-to-left overrides, non-ASCII, 10 000 characters and SQL
-metacharacters; bad holders; ttl and skew extremes (0, negative, NaN, ±Infinity, too large, strings, bigint);
-options of the wrong shape; table and schema names carrying SQL; the demo's CLI flags. Every one gets a typed
-error code, no statement reaches the database, and the table is unchanged afterwards.
+metacharacters (\`'\`, \`;\`, \`--\`, \`/* */\`); bad holders; data with NUL, lone or reversed surrogates, or over
+16 384 characters; ttl and skew extremes (0, negative, NaN, ±Infinity, too large, strings, bigint); options of
+the wrong shape; table and schema names carrying SQL: every one gets a typed error code, no statement reaches
+the database, and the table is unchanged afterwards. Valid input full of SQL metacharacters (holders such as
+\`a';--"x\` and a whole \`DROP TABLE\` statement, names with \`--\`) and unusual Unicode in \`data\` (quotes,
+backslashes, emoji, combining marks, separators, the empty string, the longest allowed) round-trips exactly
+through PostgreSQL on both paths, and both tables are intact afterwards. The demo's bad CLI flags exit 2 with
+a message before connecting: a counting proxy in front of a real database sees no connection, and no demo
+table appears.
 
 ### Test cases in this run
 
