@@ -1,12 +1,12 @@
 /**
  * The elector: for long-lived processes (a container's singleton loop). It polls while a follower,
  * renews well inside the lease while leader, and says at once when leadership is lost — no later than
- * validity runs out, even when the store cannot be reached (design rule 5).
+ * validity runs out, even when the store cannot be reached (README safety point 5).
  * @module
  */
-import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
+import { checkClock, checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
 import { checkDuration, checkLeadOptions, type LeadParams, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
 
@@ -68,10 +68,10 @@ export class Elector {
   private inFlight: Promise<void> | undefined;
 
   constructor(store: Store, options: ElectorOptions) {
+    this.store = checkStore(store);
     this.params = checkLeadOptions(options);
-    checkStoreLimits(store, this.params.ttlMs);
-    this.store = store;
-    this.clock = options.clock ?? systemClock;
+    checkStoreLimits(this.store, this.params.ttlMs);
+    this.clock = checkClock(options.clock);
     const window = this.params.ttlMs - this.params.maxClockSkewMs;
     this.renewEveryMs = checkDuration(options.renewEveryMs, 'renewEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
     this.retryEveryMs = checkDuration(options.retryEveryMs, 'retryEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
@@ -118,7 +118,7 @@ export class Elector {
    * Stops campaigning. By default releases the lease if held, so another contender takes over at its next
    * poll; `{ release: false }` just stops (as a crash would, the lease then runs out on its own).
    */
-  async stop(options: { release?: boolean } = {}): Promise<void> {
+  async stop(options: { release?: boolean } | undefined = {}): Promise<void> {
     this.running = false;
     this.clearTimers();
     await this.inFlight;

@@ -58,11 +58,20 @@ export interface LeadResult {
   readonly signal: AbortSignal;
 }
 
-function defaultVersion(): string {
-  return globalThis.crypto.randomUUID();
+/** A new write version from the caller's generator (default `crypto.randomUUID`), checked. */
+function newVersion(generate: unknown): string {
+  if (generate !== undefined && typeof generate !== 'function') {
+    throw new LeaseholdError('INVALID_OPTION', 'newVersion must be a function returning a new, non-empty string at every call; omit it for crypto.randomUUID');
+  }
+  const version = generate === undefined ? globalThis.crypto.randomUUID() : (generate as () => unknown)();
+  if (typeof version !== 'string' || version.length === 0) {
+    throw new LeaseholdError('INVALID_OPTION', 'newVersion must return a non-empty string, new at every call');
+  }
+  return version;
 }
 
-function checkStore(store: unknown): Store {
+/** Checks that `store` implements the Store interface; returns it. Throws `INVALID_STORE`. */
+export function checkStore(store: unknown): Store {
   const s = store as Partial<Store> | null;
   if (
     typeof s !== 'object' ||
@@ -91,7 +100,8 @@ export function checkStoreLimits(store: Store, ttlMs: number): void {
   }
 }
 
-function checkClock(clock: unknown): Clock {
+/** Checks an optional clock option; returns it, or the system clock when `undefined`. Throws `INVALID_OPTION`. */
+export function checkClock(clock: unknown): Clock {
   if (clock === undefined) return systemClock;
   const c = clock as Partial<Clock> | null;
   if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.monotonic !== 'function' || typeof c.setTimeout !== 'function') {
@@ -110,7 +120,7 @@ function unavailable(store: Store, what: string, cause: unknown): LeaseholdError
 
 /**
  * Whether `record` is held by someone now, judged the way the store's clock model says: by the store's
- * clock where it has one, otherwise by the caller's clock after waiting out the skew bound (design rule 3).
+ * clock where it has one, otherwise by the caller's clock after waiting out the skew bound (README safety point 3).
  */
 export function isLive(
   clockSource: Store['clockSource'],
@@ -168,7 +178,7 @@ function makeResult(
 ): LeadResult {
   const validUntil = leading ? startMono + windowMs : startMono;
   const validUntilWall = leading ? startWall + windowMs : startWall;
-  // Design rule 7: re-check both clocks each time; a frozen machine may stop one while the other runs on.
+  // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
   const remainingMs = () => (leading ? Math.max(0, Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now())) : 0);
   let signal: AbortSignal | undefined;
   const shown = live && record !== null;
@@ -220,10 +230,7 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
   const p = checkLeadOptions(options);
   checkStoreLimits(s, p.ttlMs);
   const clock = checkClock(options.clock);
-  const version = (options.newVersion ?? defaultVersion)();
-  if (typeof version !== 'string' || version.length === 0) {
-    throw new LeaseholdError('INVALID_OPTION', 'newVersion must return a non-empty string, new at every call');
-  }
+  const version = newVersion(options.newVersion);
   const windowMs = p.ttlMs - p.maxClockSkewMs;
   // Sampled before the first request is sent: every validity bound below counts from here.
   const startMono = clock.monotonic();
@@ -274,7 +281,7 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
     const outcome = current === null ? await s.create(write) : await s.replace(current.version, write);
     if (outcome.ok) return result(outcome.record, outcome.now);
     // Condition failed: someone else wrote first, or a retry met this attempt's own earlier success,
-    // which `result` recognises by the version (design rule 4).
+    // which `result` recognises by the version (README safety point 4).
     if (outcome.current) return result(outcome.current, outcome.now);
     const again = await s.read(p.name);
     return result(again.record, again.now);
@@ -326,7 +333,7 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
   const name = checkName(options.name);
   const holder = checkHolder(options.holder);
   const clock = checkClock(options.clock);
-  const version = (options.newVersion ?? defaultVersion)();
+  const version = newVersion(options.newVersion);
   const clientNow = clock.now();
   const released = (record: LeaseRecord | null) => record !== null && record.version === version && record.holder === null;
   try {
@@ -352,10 +359,15 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
 
 /** The current holder, as {@link getLeader} reports it. */
 export interface LeaderInfo {
+  /** The current holder's id. */
   holder: string;
+  /** Its fencing token. */
   token: number;
+  /** When it acquired the lease (epoch ms, on the judging clock). */
   acquiredAt: number;
+  /** When the lease runs out unless renewed (epoch ms, on the judging clock). */
   expiresAt: number;
+  /** The payload it stored with the lease, or `null`. */
   data: string | null;
 }
 
@@ -376,6 +388,9 @@ export interface GetLeaderOptions {
 export async function getLeader(store: Store, name: string, options: GetLeaderOptions = {}): Promise<LeaderInfo | null> {
   const s = checkStore(store);
   checkName(name);
+  if (typeof options !== 'object' || options === null) {
+    throw new LeaseholdError('INVALID_OPTION', 'getLeader options must be an object like { maxClockSkewMs, clock }, or omitted');
+  }
   const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
   const clock = checkClock(options.clock);
   const clientNow = clock.now();

@@ -38,16 +38,19 @@ export interface ReadResult {
 
 /** What the core asks a store to write. The store stamps `expiresAt` (and `acquiredAt` when `null`). */
 export interface LeaseWrite {
+  /** Election name (already checked). */
   name: string;
   /** New holder, or `null` to release. */
   holder: string | null;
+  /** Fencing token to write (the core decides it: kept on renewal and release, + 1 for a new term). */
   token: number;
   /** Acquisition time to keep (epoch ms, as read), or `null` to stamp "now" on the judging clock. */
   acquiredAt: number | null;
   /** Lease length: the store sets `expiresAt = now + ttlMs` on the judging clock (`0` on release). */
   ttlMs: number;
-  /** Unique to this attempt (rule 4 of the design: a caller recognises its own write by it). */
+  /** Unique to this attempt (README safety point 4: a caller recognises its own write by it). */
   version: string;
+  /** Payload to store, or `null` for none. */
   data: string | null;
   /** The caller's wall clock when the attempt began: "now" for client-clock stores; ignored by others. */
   clientNow: number;
@@ -55,14 +58,19 @@ export interface LeaseWrite {
 
 /** The fused, one-round-trip claim: create, or extend if mine, or take over if released or expired. */
 export interface ClaimRequest {
+  /** Election name (already checked). */
   name: string;
+  /** The claimant (already checked). */
   holder: string;
+  /** Lease length in ms: the store sets `expiresAt = now + ttlMs` on the judging clock. */
   ttlMs: number;
+  /** Unique to this attempt: the written record carries it, so the caller recognises its own write. */
   version: string;
+  /** Payload to store, or `null` for none. */
   data: string | null;
   /** The caller's wall clock when the attempt began (client-clock stores use it, with the skew bound). */
   clientNow: number;
-  /** Client-clock stores take over only after `expiresAt + maxClockSkewMs` (design rule 3). */
+  /** Client-clock stores take over only after `expiresAt + maxClockSkewMs` (README safety point 3). */
   maxClockSkewMs: number;
 }
 

@@ -170,6 +170,16 @@ describe('bad input is refused with a typed error, and nothing is sent', () => {
     expect(await code(() => getLeader(store, 'existing', { clock: 'wall' } as never))).toBe('INVALID_OPTION');
     expect(await code(() => tryLead({} as never, ok))).toBe('INVALID_STORE');
     expect(await code(() => tryLead(null as never, ok))).toBe('INVALID_STORE');
+    expect(await code(() => release(store, { name: 'existing', holder: 'keeper', newVersion: () => '' }))).toBe('INVALID_OPTION');
+    expect(await code(() => release(store, { name: 'existing', holder: 'keeper', newVersion: 'v1' } as never))).toBe('INVALID_OPTION');
+    expect(await code(() => release(null as never, { name: 'existing', holder: 'keeper' }))).toBe('INVALID_STORE');
+    expect(await code(() => getLeader(store, 'existing', null as never))).toBe('INVALID_OPTION');
+    expect(await code(() => getLeader({ read: () => 1 } as never, 'existing'))).toBe('INVALID_STORE');
+    for (const bad of [null, undefined, {}, { read: () => 1 }, 'postgres']) {
+      expect(await code(() => new Elector(bad as never, ok))).toBe('INVALID_STORE');
+    }
+    expect(await code(() => new Elector(store, { ...ok, clock: {} } as never))).toBe('INVALID_OPTION');
+    expect(await code(() => new Elector(store, null as never))).toBe('INVALID_OPTION');
     expect(queries).toBe(before);
   });
 

@@ -250,10 +250,12 @@ if (officialHost) {
   });
 } else {
   describe('firestore (official emulator, gRPC)', () => {
+    const notRun = `not run: FIRESTORE_EMULATOR_HOST is not set, and ${NO_CAS.split(';')[0]}. Start the official emulator (gcloud emulators firestore start) and set FIRESTORE_EMULATOR_HOST to run it`;
     it('concurrent contenders against a faithful engine: exactly one winner per round', (ctx) => {
-      ctx.skip(
-        `not run: FIRESTORE_EMULATOR_HOST is not set, and ${NO_CAS.split(';')[0]}. Start the official emulator (gcloud emulators firestore start) and set FIRESTORE_EMULATOR_HOST to run it`,
-      );
+      ctx.skip(notRun);
+    });
+    it('a holder renewing from what it saw last is refused by the precondition once someone else took over', (ctx) => {
+      ctx.skip(notRun);
     });
   });
 }

@@ -1,7 +1,7 @@
 /**
  * `leasehold/dynamodb`: leases in a DynamoDB table, one item per election name. DynamoDB has no server
  * clock in conditions, so expiry is judged by the caller's clock with the `maxClockSkewMs` bound
- * (design rule 3). A claim from nothing, a takeover of an expired or released lease, a renewal and a
+ * (README safety point 3). A claim from nothing, a takeover of an expired or released lease, a renewal and a
  * refused claim are each one `UpdateItem` (see {@link DynamoDBStore.claim}); the store calls only
  * `UpdateItem` and `GetItem`.
  * @module
@@ -207,7 +207,7 @@ export class DynamoDBStore implements Store {
    * A new record's first token: the claim time in epoch ms, not 1. If the item is ever deleted (by the TTL
    * attribute, at least a day after the lease died, or by an operator), the recreated record still starts
    * above every token given before, because DynamoDB takes at most about one write per millisecond per item
-   * and each change of holder is a write (design rule 2). Assumes callers' clocks are right within a day.
+   * and each change of holder is a write (README safety point 2). Assumes callers' clocks are right within a day.
    */
   private seedToken(clientNow: number): number {
     return Math.max(1, Math.floor(clientNow));
@@ -230,7 +230,7 @@ export class DynamoDBStore implements Store {
   private async send<T>(command: object, budgetMs?: number): Promise<T | Refusal> {
     try {
       // A request still retrying after the lease's validity window would win nothing usable: give up then,
-      // and let the core resolve the now-ambiguous write by reading back (design rule 4).
+      // and let the core resolve the now-ambiguous write by reading back (README safety point 4).
       const options = budgetMs !== undefined && budgetMs > 0 ? { abortSignal: AbortSignal.timeout(Math.ceil(budgetMs)) } : {};
       return (await this.client.send(command as never, options)) as T;
     } catch (error) {
@@ -393,7 +393,7 @@ export class DynamoDBStore implements Store {
    * The fused claim: one `UpdateItem` in every common case. One update expression cannot both keep the
    * token (a renewal) and raise it (a new term), so there are two, with conditions that split the claimable
    * states between them (the condition alone decides safety; expiry is judged on the caller's clock against
-   * `expiresAt + maxClockSkewMs`, design rule 3):
+   * `expiresAt + maxClockSkewMs`, README safety point 3):
    *
    * - **acquire** (a new term): condition "absent, or released, or expired"; `token = if_not_exists(token,
    *   seed - 1) + 1`, so a claim from nothing starts at the seed and a claim after a release or an expiry
@@ -488,7 +488,7 @@ export class DynamoDBStore implements Store {
   /**
    * Checks the table: its key matches this store's options, and it is not a global table whose replicas
    * accept writes with eventual (last-writer-wins) consistency, where two regions could each grant the lease
-   * (design rule 8). Multi-region strong consistency (`MultiRegionConsistency: STRONG`) passes.
+   * (README safety point 6). Multi-region strong consistency (`MultiRegionConsistency: STRONG`) passes.
    * Needs `dynamodb:DescribeTable`. Throws a {@link LeaseholdError} with code `INVALID_STORE` when unsafe.
    * (Legacy 2017.11.29 global tables are not visible to `DescribeTable`; do not use them for leases.)
    * @example

@@ -24,15 +24,18 @@ import {
 
 /** The fields of a Google service-account key file (JSON) this store needs. */
 export interface ServiceAccountKey {
+  /** The service account's e-mail address: the JWT's issuer and subject. */
   client_email: string;
   /**
    * PEM, PKCS #8 (`-----BEGIN PRIVATE KEY-----`), as in the key file. Line breaks written as the two characters
    * `\n` (common when the key passes through an environment variable or secret) are accepted too.
    */
   private_key: string;
+  /** Id of the key, sent as the JWT header's `kid` when present. */
   private_key_id?: string;
   /** Token endpoint (default `https://oauth2.googleapis.com/token`). */
   token_uri?: string;
+  /** The key's project: the default `projectId` of the store. */
   project_id?: string;
 }
 
@@ -217,7 +220,7 @@ export class FirestoreRestStore implements Store {
       throw new FirestoreRestError(response.status, status, `Firestore ${method}: HTTP ${response.status} ${status ?? ''} ${message}`.trim());
     }
     // A 200 whose body cannot be read or decoded: for a commit, the write may well have applied. Not corrupt
-    // data but a lost answer (design rule 4): STORE_UNAVAILABLE, so the core reads the lease back.
+    // data but a lost answer (README safety point 4): STORE_UNAVAILABLE, so the core reads the lease back.
     if (unreadable !== undefined) {
       throw new LeaseholdError(
         'STORE_UNAVAILABLE',

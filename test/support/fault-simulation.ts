@@ -1,5 +1,5 @@
 /**
- * A seeded fault simulation of the safety contract (DESIGN.md), run against real engines.
+ * A seeded fault simulation of the safety contract (the README's safety points), run against real engines.
  *
  * Contenders on one lease name call tryLead() in real time, on clocks skewed within the configured bound,
  * through a fault layer that loses answers after the write applied, fails writes before they apply,
