@@ -101,18 +101,23 @@ describe('CDK stack (aws-cdk-lib, synthesized offline)', () => {
     expect(role?.Properties.ManagedPolicyArns).toHaveLength(1);
   });
 
-  it('function: nodejs20.x, handler.handler, LEASE_TABLE = the table, timeout covering the lease', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs20.x',
-      Handler: 'handler.handler',
-      Timeout: 240,
-      Environment: { Variables: { LEASE_TABLE: { Ref: tableId }, JOB_NAME: 'nightly-report', JOB_TTL_MS: '240000' } },
+  it('function: nodejs20.x, handler.handler, LEASE_TABLE = the table, LEASE_TABLE_REGION = its region, timeout covering the lease', () => {
+    const variables = template.findResources('AWS::Lambda::Function')[fnId]?.Properties.Environment.Variables;
+    expect(variables).toEqual({
+      LEASE_TABLE: { Ref: tableId },
+      LEASE_TABLE_REGION: { Ref: 'AWS::Region' },
+      JOB_NAME: 'nightly-report',
+      JOB_TTL_MS: '240000',
     });
+    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs20.x', Handler: 'handler.handler', Timeout: 240 });
+    // A stack deployed to a given region names that region: the lease table's home.
+    const pinned = synth({ env: { region: 'eu-west-1' } });
+    pinned.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { LEASE_TABLE_REGION: 'eu-west-1' } } });
   });
 
-  it('the handler reads LEASE_TABLE, JOB_NAME and JOB_TTL_MS', async () => {
+  it('the handler reads LEASE_TABLE, LEASE_TABLE_REGION, JOB_NAME and JOB_TTL_MS', async () => {
     const handler = await readFile(join(root, 'examples/lambda-scheduled/handler.ts'), 'utf8');
-    for (const name of ['LEASE_TABLE', 'JOB_NAME', 'JOB_TTL_MS']) expect(handler).toContain(`process.env.${name}`);
+    for (const name of ['LEASE_TABLE', 'LEASE_TABLE_REGION', 'JOB_NAME', 'JOB_TTL_MS']) expect(handler).toContain(`process.env.${name}`);
   });
 
   it('EventBridge rule: the schedule, targeting the function, which lets events.amazonaws.com invoke it', () => {
@@ -218,13 +223,15 @@ describe('Terraform module (parsed with @cdktf/hcl2json)', async () => {
     for (const s of strings(main)) expect(s).not.toMatch(FORBIDDEN_ACTION);
   });
 
-  it('function: nodejs20.x, handler.handler, LEASE_TABLE = the table name, timeout covering the lease', () => {
+  it('function: nodejs20.x, handler.handler, LEASE_TABLE = the table name, LEASE_TABLE_REGION = its region, timeout covering the lease', () => {
     const fn = resource('aws_lambda_function', 'job');
     expect(dig(fn, 'runtime')).toBe('nodejs20.x');
     expect(dig(fn, 'handler')).toBe('handler.handler');
     expect(dig(fn, 'timeout')).toBe(ref('ceil(var.job_ttl_ms / 1000)'));
     expect(dig(fn, 'environment', 0, 'variables')).toEqual({
       LEASE_TABLE: ref('aws_dynamodb_table.leases.name'),
+      // The region field of the table's ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME).
+      LEASE_TABLE_REGION: ref('split(":", aws_dynamodb_table.leases.arn)[3]'),
       JOB_NAME: ref('var.job_name'),
       JOB_TTL_MS: ref('tostring(var.job_ttl_ms)'),
     });

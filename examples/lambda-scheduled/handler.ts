@@ -112,8 +112,17 @@ async function runReport(input: JobInput): Promise<void> {
   }
 }
 
+// The lease table has one home region, and every deployment of this function, whatever region it runs in, must use
+// that one table (README, safety point 6, "one linearizable home"): a copy in another region that used a table of its
+// own region would elect a second leader. LEASE_TABLE_REGION names the home region. Unset, the client uses the
+// function's own region (AWS_REGION), which is right only for the deployment in the home region.
+const leaseTableRegion = process.env.LEASE_TABLE_REGION || undefined;
+
 // Created once per container and reused by every invocation it serves.
-const store = new DynamoDBStore({ client: new DynamoDBClient({}), table: process.env.LEASE_TABLE ?? 'leasehold-leases' });
+const store = new DynamoDBStore({
+  client: new DynamoDBClient(leaseTableRegion ? { region: leaseTableRegion } : {}),
+  table: process.env.LEASE_TABLE ?? 'leasehold-leases',
+});
 
 /** The Lambda entry point (`handler.handler`), for an EventBridge schedule such as `rate(15 minutes)`. */
 export const handler = singletonJob({

@@ -85,6 +85,8 @@ export class LeaseholdLambdaStack extends Stack {
       timeout: Duration.seconds(Math.ceil(jobTtlMs / 1000)),
       environment: {
         LEASE_TABLE: this.table.tableName,
+        // The table's region, the lease's one home: the handler pins its DynamoDB client to it.
+        LEASE_TABLE_REGION: this.region,
         JOB_NAME: props.jobName ?? 'nightly-report',
         JOB_TTL_MS: String(jobTtlMs),
       },

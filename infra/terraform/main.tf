@@ -103,10 +103,12 @@ resource "aws_lambda_function" "job" {
   timeout = ceil(var.job_ttl_ms / 1000)
 
   environment {
+    # LEASE_TABLE_REGION: the table's region (from its ARN), the lease's one home; the handler pins its client to it.
     variables = {
-      LEASE_TABLE = aws_dynamodb_table.leases.name
-      JOB_NAME    = var.job_name
-      JOB_TTL_MS  = tostring(var.job_ttl_ms)
+      LEASE_TABLE        = aws_dynamodb_table.leases.name
+      LEASE_TABLE_REGION = split(":", aws_dynamodb_table.leases.arn)[3]
+      JOB_NAME           = var.job_name
+      JOB_TTL_MS         = tostring(var.job_ttl_ms)
     }
   }
 }
