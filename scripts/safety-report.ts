@@ -19,6 +19,7 @@ import {
   type SimulationReport,
   type ViolationKind,
 } from '../test/support/fault-simulation.js';
+import type { LoadFigures } from '../test/support/safety-figures.js';
 
 const files = [
   'test/faults.test.ts',
@@ -152,21 +153,6 @@ const drivers = read<{ injected: Record<string, number>; dropped?: { forwarded: 
 });
 
 // Load.
-type LoadFigures = {
-  names: number;
-  contenders: number;
-  rounds: number;
-  writes: number;
-  reads: number;
-  roundMs: number[];
-  verifyMs: number;
-  totalMs: number;
-  boundMs: number;
-  mismatches: number;
-  renewed: number;
-  released: number;
-  expired: number;
-};
 const load0 = read<LoadFigures>('load')[0]?.figures;
 const loads = read<LoadFigures>('load').map(
   ({ engine, figures: f }) =>

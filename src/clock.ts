@@ -3,6 +3,7 @@
  * skew and failover run in milliseconds with {@link ManualClock}.
  * @module
  */
+import { LeaseholdError } from './errors.js';
 
 /** Opaque timer handle returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;
@@ -120,4 +121,19 @@ export class ManualClock implements Clock {
 /** Lets queued promise callbacks run (microtask turns only: stores driven by it must not wait on real I/O). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 50; i++) await Promise.resolve();
+}
+
+/**
+ * Checks a `clock` option; returns it, or the system clock when `undefined`. A clock passed to a call
+ * (`tryLead`, the `Elector`) that is not a {@link Clock} throws `INVALID_OPTION`; one passed to a store (`owner`,
+ * e.g. `"memory store"`) throws `INVALID_STORE`.
+ */
+export function checkClock(clock: unknown, owner?: string): Clock {
+  if (clock === undefined) return systemClock;
+  const c = clock as Partial<Clock> | null;
+  if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.monotonic !== 'function' || typeof c.setTimeout !== 'function') {
+    const message = 'clock must implement Clock (now, monotonic, setTimeout, clearTimeout); omit it for the system clock';
+    throw owner === undefined ? new LeaseholdError('INVALID_OPTION', message) : new LeaseholdError('INVALID_STORE', `${owner}: ${message}`);
+  }
+  return c as Clock;
 }

@@ -4,9 +4,9 @@
  * validity runs out, even when the store cannot be reached (README safety point 5).
  * @module
  */
-import type { Clock, TimerHandle } from './clock.js';
+import { type Clock, checkClock, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { checkClock, checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
+import { checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
 import { checkDuration, checkLeadOptions, type LeadParams, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
 

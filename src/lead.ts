@@ -3,7 +3,7 @@
  * with fencing tokens, validity measured on the caller's monotonic clock, and ambiguous-write recovery.
  * @module
  */
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, checkClock } from './clock.js';
 import { isLeaseholdError, LeaseholdError } from './errors.js';
 import { checkDuration, checkHolder, checkLeadOptions, checkName, DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS } from './options.js';
 import type { LeaseRecord, LeaseWrite, ReadResult, Store } from './store.js';
@@ -98,16 +98,6 @@ export function checkStoreLimits(store: Store, ttlMs: number): void {
       `${store.kind} store: ttlMs must be at least ${min} ms (got ${ttlMs}): the database sustains about one write every ${store.limits?.minWriteIntervalMs} ms per lease, and a leader renews every ttlMs / 3; use ttlMs of 15000 or more`,
     );
   }
-}
-
-/** Checks an optional clock option; returns it, or the system clock when `undefined`. Throws `INVALID_OPTION`. */
-export function checkClock(clock: unknown): Clock {
-  if (clock === undefined) return systemClock;
-  const c = clock as Partial<Clock> | null;
-  if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.monotonic !== 'function' || typeof c.setTimeout !== 'function') {
-    throw new LeaseholdError('INVALID_OPTION', 'clock must implement Clock (now, monotonic, setTimeout, clearTimeout); omit it for the system clock');
-  }
-  return c as Clock;
 }
 
 function unavailable(store: Store, what: string, cause: unknown): LeaseholdError {

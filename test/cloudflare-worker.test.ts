@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type FakeFirestore, startFirestoreRestServer } from './support/firestore-rest-server.js';
+import { type FakeFirestore, generateServiceAccountKeyPair, startFirestoreRestServer } from './support/firestore-rest-server.js';
 
 process.env.WRANGLER_SEND_METRICS = 'false';
 
@@ -48,13 +48,8 @@ interface JobHit {
 
 // A fresh RSA key pair per run: the Worker's GCP_SERVICE_ACCOUNT secret holds the private half, the fake token
 // endpoint verifies JWTs with the public half.
-const keys = await crypto.subtle.generateKey(
-  { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-  true,
-  ['sign', 'verify'],
-);
-const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`;
+const keys = await generateServiceAccountKeyPair();
+const { privateKeyPem } = keys;
 
 let fake: FakeFirestore;
 let gone: FakeFirestore; // started and stopped: where the "outage" Worker looks for Firestore

@@ -12,7 +12,8 @@ import { getLeader, release, tryLead } from '../src/lead.js';
 import type { LeaseWrite } from '../src/store.js';
 import { FirestoreRestStore, type ServiceAccountKey } from '../src/stores/firestore-rest.js';
 import { describeStoreConformance } from '../src/testing/index.js';
-import { type FakeFirestore, type LoggedRequest, startFirestoreRestServer } from './support/firestore-rest-server.js';
+import { expectReadFreeRenewalOnlyWhileSurelyLive } from './support/firestore-renewal.js';
+import { type FakeFirestore, generateServiceAccountKeyPair, type LoggedRequest, startFirestoreRestServer } from './support/firestore-rest-server.js';
 
 const PROJECT = 'demo-leasehold';
 const COLLECTION = 'rest_leases';
@@ -354,31 +355,16 @@ describe('firestore-rest store: requests on the wire', () => {
 describe('firestore-rest store: a warm renewal skips its read only while the lease is surely live', () => {
   it('one request within ttl − skew of the last send; then a read first, and a lease that ran out is a new term', async () => {
     const clock = new ManualClock();
-    const warm = new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN, clock });
-    const name = fresh('lapse');
-    const lead = () => tryLead(warm, { name, holder: 'a', ttlMs: 10_000, maxClockSkewMs: 1_000, clock });
-    const step = async (label: string, expected: object, requests: { reads: number; commits: number }) => {
-      const from = fake.requests.length;
-      const result = await lead();
-      expect(result, label).toMatchObject({ isLeader: true, ...expected });
-      expect(trips(from), label).toEqual(requests);
-      return result;
-    };
-    const first = await step('claim', { token: 1 }, { reads: 1, commits: 1 });
-    clock.advance(8_999);
-    await step('8.999 s after the last send: surely live, renewed blind', { token: 1, acquiredAt: first.acquiredAt }, { reads: 0, commits: 1 });
-    clock.advance(9_000);
-    // Not sure any more on the host's clock; Firestore's clock (a few ms on) says live: a renewal, token kept.
-    await step('9 s after the last send: read first, still live on Firestore’s clock', { token: 1, acquiredAt: first.acquiredAt }, { reads: 1, commits: 1 });
-    clock.jumpWall(9_000);
-    await step('a frozen machine (monotonic stood still, wall clock moved on): read first', { token: 1 }, { reads: 1, commits: 1 });
-    // The lease runs out on Firestore's clock, and the same time passes on the host: nobody wrote in between, so
-    // a blind renewal's precondition would hold; the liveness check is what makes this a new term.
-    fake.advanceClock(11_000);
-    clock.advance(11_000);
-    const second = await step('after the lease ran out: read first, a new term', { token: 2 }, { reads: 1, commits: 1 });
-    expect(second.acquiredAt).toBeGreaterThan(first.acquiredAt ?? 0);
-    await step('the new term renews blind again', { token: 2, acquiredAt: second.acquiredAt }, { reads: 0, commits: 1 });
+    await expectReadFreeRenewalOnlyWhileSurelyLive({
+      store: new FirestoreRestStore({ projectId: PROJECT, collection: COLLECTION, baseUrl: fake.url, getAccessToken: () => TOKEN, clock }),
+      clock,
+      name: fresh('lapse'),
+      count: () => {
+        const from = fake.requests.length;
+        return () => trips(from);
+      },
+      advanceEngine: (ms) => fake.advanceClock(ms),
+    });
   });
 });
 
@@ -501,22 +487,15 @@ describe('firestore-rest store: lost, late and unreadable answers', () => {
 });
 
 describe('firestore-rest store: service-account tokens (RS256 JWT via WebCrypto)', () => {
-  let keys: CryptoKeyPair;
   let saFake: FakeFirestore;
   let key: ServiceAccountKey;
   const clock = new ManualClock(Date.now());
   const email = 'leases@demo-leasehold.iam.gserviceaccount.com';
 
   beforeAll(async () => {
-    keys = await crypto.subtle.generateKey(
-      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-      true,
-      ['sign', 'verify'],
-    );
-    const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-    const pem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`;
-    saFake = await startFirestoreRestServer({ projectId: PROJECT, serviceAccount: { clientEmail: email, publicKey: keys.publicKey }, now: () => clock.now() });
-    key = { client_email: email, private_key: pem, private_key_id: 'kid-1', token_uri: saFake.tokenUrl, project_id: PROJECT };
+    const pair = await generateServiceAccountKeyPair();
+    saFake = await startFirestoreRestServer({ projectId: PROJECT, serviceAccount: { clientEmail: email, publicKey: pair.publicKey }, now: () => clock.now() });
+    key = { client_email: email, private_key: pair.privateKeyPem, private_key_id: 'kid-1', token_uri: saFake.tokenUrl, project_id: PROJECT };
   });
   afterAll(() => saFake.close());
 
@@ -557,13 +536,8 @@ describe('firestore-rest store: service-account tokens (RS256 JWT via WebCrypto)
   });
 
   it('a key the token endpoint rejects makes nobody leader (fail closed)', async () => {
-    const other = await crypto.subtle.generateKey(
-      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-      true,
-      ['sign', 'verify'],
-    );
-    const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', other.privateKey)).toString('base64');
-    const wrong = { ...key, private_key: `-----BEGIN PRIVATE KEY-----\n${pkcs8}\n-----END PRIVATE KEY-----\n` };
+    const other = await generateServiceAccountKeyPair();
+    const wrong = { ...key, private_key: other.privateKeyPem };
     const sa = new FirestoreRestStore({ serviceAccount: wrong, collection: COLLECTION, baseUrl: saFake.url, clock });
     const before = saFake.issuedTokens.length;
     await expect(tryLead(sa, { name: fresh('wrong-key'), holder: 'a', ttlMs: 10_000, clock })).rejects.toMatchObject({

@@ -22,6 +22,7 @@ import { Elector } from '../src/elector.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import { type FirestoreLike, FirestoreStore } from '../src/stores/firestore.js';
 import { describeStoreConformance } from '../src/testing/index.js';
+import { expectReadFreeRenewalOnlyWhileSurelyLive } from './support/firestore-renewal.js';
 
 /** A Commit write as the emulator decoded it (the generated protobuf message's accessors). */
 interface CommitWrite {
@@ -468,28 +469,16 @@ describe('firestore store', () => {
 describe('firestore store: a warm renewal skips its read only while the lease is surely live', () => {
   it('one request within ttl − skew of the last send; then a read first, and a lease that ran out is a new term', async () => {
     const clock = new ManualClock();
-    const warm = new FirestoreStore({ firestore: db, collection: COLLECTION, clock });
-    const name = fresh('lapse');
-    const step = async (label: string, expected: object, requests: { reads: number; commits: number }) => {
-      const before = { ...emulator.calls };
-      const result = await tryLead(warm, { name, holder: 'a', ttlMs: 10_000, maxClockSkewMs: 1_000, clock });
-      expect(result, label).toMatchObject({ isLeader: true, ...expected });
-      expect(tripsSince(before), label).toEqual(requests);
-      return result;
-    };
-    const first = await step('claim', { token: 1 }, { reads: 1, commits: 1 });
-    clock.advance(8_999);
-    await step('8.999 s after the last send: surely live, renewed blind', { token: 1, acquiredAt: first.acquiredAt }, { reads: 0, commits: 1 });
-    clock.advance(9_000);
-    await step('9 s after the last send: read first, still live on Firestore’s clock', { token: 1, acquiredAt: first.acquiredAt }, { reads: 1, commits: 1 });
-    clock.jumpWall(9_000);
-    await step('a frozen machine (monotonic stood still, wall clock moved on): read first', { token: 1 }, { reads: 1, commits: 1 });
-    // The lease runs out on the emulator's clock, and the same time passes on the host's, with no write by anyone.
-    emulator.setClockOffset(emulator.clockOffsetMs + 11_000);
-    clock.advance(11_000);
-    const second = await step('after the lease ran out: read first, a new term', { token: 2 }, { reads: 1, commits: 1 });
-    expect(second.acquiredAt).toBeGreaterThan(first.acquiredAt ?? 0);
-    await step('the new term renews blind again', { token: 2, acquiredAt: second.acquiredAt }, { reads: 0, commits: 1 });
+    await expectReadFreeRenewalOnlyWhileSurelyLive({
+      store: new FirestoreStore({ firestore: db, collection: COLLECTION, clock }),
+      clock,
+      name: fresh('lapse'),
+      count: () => {
+        const before = { ...emulator.calls };
+        return () => tripsSince(before);
+      },
+      advanceEngine: (ms) => emulator.setClockOffset(emulator.clockOffsetMs + ms),
+    });
   });
 });
 

@@ -13,7 +13,7 @@ import { DynamoDBStore } from '../src/stores/dynamodb.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { PostgresStore } from '../src/stores/postgres.js';
 import { localClient } from './setup/dynamodb.js';
-import { recordFigures } from './support/safety-figures.js';
+import { type LoadFigures, recordFigures } from './support/safety-figures.js';
 
 const NAMES = Number(process.env.LOAD_NAMES ?? 10_000);
 const CONCURRENCY = 64;
@@ -43,22 +43,6 @@ async function inWaves<T>(indices: number[], run: (i: number) => Promise<T>): Pr
     }),
   );
   return out;
-}
-
-interface LoadFigures {
-  names: number;
-  contenders: number;
-  rounds: number;
-  writes: number;
-  reads: number;
-  roundMs: number[];
-  verifyMs: number;
-  totalMs: number;
-  boundMs: number;
-  mismatches: number;
-  renewed: number;
-  released: number;
-  expired: number;
 }
 
 /**

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFirestoreRestServer } from './support/firestore-rest-server.js';
+import { generateServiceAccountKeyPair, startFirestoreRestServer } from './support/firestore-rest-server.js';
 import type { CronRun } from './support/workerd-worker.js';
 
 process.env.WRANGLER_SEND_METRICS = 'false';
@@ -33,13 +33,8 @@ interface ScheduledFetcher {
 const SA_EMAIL = 'leases@demo-leasehold.iam.gserviceaccount.com';
 
 // A fresh RSA key pair per run: the Worker gets the private half in a key file, the token endpoint the public half.
-const keys = await crypto.subtle.generateKey(
-  { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-  true,
-  ['sign', 'verify'],
-);
-const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`;
+const keys = await generateServiceAccountKeyPair();
+const { privateKeyPem } = keys;
 
 const fake = await startFirestoreRestServer({
   projectId: PROJECT,

@@ -149,16 +149,6 @@ export function sentNow(clock: Clock, ttlMs: number): SentWrite {
   return { mono: clock.monotonic(), wall: clock.now(), ttlMs };
 }
 
-/** Checks a store's `clock` option (default: the system clock). */
-export function checkStoreClock(kind: string, clock: unknown, fallback: Clock): Clock {
-  if (clock === undefined) return fallback;
-  const c = clock as Partial<Clock> | null;
-  if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.monotonic !== 'function') {
-    throw new LeaseholdError('INVALID_STORE', `${kind} store: clock must implement Clock (now, monotonic); omit it for the system clock`);
-  }
-  return c as Clock;
-}
-
 /**
  * The lease state this store last saw for each name (read or written), with its update time, so that
  * 1. a compare-and-swap on `version` can be sent as a write with a `lastUpdateTime` (REST:

@@ -5,12 +5,11 @@
  * `leasehold/firestore`, so both can serve one collection side by side.
  * @module
  */
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, checkClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
 import {
   checkCollection,
-  checkStoreClock,
   claimLease,
   FIRESTORE_LIMITS,
   fieldsForWrite,
@@ -171,7 +170,7 @@ export class FirestoreRestStore implements Store {
     // Never called as a method of this store: Workers refuse a fetch invoked with a foreign `this`.
     const send = given ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
     this.fetch = (input, init) => send(input, { ...init, signal: timeoutSignal(timeoutMs) });
-    const clock = checkStoreClock(this.kind, options.clock, systemClock);
+    const clock = checkClock(options.clock, `${this.kind} store`);
     this.clock = clock;
     if ((options.serviceAccount === undefined) === (options.getAccessToken === undefined)) {
       throw invalid('pass exactly one of serviceAccount (a key file, parsed) and getAccessToken');

@@ -4,12 +4,11 @@
  * does not matter. For Cloudflare Workers and other runtimes without gRPC, use `leasehold/firestore-rest`.
  * @module
  */
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, checkClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
 import {
   checkCollection,
-  checkStoreClock,
   claimLease,
   FIRESTORE_LIMITS,
   fieldsForWrite,
@@ -119,7 +118,7 @@ export class FirestoreStore implements Store {
     }
     this.firestore = options.firestore;
     this.collection = checkCollection(this.kind, options.collection);
-    this.clock = checkStoreClock(this.kind, options.clock, systemClock);
+    this.clock = checkClock(options.clock, `${this.kind} store`);
   }
 
   private doc(name: string): FirestoreDocumentLike {

@@ -3,7 +3,7 @@
  * single-process use. Leases live in a `Map` and vanish with the process.
  * @module
  */
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, checkClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
@@ -38,10 +38,7 @@ export class MemoryStore implements Store {
     if (clockSource !== undefined && clockSource !== 'store' && clockSource !== 'client') {
       throw new LeaseholdError('INVALID_STORE', `memory store: clockSource must be 'store' or 'client'; got ${JSON.stringify(clockSource)}`);
     }
-    if (clock !== undefined && (typeof clock?.now !== 'function' || typeof clock.monotonic !== 'function')) {
-      throw new LeaseholdError('INVALID_STORE', 'memory store: clock must implement Clock (now, monotonic, setTimeout, clearTimeout)');
-    }
-    this.clock = clock ?? systemClock;
+    this.clock = checkClock(clock, 'memory store');
     this.clockSource = clockSource ?? 'store';
   }
 

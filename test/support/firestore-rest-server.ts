@@ -417,3 +417,17 @@ export async function startFirestoreRestServer(options: FakeFirestoreOptions): P
       }),
   };
 }
+
+/**
+ * A fresh RSA key pair for a test's service account: the private half as a key file holds it (PEM, PKCS #8),
+ * the public half for the fake token endpoint (`serviceAccount.publicKey`) to verify JWTs with.
+ */
+export async function generateServiceAccountKeyPair(): Promise<{ publicKey: CryptoKey; privateKeyPem: string }> {
+  const keys = await crypto.subtle.generateKey(
+    { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    true,
+    ['sign', 'verify'],
+  );
+  const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  return { publicKey: keys.publicKey, privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n` };
+}

@@ -6,3 +6,20 @@ export function recordFigures(engine: string, kind: string, figures: object): vo
   mkdirSync('.tmp/safety', { recursive: true });
   writeFileSync(`.tmp/safety/${kind}-${engine.replace(/[^a-z0-9-]/gi, '_')}.json`, JSON.stringify({ engine, kind, figures }, null, 2));
 }
+
+/** What `test/load.test.ts` records per engine (kind `load`), and `scripts/safety-report.ts` reads back. */
+export interface LoadFigures {
+  names: number;
+  contenders: number;
+  rounds: number;
+  writes: number;
+  reads: number;
+  roundMs: number[];
+  verifyMs: number;
+  totalMs: number;
+  boundMs: number;
+  mismatches: number;
+  renewed: number;
+  released: number;
+  expired: number;
+}
