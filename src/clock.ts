@@ -126,14 +126,66 @@ async function settle(): Promise<void> {
 /**
  * Checks a `clock` option; returns it, or the system clock when `undefined`. A clock passed to a call
  * (`tryLead`, the `Elector`) that is not a {@link Clock} throws `INVALID_OPTION`; one passed to a store (`owner`,
- * e.g. `"memory store"`) throws `INVALID_STORE`.
+ * e.g. `"memory store"`) throws `INVALID_STORE`. The values it returns are checked where they are read
+ * ({@link wallNow}, {@link monotonicNow}).
  */
 export function checkClock(clock: unknown, owner?: string): Clock {
   if (clock === undefined) return systemClock;
   const c = clock as Partial<Clock> | null;
-  if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.monotonic !== 'function' || typeof c.setTimeout !== 'function') {
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.now !== 'function' ||
+    typeof c.monotonic !== 'function' ||
+    typeof c.setTimeout !== 'function' ||
+    typeof c.clearTimeout !== 'function'
+  ) {
     const message = 'clock must implement Clock (now, monotonic, setTimeout, clearTimeout); omit it for the system clock';
     throw owner === undefined ? new LeaseholdError('INVALID_OPTION', message) : new LeaseholdError('INVALID_STORE', `${owner}: ${message}`);
   }
   return c as Clock;
+}
+
+function sample(clock: Clock, method: 'now' | 'monotonic', owner: string | undefined): number {
+  const value: unknown = clock[method]();
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    const got = typeof value === 'number' ? String(value) : typeof value === 'bigint' ? `a bigint (${value}n)` : `a value of type ${typeof value}`;
+    const message = `clock.${method}() must return a finite, non-negative number of milliseconds; got ${got}. Nothing was sent`;
+    throw owner === undefined ? new LeaseholdError('INVALID_OPTION', message) : new LeaseholdError('INVALID_STORE', `${owner}: ${message}`);
+  }
+  return value;
+}
+
+/** `clock.now()`, checked: a finite number of epoch ms, or `INVALID_OPTION` (`INVALID_STORE` for a store's clock, `owner`). */
+export function wallNow(clock: Clock, owner?: string): number {
+  return sample(clock, 'now', owner);
+}
+
+/** `clock.monotonic()`, checked like {@link wallNow}. */
+export function monotonicNow(clock: Clock, owner?: string): number {
+  return sample(clock, 'monotonic', owner);
+}
+
+/**
+ * A signal that aborts when `signal` does (a call's bound, on the caller's clock) or after `ms` of real time,
+ * whichever comes first: what a store hands its SDK, so a request is bounded even under an injected clock.
+ */
+export function abortSignalWithin(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = realTimeout(ms);
+  if (!signal) return timeout;
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([signal, timeout]);
+  const controller = new AbortController();
+  for (const s of [signal, timeout]) {
+    if (s.aborted) controller.abort(s.reason);
+    else s.addEventListener('abort', () => controller.abort(s.reason), { once: true });
+  }
+  return controller.signal;
+}
+
+/** `AbortSignal.timeout(ms)`, or the same built from a timer where a runtime lacks it. */
+function realTimeout(ms: number): AbortSignal {
+  if (typeof AbortSignal.timeout === 'function') return AbortSignal.timeout(Math.max(1, Math.ceil(ms)));
+  const controller = new AbortController();
+  systemClock.setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
+  return controller.signal;
 }

@@ -116,7 +116,8 @@ export class Elector {
 
   /**
    * Stops campaigning. By default releases the lease if held, so another contender takes over at its next
-   * poll; `{ release: false }` just stops (as a crash would, the lease then runs out on its own).
+   * poll; `{ release: false }` just stops (as a crash would, the lease then runs out on its own). Settles within
+   * the store's bound even when the store never answers: a release that fails is reported as an `error` event.
    */
   async stop(options: { release?: boolean } | undefined = {}): Promise<void> {
     this.running = false;
@@ -127,7 +128,12 @@ export class Elector {
     this.lead = undefined;
     if (wasLeading) this.emit({ type: 'lost', reason: 'stopped', ...(lead ? { lead } : {}) });
     if (wasLeading && options.release !== false) {
-      await release(this.store, { name: this.params.name, holder: this.params.holder, clock: this.clock });
+      try {
+        await release(this.store, { name: this.params.name, holder: this.params.holder, clock: this.clock });
+      } catch (error) {
+        // The store could not confirm the release (bounded by its timeout): the lease runs out on its own.
+        this.emit({ type: 'error', error });
+      }
     }
   }
 

@@ -3,10 +3,20 @@
  * with fencing tokens, validity measured on the caller's monotonic clock, and ambiguous-write recovery.
  * @module
  */
-import { type Clock, checkClock } from './clock.js';
+import { type Clock, checkClock, monotonicNow, type TimerHandle, wallNow } from './clock.js';
 import { isLeaseholdError, LeaseholdError } from './errors.js';
-import { checkDuration, checkHolder, checkLeadOptions, checkName, DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS } from './options.js';
-import type { LeaseRecord, LeaseWrite, ReadResult, Store } from './store.js';
+import {
+  checkDuration,
+  checkHolder,
+  checkLeadOptions,
+  checkName,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_STORE_TIMEOUT_MS,
+  describeValue,
+  isWellFormed,
+  MAX_CLOCK_SKEW_MS,
+} from './options.js';
+import type { LeaseRecord, LeaseWrite, ReadResult, Store, StoreCallOptions } from './store.js';
 
 /** Options of {@link tryLead}. */
 export interface TryLeadOptions {
@@ -58,14 +68,21 @@ export interface LeadResult {
   readonly signal: AbortSignal;
 }
 
+/** Longest write version accepted from a `newVersion` generator, in characters. */
+const MAX_VERSION_LENGTH = 256;
+
 /** A new write version from the caller's generator (default `crypto.randomUUID`), checked. */
 function newVersion(generate: unknown): string {
   if (generate !== undefined && typeof generate !== 'function') {
     throw new LeaseholdError('INVALID_OPTION', 'newVersion must be a function returning a new, non-empty string at every call; omit it for crypto.randomUUID');
   }
   const version = generate === undefined ? globalThis.crypto.randomUUID() : (generate as () => unknown)();
-  if (typeof version !== 'string' || version.length === 0) {
-    throw new LeaseholdError('INVALID_OPTION', 'newVersion must return a non-empty string, new at every call');
+  // Every store must give the version back exactly as written, or a caller would not recognise its own write.
+  if (typeof version !== 'string' || version.length === 0 || version.length > MAX_VERSION_LENGTH || version.includes('\u0000') || !isWellFormed(version)) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      `newVersion must return a new, non-empty string of at most ${MAX_VERSION_LENGTH} characters, well-formed Unicode without NUL, at every call; got ${describeValue(version)}. Nothing was sent`,
+    );
   }
   return version;
 }
@@ -86,7 +103,102 @@ export function checkStore(store: unknown): Store {
       'store must implement the Store interface (read, create, replace, clockSource); pass e.g. new PostgresStore({ pool })',
     );
   }
+  if (s.timeoutMs !== undefined && (typeof s.timeoutMs !== 'number' || !Number.isFinite(s.timeoutMs) || s.timeoutMs <= 0)) {
+    throw new LeaseholdError('INVALID_STORE', `store.timeoutMs must be a positive number of milliseconds, or absent; got ${describeValue(s.timeoutMs)}`);
+  }
   return s as Store;
+}
+
+/**
+ * One library call's bound: every store request of the call shares it, and past it the call fails closed
+ * (README safety point 10). The timer runs on the call's clock; the signal is handed to the store so its SDK
+ * can stop the request too, and the core stops waiting at that moment whatever the store does.
+ */
+class CallBound {
+  private readonly controller = new AbortController();
+  private readonly timer: TimerHandle;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly store: Store,
+    readonly ms: number,
+    what: string,
+  ) {
+    this.timer = clock.setTimeout(() => {
+      this.controller.abort(
+        new LeaseholdError(
+          'STORE_UNAVAILABLE',
+          `${store.kind} store: ${what} got no answer within ${Math.round(ms)} ms (the call's bound); not leader. Check the store's reachability, or raise the store's timeoutMs`,
+        ),
+      );
+    }, ms);
+  }
+
+  /** Options to pass to the store. */
+  get options(): StoreCallOptions {
+    return { signal: this.controller.signal };
+  }
+
+  /** Runs one store request, settling no later than the bound. */
+  run<T>(request: (options: StoreCallOptions) => Promise<T>): Promise<T> {
+    const signal = this.controller.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    let pending: Promise<T>;
+    try {
+      pending = request(this.options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      pending.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Stops the timer (the call has settled). */
+  done(): void {
+    this.clock.clearTimeout(this.timer);
+  }
+}
+
+function storeTimeout(store: Store): number {
+  return store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+}
+
+/**
+ * The version of the lease state each holder last saw (its last `tryLead()` result, or its release), per store
+ * and name, so that a later `release()` by that holder is pinned to exactly that state: a release held by the
+ * network and delivered after the holder renewed then changes nothing. Bounded; a forgotten entry only makes a
+ * release conditional on the holder alone, as a cold release is.
+ */
+const seenVersions = new WeakMap<Store, Map<string, string>>();
+const SEEN_VERSIONS_LIMIT = 1_024;
+
+function seenKey(name: string, holder: string): string {
+  return `${name}\n${holder}`;
+}
+
+function rememberVersion(store: Store, name: string, holder: string, record: LeaseRecord | null): void {
+  let versions = seenVersions.get(store);
+  if (!versions) seenVersions.set(store, (versions = new Map()));
+  const key = seenKey(name, holder);
+  versions.delete(key);
+  if (record === null) return;
+  versions.set(key, record.version);
+  if (versions.size > SEEN_VERSIONS_LIMIT) {
+    const oldest = versions.keys().next();
+    if (!oldest.done) versions.delete(oldest.value);
+  }
 }
 
 /** Refuses a lease shorter than the store sustains (e.g. Firestore's one write per second per document). */
@@ -169,7 +281,12 @@ function makeResult(
   const validUntil = leading ? startMono + windowMs : startMono;
   const validUntilWall = leading ? startWall + windowMs : startWall;
   // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
-  const remainingMs = () => (leading ? Math.max(0, Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now())) : 0);
+  const remainingMs = () => {
+    if (!leading) return 0;
+    const left = Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now());
+    // A clock that stops returning numbers ends validity: fail closed, never NaN.
+    return Number.isFinite(left) && left > 0 ? left : 0;
+  };
   let signal: AbortSignal | undefined;
   const shown = live && record !== null;
   return {
@@ -222,35 +339,49 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
   const clock = checkClock(options.clock);
   const version = newVersion(options.newVersion);
   const windowMs = p.ttlMs - p.maxClockSkewMs;
-  // Sampled before the first request is sent: every validity bound below counts from here.
-  const startMono = clock.monotonic();
-  const startWall = clock.now();
+  // Sampled before the first request is sent: every validity bound below counts from here. Checked values:
+  // a clock that returns a string, NaN or a bigint would stamp a lease nobody can ever take over.
+  const startMono = monotonicNow(clock);
+  const startWall = wallNow(clock);
   const result = (record: LeaseRecord | null, storeNow: number | undefined) => {
     const leading = record !== null && record.version === version && record.holder === p.holder;
     const live = leading || (record !== null && isLive(s.clockSource, record, storeNow, startWall, p.maxClockSkewMs));
+    rememberVersion(s, p.name, p.holder, record);
     return makeResult(clock, record, leading, startMono, startWall, windowMs, live);
   };
+  // Every request of this claim, the read-back of an ambiguous write included, shares one bound: the
+  // validity window (an answer after it wins nothing usable), or the store's timeout if shorter.
+  const bound = new CallBound(clock, s, Math.min(windowMs, storeTimeout(s)), `tryLead(${p.name})`);
+  try {
+    return await claimWithin(s, p, version, startWall, bound, result);
+  } finally {
+    bound.done();
+  }
+}
 
-  if (s.claim) {
+async function claimWithin(
+  s: Store,
+  p: ReturnType<typeof checkLeadOptions>,
+  version: string,
+  startWall: number,
+  bound: CallBound,
+  result: (record: LeaseRecord | null, storeNow: number | undefined) => LeadResult,
+): Promise<LeadResult> {
+  const { claim } = s;
+  if (claim) {
     try {
-      const { record, now } = await s.claim({
-        name: p.name,
-        holder: p.holder,
-        ttlMs: p.ttlMs,
-        version,
-        data: p.data,
-        clientNow: startWall,
-        maxClockSkewMs: p.maxClockSkewMs,
-      });
+      const { record, now } = await bound.run((o) =>
+        claim.call(s, { name: p.name, holder: p.holder, ttlMs: p.ttlMs, version, data: p.data, clientNow: startWall, maxClockSkewMs: p.maxClockSkewMs }, o),
+      );
       return result(record, now);
     } catch (error) {
-      return result(...(await recoverAmbiguous(s, p.name, version, error)));
+      return result(...(await recoverAmbiguous(s, p.name, version, error, bound)));
     }
   }
 
   let read: ReadResult;
   try {
-    read = await s.read(p.name);
+    read = await bound.run((o) => s.read(p.name, o));
   } catch (error) {
     throw unavailable(s, 'read', error);
   }
@@ -268,28 +399,34 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
     clientNow: startWall,
   };
   try {
-    const outcome = current === null ? await s.create(write) : await s.replace(current.version, write);
+    const outcome = await bound.run((o) => (current === null ? s.create(write, o) : s.replace(current.version, write, o)));
     if (outcome.ok) return result(outcome.record, outcome.now);
     // Condition failed: someone else wrote first, or a retry met this attempt's own earlier success,
     // which `result` recognises by the version (README safety point 4).
     if (outcome.current) return result(outcome.current, outcome.now);
-    const again = await s.read(p.name);
+    const again = await bound.run((o) => s.read(p.name, o));
     return result(again.record, again.now);
   } catch (error) {
-    return result(...(await recoverAmbiguous(s, p.name, version, error)));
+    return result(...(await recoverAmbiguous(s, p.name, version, error, bound)));
   }
 }
 
 /**
- * A write whose answer was lost may or may not have applied. Read back: if the record carries this
- * attempt's version, the write applied and the caller leads (validity still counts from the send);
- * otherwise it did not. If even the read fails, fail closed.
+ * A write whose answer was lost may or may not have applied. Read back (within the same bound): if the record
+ * carries this attempt's version, the write applied and the caller leads (validity still counts from the
+ * send); otherwise it did not. If even the read fails, or the bound ran out, fail closed.
  */
-async function recoverAmbiguous(store: Store, name: string, version: string, error: unknown): Promise<[LeaseRecord | null, number | undefined]> {
+async function recoverAmbiguous(
+  store: Store,
+  name: string,
+  version: string,
+  error: unknown,
+  bound: CallBound,
+): Promise<[LeaseRecord | null, number | undefined]> {
   if (isLeaseholdError(error) && error.code !== 'STORE_UNAVAILABLE') throw error;
   let read: ReadResult;
   try {
-    read = await store.read(name);
+    read = await bound.run((o) => store.read(name, o));
   } catch {
     throw unavailable(store, 'write (and the read-back that would resolve it)', error);
   }
@@ -324,26 +461,37 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
   const holder = checkHolder(options.holder);
   const clock = checkClock(options.clock);
   const version = newVersion(options.newVersion);
-  const clientNow = clock.now();
-  const released = (record: LeaseRecord | null) => record !== null && record.version === version && record.holder === null;
+  const clientNow = wallNow(clock);
+  monotonicNow(clock); // checked too: a clock with either half broken is refused before anything is sent
+  // The state this holder last saw, if this process saw one: the release gives up exactly that (README safety
+  // point 4), so a release that the network delivers after the same holder renewed changes nothing.
+  const expectedVersion = seenVersions.get(s)?.get(seenKey(name, holder));
+  const released = (record: LeaseRecord | null) => {
+    const done = record !== null && record.version === version && record.holder === null;
+    if (done) rememberVersion(s, name, holder, record);
+    return done;
+  };
+  const bound = new CallBound(clock, s, storeTimeout(s), `release(${name})`);
   try {
-    if (s.releaseHolder) return released((await s.releaseHolder(name, holder, version, clientNow)).record);
-    const { record } = await s.read(name);
+    const { releaseHolder } = s;
+    if (releaseHolder) {
+      const { record } = await bound.run((o) =>
+        releaseHolder.call(s, name, holder, version, clientNow, expectedVersion === undefined ? o : { ...o, expectedVersion }),
+      );
+      return released(record);
+    }
+    const { record } = await bound.run((o) => s.read(name, o));
     if (record === null || record.holder !== holder) return false;
-    const outcome = await s.replace(record.version, {
-      name,
-      holder: null,
-      token: record.token,
-      acquiredAt: record.acquiredAt,
-      ttlMs: 0,
-      version,
-      data: null,
-      clientNow,
-    });
+    if (expectedVersion !== undefined && record.version !== expectedVersion) return false;
+    const outcome = await bound.run((o) =>
+      s.replace(record.version, { name, holder: null, token: record.token, acquiredAt: record.acquiredAt, ttlMs: 0, version, data: null, clientNow }, o),
+    );
     return released(outcome.ok ? outcome.record : outcome.current);
   } catch (error) {
-    const [record] = await recoverAmbiguous(s, name, version, error);
+    const [record] = await recoverAmbiguous(s, name, version, error, bound);
     return released(record);
+  } finally {
+    bound.done();
   }
 }
 
@@ -383,12 +531,16 @@ export async function getLeader(store: Store, name: string, options: GetLeaderOp
   }
   const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
   const clock = checkClock(options.clock);
-  const clientNow = clock.now();
+  const clientNow = wallNow(clock);
+  monotonicNow(clock);
   let read: ReadResult;
+  const bound = new CallBound(clock, s, storeTimeout(s), `getLeader(${name})`);
   try {
-    read = await s.read(name);
+    read = await bound.run((o) => s.read(name, o));
   } catch (error) {
     throw unavailable(s, 'read', error);
+  } finally {
+    bound.done();
   }
   const r = read.record;
   if (r === null || r.holder === null || !isLive(s.clockSource, r, read.now, clientNow, skew)) return null;

@@ -26,12 +26,21 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
 // Printable ASCII without spaces: host names, pids, Lambda request ids, ARNs.
 const HOLDER_PATTERN = /^[\x21-\x7e]+$/;
 
-function describe(value: unknown): string {
+/**
+ * Describes a value for an error message without ever throwing: no `JSON.stringify` (which throws on a
+ * `bigint` or a circular object), strings cut to 40 characters, objects by their type only.
+ */
+export function describeValue(value: unknown): string {
   if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (length ${value.length})`;
-  if (typeof value === 'number') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'bigint') return `the bigint ${value}n (use a number)`;
   if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
   return `a value of type ${typeof value}`;
 }
+
+const describe = describeValue;
 
 /** Checks a lease name; returns it. */
 export function checkName(name: unknown, where = 'name'): string {
@@ -65,7 +74,8 @@ export function checkDuration(value: unknown, option: string, fallback: number, 
 }
 
 // String.prototype.isWellFormed is ES2024 (Node 20 has it); the pattern keeps older runtimes working.
-function isWellFormed(text: string): boolean {
+/** True when `text` has no unpaired surrogate (so it encodes to UTF-8 and back unchanged). */
+export function isWellFormed(text: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }
 
@@ -116,4 +126,25 @@ export function checkLeadOptions(options: unknown): LeadParams {
     );
   }
   return { name, holder, ttlMs: ttl, maxClockSkewMs, data };
+}
+
+/**
+ * Default bound of one call (`tryLead`, `release`, `getLeader`), all its store requests included: 5 s. A claim
+ * is also bounded by its lease's validity window (`ttlMs - maxClockSkewMs`) when that is shorter. Past it the
+ * call fails closed with `STORE_UNAVAILABLE`: a silent endpoint is an outage, never a hang.
+ */
+export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
+/** Largest store `timeoutMs` accepted: 10 minutes. */
+export const MAX_STORE_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** Checks a store's `timeoutMs` option (`INVALID_STORE`); returns it, or {@link DEFAULT_STORE_TIMEOUT_MS} when undefined. */
+export function checkStoreTimeout(value: unknown, kind: string): number {
+  if (value === undefined) return DEFAULT_STORE_TIMEOUT_MS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_STORE_TIMEOUT_MS) {
+    throw new LeaseholdError(
+      'INVALID_STORE',
+      `${kind} store: timeoutMs must be a number of milliseconds from 1 to ${MAX_STORE_TIMEOUT_MS} (default ${DEFAULT_STORE_TIMEOUT_MS}); got ${describe(value)}`,
+    );
+  }
+  return value;
 }

@@ -74,6 +74,26 @@ export interface ClaimRequest {
   maxClockSkewMs: number;
 }
 
+/**
+ * Per-request options the core passes to every store call. `signal` aborts when the call's bound runs out
+ * (the lease's validity window for a claim, the store's `timeoutMs` otherwise): pass it to your SDK so a
+ * request that will never be used stops. The core stops waiting at that moment either way.
+ */
+export interface StoreCallOptions {
+  signal?: AbortSignal;
+}
+
+/** Options of a fused release ({@link Store.releaseHolder}). */
+export interface ReleaseCallOptions extends StoreCallOptions {
+  /**
+   * The version of the lease state this release gives up (what this process last saw the holder write), when
+   * known. The release must then apply only to exactly that state: a release delivered late, after the same
+   * holder renewed, must not clear the renewal (README safety point 4). Omitted for a cold release (no state
+   * known), which is conditional on the holder alone.
+   */
+  expectedVersion?: string;
+}
+
 /** Outcome of a conditional write: the written record, or the record that made the condition fail. */
 export type WriteOutcome = { ok: true; record: LeaseRecord; now?: number } | { ok: false; current: LeaseRecord | null; now?: number };
 
@@ -95,20 +115,38 @@ export interface Store {
    * (both `INVALID_TTL` / `INVALID_OPTION`). E.g. Firestore: about one write per second per document.
    */
   readonly limits?: { readonly minTtlMs: number; readonly minWriteIntervalMs: number };
+  /**
+   * Bound of one library call on this store, in ms, all its requests included (default 5 000,
+   * `DEFAULT_STORE_TIMEOUT_MS`): `release()` and `getLeader()` settle within it, and `tryLead()` within it or
+   * its lease's validity window, whichever is shorter. Past it the call fails closed (`STORE_UNAVAILABLE`).
+   */
+  readonly timeoutMs?: number;
   /** Reads the record for `name` (strongly consistent). */
-  read(name: string): Promise<ReadResult>;
+  read(name: string, options?: StoreCallOptions): Promise<ReadResult>;
   /** Writes `write` only if no record exists for the name. */
-  create(write: LeaseWrite): Promise<WriteOutcome>;
-  /** Writes `write` only if the current record's version is `expectedVersion` (compare-and-swap). */
-  replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome>;
+  create(write: LeaseWrite, options?: StoreCallOptions): Promise<WriteOutcome>;
+  /**
+   * Writes `write` only if the current record's version is `expectedVersion` (compare-and-swap). The
+   * condition pins the exact state the caller saw, so a write delivered late changes nothing newer.
+   */
+  replace(expectedVersion: string, write: LeaseWrite, options?: StoreCallOptions): Promise<WriteOutcome>;
   /**
    * Optional one-round-trip claim. Returns the record after the attempt: this attempt's own
    * (its `version` equals `request.version`) when it won, otherwise the current holder's.
+   * A claim delivered late (held by the network after its caller gave up) must never move the lease's
+   * expiry backwards nor change a term newer than the one it was sent for (README safety point 4).
    */
-  claim?(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }>;
+  claim?(request: ClaimRequest, options?: StoreCallOptions): Promise<{ record: LeaseRecord; now?: number }>;
   /**
-   * Optional one-round-trip release: clears the holder (keeping the token) only if `holder` holds it,
-   * writing `version`. Returns the record after the attempt, or `null` when none exists.
+   * Optional one-round-trip release: clears the holder (keeping the token) only if `holder` holds it (and,
+   * with `options.expectedVersion`, only if the lease is still exactly that state), writing `version`.
+   * Returns the record after the attempt, or `null` when none exists.
    */
-  releaseHolder?(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null; now?: number }>;
+  releaseHolder?(
+    name: string,
+    holder: string,
+    version: string,
+    clientNow: number,
+    options?: ReleaseCallOptions,
+  ): Promise<{ record: LeaseRecord | null; now?: number }>;
 }

@@ -196,6 +196,57 @@ describe('bad input is refused with a typed error, and nothing is sent', () => {
     expect(queries).toBe(before);
   });
 
+  it('values no message can JSON.stringify (a bigint, a circular object) still get a typed error, never a TypeError', async () => {
+    const before = queries;
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const hostile = [1n, circular, Symbol('x'), () => 'x'];
+    for (const bad of hostile) {
+      for (const option of ['table', 'schema', 'prepare', 'timeoutMs'] as const) {
+        expect(await code(() => new PostgresStore({ pool: counted, [option]: bad } as never)), `postgres ${option}`).toBe('INVALID_STORE');
+      }
+      expect(await code(() => new MemoryStore({ clockSource: bad as never })), 'memory clockSource').toBe('INVALID_STORE');
+      expect(await code(() => tryLead(store, { ...ok, ttlMs: bad } as never))).toBe('INVALID_TTL');
+      expect(await code(() => tryLead(store, { ...ok, maxClockSkewMs: bad } as never))).toBe('INVALID_OPTION');
+      expect(await code(() => tryLead(store, { ...ok, data: bad } as never))).toBe('INVALID_OPTION');
+      expect(await code(() => tryLead(store, { ...ok, newVersion: () => bad } as never))).toBe('INVALID_OPTION');
+    }
+    expect(queries).toBe(before);
+  });
+
+  it('a clock whose values are of the wrong kind (a string, a bigint, NaN, undefined) is refused before anything is written', async () => {
+    const before = queries;
+    const base = { now: () => Date.now(), monotonic: () => performance.now(), setTimeout: () => 0, clearTimeout: () => {} };
+    for (const [label, clock] of [
+      ['now() returns a string', { ...base, now: () => 'now' }],
+      ['now() returns a bigint', { ...base, now: () => 1n }],
+      ['now() returns NaN', { ...base, now: () => Number.NaN }],
+      ['monotonic() returns undefined', { ...base, monotonic: () => undefined }],
+      ['monotonic() returns Infinity', { ...base, monotonic: () => Number.POSITIVE_INFINITY }],
+      ['no clearTimeout', { now: base.now, monotonic: base.monotonic, setTimeout: base.setTimeout }],
+    ] as const) {
+      expect(await code(() => tryLead(store, { ...ok, clock } as never)), label).toBe('INVALID_OPTION');
+      expect(await code(() => tryLead(genericOnly(store), { ...ok, clock } as never)), label).toBe('INVALID_OPTION');
+      expect(await code(() => release(store, { name: 'existing', holder: 'keeper', clock } as never)), label).toBe('INVALID_OPTION');
+      expect(await code(() => getLeader(store, 'existing', { clock } as never)), label).toBe('INVALID_OPTION');
+    }
+    // A memory store's own clock is checked the same way (INVALID_STORE: it is the store's option).
+    const badStoreClock = new MemoryStore({ clock: { ...base, now: () => 'x' } as never });
+    expect(await code(() => tryLead(badStoreClock, ok))).toBe('INVALID_STORE');
+    expect(queries).toBe(before);
+  });
+
+  it('a result stays fail-closed if its clock later stops returning numbers: remainingMs() is 0, never NaN', async () => {
+    let broken = false;
+    const clock = { now: () => (broken ? Number.NaN : Date.now()), monotonic: () => performance.now(), setTimeout: () => 0, clearTimeout: () => {} };
+    const lead = await tryLead(new MemoryStore(), { ...ok, clock });
+    expect(lead.isLeader).toBe(true);
+    expect(lead.remainingMs()).toBeGreaterThan(0);
+    broken = true;
+    expect(lead.remainingMs()).toBe(0);
+    expect(lead.stillLeader()).toBe(false);
+  });
+
   it('nothing was written: the one lease is as it was', async () => {
     const { rows } = await pool.query(`SELECT name, holder, token FROM ${table}`);
     expect(rows).toEqual([{ name: 'existing', holder: 'keeper', token: '1' }]);

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { DeleteItemCommand, DescribeTimeToLiveCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
@@ -34,7 +35,7 @@ afterAll(() => {
 describeStoreConformance('dynamodb', () => ({ store, clock: new ManualClock() }), { contenders: 16, rounds: 20 });
 describeStoreConformance('dynamodb single-table', () => ({ store: singleStore, clock: new ManualClock() }), { contenders: 8, rounds: 6, names: 10 });
 
-type Fault = 'throttle' | 'server-error' | 'lose-answer';
+type Fault = 'throttle' | 'server-error' | 'lose-answer' | 'hold';
 
 interface Tapped {
   client: DynamoDBClient;
@@ -43,6 +44,8 @@ interface Tapped {
   /** Injects `fault` into the next `times` sends of `operation` (any operation when omitted). */
   inject(fault: Fault, times?: number, operation?: string): void;
   count(operation?: string): number;
+  /** Sends the requests held by `hold` faults now, as the network delivers them late; resolves when the engine answered. */
+  deliverHeld(): Promise<void>;
 }
 
 /**
@@ -61,6 +64,7 @@ function tapped(options: { maxAttempts?: number } = {}): Tapped {
   const original = handler.handle.bind(handler);
   const sent: string[] = [];
   const faults: { fault: Fault; operation: string | undefined }[] = [];
+  const held: (() => Promise<unknown>)[] = [];
   handler.handle = async (request, handlerOptions) => {
     if (handlerOptions?.abortSignal?.aborted) throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
     const operation = (request.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
@@ -81,6 +85,11 @@ function tapped(options: { maxAttempts?: number } = {}): Tapped {
         $metadata: { httpStatusCode: 500 },
       });
     }
+    if (fault === 'hold') {
+      // The request left with its bytes as they are now; the network holds it, and the caller times out.
+      held.push(() => original(request));
+      throw Object.assign(new Error('Request timed out (injected: the network holds the request; it may still arrive)'), { name: 'TimeoutError' });
+    }
     const out = await original(request, handlerOptions);
     if (fault === 'lose-answer') {
       out.response.body?.destroy?.();
@@ -95,6 +104,9 @@ function tapped(options: { maxAttempts?: number } = {}): Tapped {
       for (let k = 0; k < times; k++) faults.push({ fault, operation });
     },
     count: (operation) => (operation === undefined ? sent.length : sent.filter((o) => o === operation).length),
+    async deliverHeld() {
+      for (const send of held.splice(0)) await send().catch(() => {});
+    },
   };
 }
 
@@ -384,7 +396,23 @@ describe('dynamodb store: options and layout', () => {
       { client: t.client, table: 'x'.repeat(256) },
       { client: t.client, table: 42 },
       { client: t.client, table, keyPrefix: 7 },
-      { client: t.client, table, keyPrefix: 'p'.repeat(513) },
+      { client: t.client, table, keyPrefix: 'p'.repeat(1_921) },
+      // DynamoDB counts bytes (UTF-8): 700 × "€" is 2 100 bytes.
+      { client: t.client, table, keyPrefix: '€'.repeat(700) },
+      { client: t.client, table, keyPrefix: 'lone \uD800' },
+      { client: t.client, table, sortKey: { name: 'sk', value: '€'.repeat(1_024) } },
+      { client: t.client, table, partitionKey: '€'.repeat(255) },
+      { client: t.client, table, attributes: { toString: 'x' } },
+      { client: t.client, table, attributes: { constructor: 'x' } },
+      { client: t.client, table: 1n },
+      { client: t.client, table, keyPrefix: 1n },
+      { client: t.client, table, partitionKey: 1n },
+      { client: t.client, table, attributes: { token: 1n } },
+      { client: t.client, table, ttlAttribute: 1n },
+      { client: t.client, table, ttlAttribute: 'ttl', ttlRetentionMs: 1n },
+      { client: t.client, table, timeoutMs: 0 },
+      { client: t.client, table, timeoutMs: 1n },
+      { client: t.client, table, timeoutMs: Number.POSITIVE_INFINITY },
       { client: t.client, table, partitionKey: '' },
       { client: t.client, table, sortKey: { name: 'sk' } },
       { client: t.client, table, sortKey: { name: '', value: 'v' } },
@@ -401,7 +429,7 @@ describe('dynamodb store: options and layout', () => {
     for (const options of bad) {
       expect(
         () => new DynamoDBStore(options as DynamoDBStoreOptions),
-        JSON.stringify(options, (k, v) => (k === 'client' ? '<client>' : v)),
+        JSON.stringify(options, (k, v) => (k === 'client' ? '<client>' : typeof v === 'bigint' ? `${v}n` : v)),
       ).toThrowError(expect.objectContaining({ code: 'INVALID_STORE', name: 'LeaseholdError' }));
     }
     expect(new DynamoDBStore({ client: t.client, table: 'arn:aws:dynamodb:eu-west-1:123456789012:table/leases' }).tableName).toContain('table/leases');
@@ -485,5 +513,103 @@ describe('dynamodb store: options and layout', () => {
     clock.advance(retention + 1_000);
     const again = await tryLead(genericOnly(ttlStore), { name, holder: 'y', ttlMs: TTL, clock });
     expect(again.token).toBeGreaterThan(reborn.token);
+  });
+});
+
+describe('dynamodb store: late and silent requests (README safety points 4 and 10)', () => {
+  it('a renewal the network held, delivered after the holder started a new term, is refused: no second leader', async () => {
+    // The probe's sequence: ttl 1.5 s, skew 0.1 s; A's renewal is held by the network and A gives up; A's lease
+    // lapses and A starts a new term; then the held renewal reaches DynamoDB with its old send time.
+    const clock = new ManualClock();
+    const t = tapped({ maxAttempts: 1 });
+    const a = new DynamoDBStore({ client: t.client, table });
+    const name = fresh('held-renewal');
+    const opts = (holder: string) => ({ name, holder, ttlMs: 1_500, maxClockSkewMs: 100, clock });
+    const first = await tryLead(a, opts('a'));
+    expect(first.isLeader).toBe(true);
+    clock.advance(500);
+    t.inject('hold', 1, 'UpdateItem');
+    await expect(tryLead(a, opts('a'))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    clock.advance(1_200);
+    const again = await tryLead(a, opts('a'));
+    expect(again).toMatchObject({ isLeader: true, leader: 'a' });
+    expect(again.token).toBe(first.token + 1);
+    const before = await store.read(name);
+    await t.deliverHeld();
+    const after = await store.read(name);
+    // The late write changed nothing: same state, same expiry (never moved backwards).
+    expect(after.record).toEqual(before.record);
+    // To the last millisecond of A's validity, B cannot take the lease.
+    clock.advance(again.remainingMs() - 1);
+    expect(again.stillLeader()).toBe(true);
+    expect(await tryLead(store, opts('b'))).toMatchObject({ isLeader: false, leader: 'a' });
+    t.client.destroy();
+  });
+
+  it('a release the network held, delivered after the holder renewed, is refused', async () => {
+    const clock = new ManualClock();
+    const t = tapped({ maxAttempts: 1 });
+    const a = new DynamoDBStore({ client: t.client, table });
+    const name = fresh('held-release');
+    const opts = (holder: string) => ({ name, holder, ttlMs: 1_500, maxClockSkewMs: 100, clock });
+    const first = await tryLead(a, opts('a'));
+    t.inject('hold', 1, 'UpdateItem');
+    await expect(release(a, { name, holder: 'a', clock })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    clock.advance(300);
+    const renewed = await tryLead(a, opts('a'));
+    expect(renewed).toMatchObject({ isLeader: true, token: first.token });
+    await t.deliverHeld();
+    expect(await getLeader(store, name, { clock })).toMatchObject({ holder: 'a', token: first.token });
+    expect(await tryLead(store, opts('b'))).toMatchObject({ isLeader: false, leader: 'a' });
+    t.client.destroy();
+  });
+
+  it('an endpoint that accepts connections and never answers: tryLead, release and getLeader settle within their bounds', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const c = localClient(`http://127.0.0.1:${port}`, { maxAttempts: 1 });
+    const s = new DynamoDBStore({ client: c, table, timeoutMs: 400 });
+    const timed = async (call: () => Promise<unknown>) => {
+      const started = performance.now();
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      return { code: (error as { code?: unknown } | undefined)?.code, ms: performance.now() - started };
+    };
+    try {
+      // The real clock: a Lambda on a silent endpoint must not burn its whole timeout.
+      const lead = await timed(() => tryLead(s, { name: fresh('silent'), holder: 'a', ttlMs: 60_000, maxClockSkewMs: 1_000 }));
+      const shortLease = await timed(() =>
+        tryLead(new DynamoDBStore({ client: c, table }), { name: fresh('silent'), holder: 'a', ttlMs: 600, maxClockSkewMs: 100 }),
+      );
+      const rel = await timed(() => release(s, { name: fresh('silent'), holder: 'a' }));
+      const get = await timed(() => getLeader(s, fresh('silent')));
+      console.info('[leasehold] silent DynamoDB endpoint, ms to fail closed:', {
+        tryLead: lead.ms,
+        tryLeadShortLease: shortLease.ms,
+        release: rel.ms,
+        getLeader: get.ms,
+      });
+      for (const [label, r, bound] of [
+        ['tryLead (bounded by timeoutMs 400)', lead, 400],
+        ['tryLead (bounded by its 500 ms validity window)', shortLease, 500],
+        ['release', rel, 400],
+        ['getLeader', get, 400],
+      ] as const) {
+        expect(r.code, label).toBe('STORE_UNAVAILABLE');
+        expect(r.ms, label).toBeGreaterThanOrEqual(bound - 5);
+        expect(r.ms, label).toBeLessThan(bound + 400);
+      }
+    } finally {
+      c.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

@@ -96,6 +96,49 @@ describe('Elector', () => {
     expect(await getLeader(store, 'job', { clock })).toBeNull();
   });
 
+  it('a silent store (calls never answered): lost on time, campaigns again once it answers, and stop() settles', async () => {
+    const { clock, store, events, make } = setup();
+    const a = make('a');
+    a.start();
+    await clock.tick(50);
+    expect(a.isLeader()).toBe(true);
+    const validUntil = a.current?.validUntil ?? 0;
+    store.silence(true);
+    await clock.tick(TTL * 3);
+    const lost = events.find((e) => e.type === 'lost');
+    expect(lost).toMatchObject({ type: 'lost', reason: 'expired' });
+    expect(lost?.at).toBeLessThanOrEqual(validUntil);
+    // Each hung attempt was cut off at its bound and reported, so the loop kept going.
+    expect(events.filter((e) => e.type === 'error').length).toBeGreaterThanOrEqual(2);
+    store.silence(false);
+    await clock.tick(TTL);
+    expect(a.isLeader()).toBe(true);
+    expect(events.filter((e) => e.type === 'elected')).toHaveLength(2);
+    // stop() while the store is silent again: it settles within the store's bound, not never.
+    store.silence(true);
+    let stopped = false;
+    const stopping = a.stop().then(() => {
+      stopped = true;
+    });
+    await clock.tick(5_000 + 50);
+    await stopping;
+    expect(stopped).toBe(true);
+    expect(a.isLeader()).toBe(false);
+  });
+
+  it('refuses a clock of the wrong kind before any I/O', () => {
+    const { store } = setup();
+    const bad = [
+      { now: () => 1, monotonic: () => 1, setTimeout: () => 0 },
+      { now: 1, monotonic: () => 1, setTimeout: () => 0, clearTimeout: () => {} },
+      'system',
+    ];
+    for (const clock of bad) {
+      expect(() => new Elector(store, { name: 'job', holder: 'a', clock: clock as never })).toThrowError(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    }
+    expect(store.calls).toEqual({ read: 0, create: 0, replace: 0, claim: 0, releaseHolder: 0 });
+  });
+
   it('refuses a renewal interval that would let the lease lapse', () => {
     const { store } = setup();
     expect(() => new Elector(store, { name: 'job', holder: 'a', ttlMs: 3_000, maxClockSkewMs: 500, renewEveryMs: 2_500 })).toThrowError(

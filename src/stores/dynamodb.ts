@@ -15,9 +15,11 @@ import {
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { abortSignalWithin } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
+import { checkStoreTimeout, describeValue, isWellFormed } from '../options.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
 
 /** Names of the attributes a lease item holds. Every expression refers to them through `#placeholders`, so reserved words (`token`, `data`) are fine. */
 export interface DynamoDBAttributeNames {
@@ -56,6 +58,12 @@ export interface DynamoDBStoreOptions {
   ttlAttribute?: string;
   /** How long after a lease's expiry its item may be deleted, in ms. Default 7 days; at least 1 day, at most 365 days. */
   ttlRetentionMs?: number;
+  /**
+   * Bound of one library call on this store, in ms (default 5 000): `release()` and `getLeader()` settle within
+   * it, `tryLead()` within it or the lease's validity window if shorter, then fail closed with
+   * `STORE_UNAVAILABLE`. Each request gets an `abortSignal`, so the SDK stops waiting too.
+   */
+  timeoutMs?: number;
 }
 
 /** Default attribute names. */
@@ -82,12 +90,25 @@ function invalid(message: string): LeaseholdError {
   return new LeaseholdError('INVALID_STORE', `dynamodb store: ${message}`);
 }
 
+const utf8 = new TextEncoder();
+/** DynamoDB counts key and attribute-name limits in UTF-8 bytes, not characters. */
+function utf8Length(value: string): number {
+  return utf8.encode(value).length;
+}
+
 function checkAttributeName(value: unknown, option: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 255) {
-    throw invalid(`${option} must be a non-empty attribute name of at most 255 characters; got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value.length === 0 || !isWellFormed(value) || utf8Length(value) > 255) {
+    throw invalid(
+      `${option} must be a non-empty attribute name of at most 255 bytes in UTF-8 (DynamoDB's limit for key attributes); got ${describeValue(value)}`,
+    );
   }
   return value;
 }
+
+// A partition-key value is at most 2 048 bytes: the prefix leaves room for the longest name (128 ASCII characters).
+const MAX_KEY_PREFIX_BYTES = 2_048 - 128;
+// A sort-key value is at most 1 024 bytes.
+const MAX_SORT_KEY_BYTES = 1_024;
 
 /** A failed condition: the item as it was then (`ALL_OLD`), if the engine sent it. */
 class Refusal {
@@ -142,6 +163,8 @@ export class DynamoDBStore implements Store {
   private readonly attr: DynamoDBAttributeNames;
   private readonly ttlAttribute: string | undefined;
   private readonly ttlRetentionMs: number;
+  /** Bound of one library call, in ms: the core gives up then; each request also carries an abort signal. */
+  readonly timeoutMs: number;
   private readonly seen = new Map<string, LeaseRecord | null>();
 
   constructor(options: DynamoDBStoreOptions) {
@@ -149,17 +172,28 @@ export class DynamoDBStore implements Store {
       throw invalid('pass { client, table } with a DynamoDBClient from @aws-sdk/client-dynamodb');
     }
     if (typeof options.table !== 'string' || !(TABLE_NAME.test(options.table) || TABLE_ARN.test(options.table))) {
-      throw invalid(`table must be a table name of 3-255 characters from A-Z a-z 0-9 _ . - (or a table ARN); got ${JSON.stringify(options.table)}`);
+      throw invalid(`table must be a table name of 3-255 characters from A-Z a-z 0-9 _ . - (or a table ARN); got ${describeValue(options.table)}`);
     }
     const keyPrefix = options.keyPrefix ?? '';
-    if (typeof keyPrefix !== 'string' || keyPrefix.length > 512)
-      throw invalid(`keyPrefix must be a string of at most 512 characters; got ${JSON.stringify(keyPrefix)}`);
+    if (typeof keyPrefix !== 'string' || !isWellFormed(keyPrefix) || utf8Length(keyPrefix) > MAX_KEY_PREFIX_BYTES)
+      throw invalid(
+        `keyPrefix must be a well-formed string of at most ${MAX_KEY_PREFIX_BYTES} bytes in UTF-8 (a partition-key value is at most 2048 bytes, names up to 128); got ${describeValue(keyPrefix)}`,
+      );
     const partitionKey = checkAttributeName(options.partitionKey ?? 'pk', 'partitionKey');
     let sortKey: { name: string; value: string } | undefined;
     if (options.sortKey !== undefined) {
       const sk = options.sortKey as { name?: unknown; value?: unknown } | null;
-      if (typeof sk !== 'object' || sk === null || typeof sk.value !== 'string' || sk.value.length === 0 || sk.value.length > 1024) {
-        throw invalid('sortKey must be { name, value } with a non-empty string value of at most 1024 characters');
+      if (
+        typeof sk !== 'object' ||
+        sk === null ||
+        typeof sk.value !== 'string' ||
+        sk.value.length === 0 ||
+        !isWellFormed(sk.value) ||
+        utf8Length(sk.value) > MAX_SORT_KEY_BYTES
+      ) {
+        throw invalid(
+          `sortKey must be { name, value } with a non-empty, well-formed string value of at most ${MAX_SORT_KEY_BYTES} bytes in UTF-8 (DynamoDB's sort-key limit); got value ${describeValue(sk?.value)}`,
+        );
       }
       sortKey = { name: checkAttributeName(sk.name, 'sortKey.name'), value: sk.value };
     }
@@ -167,7 +201,8 @@ export class DynamoDBStore implements Store {
     if (typeof given !== 'object' || given === null) throw invalid('attributes must be an object like { token: "fencingToken" }');
     const attr = { ...DEFAULT_DYNAMODB_ATTRIBUTES };
     for (const [key, value] of Object.entries(given)) {
-      if (!(key in DEFAULT_DYNAMODB_ATTRIBUTES))
+      // Own properties only: `in` would accept `toString` and every other name on Object.prototype.
+      if (!Object.hasOwn(DEFAULT_DYNAMODB_ATTRIBUTES, key))
         throw invalid(`attributes.${key} is not a lease attribute (known: ${Object.keys(DEFAULT_DYNAMODB_ATTRIBUTES).join(', ')})`);
       if (value !== undefined) attr[key as keyof DynamoDBAttributeNames] = checkAttributeName(value, `attributes.${key}`);
     }
@@ -176,7 +211,7 @@ export class DynamoDBStore implements Store {
     if (typeof retention !== 'number' || !Number.isFinite(retention) || retention < DAY_MS || retention > 365 * DAY_MS) {
       // Shorter than a day and a record could vanish while a clock-skewed or slow caller still reasons about it,
       // and a recreated record's time-seeded token would no longer safely exceed the old one.
-      throw invalid(`ttlRetentionMs must be a number of milliseconds from ${DAY_MS} (1 day) to ${365 * DAY_MS} (365 days); got ${JSON.stringify(retention)}`);
+      throw invalid(`ttlRetentionMs must be a number of milliseconds from ${DAY_MS} (1 day) to ${365 * DAY_MS} (365 days); got ${describeValue(retention)}`);
     }
     const all = [partitionKey, ...(sortKey ? [sortKey.name] : []), ...Object.values(attr), ...(ttlAttribute ? [ttlAttribute] : [])];
     const duplicate = all.find((a, i) => all.indexOf(a) !== i);
@@ -189,6 +224,7 @@ export class DynamoDBStore implements Store {
     this.attr = attr;
     this.ttlAttribute = ttlAttribute;
     this.ttlRetentionMs = retention;
+    this.timeoutMs = checkStoreTimeout(options.timeoutMs, this.kind);
   }
 
   /** The table name (or ARN) this store uses. */
@@ -227,12 +263,14 @@ export class DynamoDBStore implements Store {
   }
 
   /** Sends a command; a failed condition comes back as a {@link Refusal}, other errors are thrown. */
-  private async send<T>(command: object, budgetMs?: number): Promise<T | Refusal> {
+  private async send<T>(command: object, options?: StoreCallOptions, budgetMs?: number): Promise<T | Refusal> {
     try {
-      // A request still retrying after the lease's validity window would win nothing usable: give up then,
-      // and let the core resolve the now-ambiguous write by reading back (README safety point 4).
-      const options = budgetMs !== undefined && budgetMs > 0 ? { abortSignal: AbortSignal.timeout(Math.ceil(budgetMs)) } : {};
-      return (await this.client.send(command as never, options)) as T;
+      // The core's signal aborts when the call's bound runs out (for a claim, the lease's validity window: an
+      // answer after it wins nothing usable, and the core resolves the now-ambiguous write by reading back).
+      // Each request is also bounded in real time by timeoutMs (and a claim's by what is left of its window),
+      // so the SDK's own retries stop even under an injected clock.
+      const abortSignal = abortSignalWithin(options?.signal, Math.min(this.timeoutMs, budgetMs ?? Number.POSITIVE_INFINITY));
+      return (await this.client.send(command as never, { abortSignal })) as T;
     } catch (error) {
       const e = error as { name?: unknown; message?: unknown; Item?: Record<string, AttributeValue> };
       if (e.name === 'ConditionalCheckFailedException') return new Refusal(e.Item);
@@ -298,9 +336,14 @@ export class DynamoDBStore implements Store {
   }
 
   /** Reads the lease with a strongly consistent `GetItem`. */
-  async read(name: string, budgetMs?: number): Promise<ReadResult> {
+  read(name: string, options?: StoreCallOptions): Promise<ReadResult> {
+    return this.readWithin(name, undefined, options);
+  }
+
+  private async readWithin(name: string, budgetMs: number | undefined, options?: StoreCallOptions): Promise<ReadResult> {
     const out = await this.send<{ Item?: Record<string, AttributeValue> }>(
       new GetItemCommand({ TableName: this.table, Key: this.key(name), ConsistentRead: true }),
+      options,
       budgetMs,
     );
     const record = this.toRecord(name, out instanceof Refusal ? out.item : out.Item);
@@ -322,7 +365,7 @@ export class DynamoDBStore implements Store {
    * core's and a time-derived seed, so a record recreated after a deletion still gets a larger token (see
    * the class notes). An `UpdateItem`, not a `PutItem`, so the store needs only `GetItem` and `UpdateItem`.
    */
-  async create(write: LeaseWrite): Promise<WriteOutcome> {
+  async create(write: LeaseWrite, options?: StoreCallOptions): Promise<WriteOutcome> {
     const e = new Expression();
     const a = this.attr;
     const set = [`${e.name(a.token)} = ${e.value(N(Math.max(write.token, this.seedToken(write.clientNow))))}`];
@@ -332,13 +375,13 @@ export class DynamoDBStore implements Store {
     }
     this.stamp(e, set, remove, write.clientNow + write.ttlMs, write.version, write.data);
     const condition = `attribute_not_exists(${e.name(this.partitionKey)})`;
-    const out = await this.update(write.name, e, set, remove, condition, write.holder === null ? undefined : write.ttlMs);
+    const out = await this.update(write.name, e, set, remove, condition, options);
     if (out instanceof Refusal) return this.refused(write.name, out);
     return { ok: true, record: out.record };
   }
 
   /** `UpdateItem` conditional on the version (compare-and-swap). A `null` holder writes the released state. */
-  async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
+  async replace(expectedVersion: string, write: LeaseWrite, options?: StoreCallOptions): Promise<WriteOutcome> {
     const e = new Expression();
     const a = this.attr;
     const set = [`${e.name(a.token)} = ${e.value(N(write.token))}`];
@@ -348,7 +391,7 @@ export class DynamoDBStore implements Store {
     } else remove.push(e.name(a.holder), e.name(a.acquiredAt));
     this.stamp(e, set, remove, write.clientNow + write.ttlMs, write.version, write.data);
     const condition = `${e.name(a.version)} = ${e.value(S(expectedVersion))}`;
-    const out = await this.update(write.name, e, set, remove, condition, write.holder === null ? undefined : write.ttlMs);
+    const out = await this.update(write.name, e, set, remove, condition, options);
     if (out instanceof Refusal) return this.refused(write.name, out);
     return { ok: true, record: out.record };
   }
@@ -367,6 +410,7 @@ export class DynamoDBStore implements Store {
     set: string[],
     remove: string[],
     condition: string,
+    options?: StoreCallOptions,
     budgetMs?: number,
   ): Promise<Refusal | { record: LeaseRecord }> {
     const out = await this.send<{ Attributes?: Record<string, AttributeValue> }>(
@@ -380,6 +424,7 @@ export class DynamoDBStore implements Store {
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
+      options,
       budgetMs,
     );
     if (out instanceof Refusal) return out;
@@ -407,13 +452,19 @@ export class DynamoDBStore implements Store {
    * the item shows that the other expression applies (a cold renewal by a holder id reused across
    * processes), that one is sent next. If the item carries this attempt's version, it is this attempt's own
    * earlier success (the SDK retried a write whose answer was lost) and is returned as such.
-   * All requests of one claim share one time budget: the lease's validity window.
+   * All requests of one claim share one time budget: the lease's validity window (the core's signal).
+   *
+   * Late writes (README safety point 4). A request may reach DynamoDB long after its caller gave up on it (a
+   * held packet, a proxy's retry). Expiry is stamped from the caller's clock at the send, so a late write could
+   * move it backwards; hence a renewal is pinned to the exact state it extends (`version` = the one last seen)
+   * and may only lengthen the lease (`expiresAt <= the new expiry`). A late acquire needs neither: it applies
+   * only to a lease that had lapsed (or was released) *before it was sent*, so it never meets a newer term.
    */
-  async claim(request: ClaimRequest): Promise<{ record: LeaseRecord }> {
+  async claim(request: ClaimRequest, options?: StoreCallOptions): Promise<{ record: LeaseRecord }> {
     const deadline = performance.now() + request.ttlMs - request.maxClockSkewMs;
     const budget = () => {
       const left = deadline - performance.now();
-      if (left <= 0) {
+      if (left <= 0 || options?.signal?.aborted) {
         throw new LeaseholdError('STORE_UNAVAILABLE', `dynamodb store: claim on ${request.name} ran past the lease's validity window; not leader`);
       }
       return left;
@@ -424,11 +475,15 @@ export class DynamoDBStore implements Store {
       const plan = current === undefined ? undefined : planClaim('client', current, request.holder, undefined, request.clientNow, request.maxClockSkewMs);
       // Only an answer to this claim's own request may end it as refused: the cache merely picks the first try.
       if (attempt > 0 && plan?.action === 'refuse' && current) return { record: current };
-      const out = plan?.action === 'renew' ? await this.renew(request, budget()) : await this.acquire(request, budget());
+      const pinned = plan?.action === 'renew' && current ? current : undefined;
+      const out = pinned ? await this.renew(request, pinned, budget(), options) : await this.acquire(request, budget(), options);
       if (!(out instanceof Refusal)) return out;
-      current = out.item === undefined ? (await this.read(request.name, budget())).record : this.toRecord(request.name, out.item);
+      current = out.item === undefined ? (await this.readWithin(request.name, budget(), options)).record : this.toRecord(request.name, out.item);
       this.remember(request.name, current);
       if (current?.version === request.version) return { record: current };
+      // A renewal refused though the lease is still the very state it was pinned to: only its expiry guard can
+      // have failed, so this is a renewal delivered late (its send time is older than the lease's). Not leader.
+      if (pinned && current?.version === pinned.version) return { record: current };
     }
     if (current) return { record: current };
     throw new LeaseholdError(
@@ -437,7 +492,7 @@ export class DynamoDBStore implements Store {
     );
   }
 
-  private acquire(request: ClaimRequest, budgetMs: number): Promise<Refusal | { record: LeaseRecord }> {
+  private acquire(request: ClaimRequest, budgetMs: number, options?: StoreCallOptions): Promise<Refusal | { record: LeaseRecord }> {
     const e = new Expression();
     const a = this.attr;
     const token = e.name(a.token);
@@ -452,34 +507,45 @@ export class DynamoDBStore implements Store {
     // Expired on the caller's clock, after waiting out the skew bound: expiresAt + skew < now.
     const cutoff = e.value(N(request.clientNow - request.maxClockSkewMs));
     const condition = `attribute_not_exists(${e.name(this.partitionKey)}) OR attribute_not_exists(${e.name(a.holder)}) OR ${expiresAt} < ${cutoff}`;
-    return this.update(request.name, e, set, remove, condition, budgetMs);
+    return this.update(request.name, e, set, remove, condition, options, budgetMs);
   }
 
-  private renew(request: ClaimRequest, budgetMs: number): Promise<Refusal | { record: LeaseRecord }> {
+  /**
+   * Extends `seen`, the state this store last saw `request.holder` hold, keeping its token. Pinned to that
+   * state's version and to a later expiry: a renewal delivered late, after the holder started a newer term or
+   * renewed again, fails its condition instead of shortening what is there now.
+   */
+  private renew(request: ClaimRequest, seen: LeaseRecord, budgetMs: number, options?: StoreCallOptions): Promise<Refusal | { record: LeaseRecord }> {
     const e = new Expression();
     const a = this.attr;
     const set: string[] = [];
     const remove: string[] = [];
-    this.stamp(e, set, remove, request.clientNow + request.ttlMs, request.version, request.data);
+    const newExpiresAt = request.clientNow + request.ttlMs;
+    this.stamp(e, set, remove, newExpiresAt, request.version, request.data);
     const cutoff = e.value(N(request.clientNow - request.maxClockSkewMs));
-    const condition = `${e.name(a.holder)} = ${e.value(S(request.holder))} AND ${e.name(a.expiresAt)} >= ${cutoff}`;
-    return this.update(request.name, e, set, remove, condition, budgetMs);
+    const expiresAt = e.name(a.expiresAt);
+    const condition =
+      `${e.name(a.holder)} = ${e.value(S(request.holder))} AND ${e.name(a.version)} = ${e.value(S(seen.version))}` +
+      ` AND ${expiresAt} >= ${cutoff} AND ${expiresAt} <= ${e.value(N(newExpiresAt))}`;
+    return this.update(request.name, e, set, remove, condition, options, budgetMs);
   }
 
   /**
-   * The fused release: one `UpdateItem` conditional on `holder`, which removes the holder, its acquisition
-   * time and payload, and keeps the token (so the next claim's token is larger).
+   * The fused release: one `UpdateItem` conditional on `holder` (and, when the core knows the state it gives
+   * up, on that state's `version`, so a release delivered late does not clear a later renewal), which removes
+   * the holder, its acquisition time and payload, and keeps the token (so the next claim's token is larger).
    */
-  async releaseHolder(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null }> {
+  async releaseHolder(name: string, holder: string, version: string, clientNow: number, options?: ReleaseCallOptions): Promise<{ record: LeaseRecord | null }> {
     const e = new Expression();
     const a = this.attr;
     const h = e.name(a.holder);
     const set: string[] = [];
     const remove = [h, e.name(a.acquiredAt)];
     this.stamp(e, set, remove, clientNow, version, null);
-    const out = await this.update(name, e, set, remove, `${h} = ${e.value(S(holder))}`);
+    const pinned = options?.expectedVersion === undefined ? '' : ` AND ${e.name(a.version)} = ${e.value(S(options.expectedVersion))}`;
+    const out = await this.update(name, e, set, remove, `${h} = ${e.value(S(holder))}${pinned}`, options);
     if (!(out instanceof Refusal)) return out;
-    if (out.item === undefined) return { record: (await this.read(name)).record };
+    if (out.item === undefined) return { record: (await this.read(name, options)).record };
     const record = this.toRecord(name, out.item);
     this.remember(name, record);
     return { record };

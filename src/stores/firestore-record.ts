@@ -19,10 +19,11 @@
  * compared with the `readTime` of a strongly consistent read. See `firestore.ts` for why that is safe.
  * @module
  */
-import type { Clock } from '../clock.js';
+import { type Clock, monotonicNow, wallNow } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, Store } from '../store.js';
+import { describeValue } from '../options.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReleaseCallOptions, Store, StoreCallOptions } from '../store.js';
 
 /** Default collection of both Firestore stores. */
 export const DEFAULT_FIRESTORE_COLLECTION = 'leasehold_leases';
@@ -91,7 +92,7 @@ export function recordFromFields(kind: string, name: string, raw: Record<string,
     const value = raw[field];
     throw new LeaseholdError(
       'STORE_CORRUPT',
-      `${kind} store: document ${JSON.stringify(name)} field ${field} must be ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}; leave lease documents to leasehold`,
+      `${kind} store: document ${JSON.stringify(name)} field ${field} must be ${expected}, got ${value === undefined ? 'nothing' : describeValue(value)}; leave lease documents to leasehold`,
     );
   };
   const { holder, token, acquiredAt, ttlMs, version, data } = raw;
@@ -125,10 +126,10 @@ export function checkCollection(kind: string, collection: unknown): string {
   if (!valid) {
     throw new LeaseholdError(
       'INVALID_STORE',
-      `${kind} store: collection must be a collection path like "leasehold_leases" or "tenants/acme/leases" (printable ASCII segments, not "." or "..", not __x__); got ${JSON.stringify(path)}`,
+      `${kind} store: collection must be a collection path like "leasehold_leases" or "tenants/acme/leases" (printable ASCII segments, not "." or "..", not __x__); got ${describeValue(path)}`,
     );
   }
-  return path;
+  return path as string;
 }
 
 /**
@@ -144,9 +145,9 @@ export interface SentWrite {
   ttlMs: number;
 }
 
-/** Samples the clocks just before a write is sent (see {@link SentWrite}). */
-export function sentNow(clock: Clock, ttlMs: number): SentWrite {
-  return { mono: clock.monotonic(), wall: clock.now(), ttlMs };
+/** Samples the clocks just before a write is sent (see {@link SentWrite}); a clock returning a non-number is `INVALID_STORE`. */
+export function sentNow(clock: Clock, ttlMs: number, kind = 'firestore'): SentWrite {
+  return { mono: monotonicNow(clock, `${kind} store`), wall: wallNow(clock, `${kind} store`), ttlMs };
 }
 
 /**
@@ -227,7 +228,13 @@ function surelyLive(sent: SentWrite | undefined, clock: Clock, maxClockSkewMs: n
  * is not sure (the lease may have run out: a new term, token + 1), or if the precondition fails, it reads first,
  * and the read's `readTime` (Firestore's clock) decides. Takeovers always read first for the same reason.
  */
-export async function claimLease(store: LeasePrimitives, seen: SeenLeases<unknown>, clock: Clock, request: ClaimRequest): Promise<Found> {
+export async function claimLease(
+  store: LeasePrimitives,
+  seen: SeenLeases<unknown>,
+  clock: Clock,
+  request: ClaimRequest,
+  options?: StoreCallOptions,
+): Promise<Found> {
   const write = (token: number, acquiredAt: number | null): LeaseWrite => ({
     name: request.name,
     holder: request.holder,
@@ -240,20 +247,22 @@ export async function claimLease(store: LeasePrimitives, seen: SeenLeases<unknow
   });
   const cached = seen.latest(request.name);
   if (cached && cached.record.holder === request.holder && surelyLive(cached.sent, clock, request.maxClockSkewMs)) {
-    const outcome = await store.replace(cached.record.version, write(cached.record.token, cached.record.acquiredAt));
+    const outcome = await store.replace(cached.record.version, write(cached.record.token, cached.record.acquiredAt), options);
     if (outcome.ok) return withNow(outcome.record, outcome.now);
   }
-  const read = await store.read(request.name);
+  const read = await store.read(request.name, options);
   const current = read.record;
   const plan = planClaim('store', current, request.holder, read.now, request.clientNow, request.maxClockSkewMs);
   // planClaim refuses only when a live record exists.
   if (plan.action === 'refuse') return withNow(current as LeaseRecord, read.now);
   const outcome =
-    current === null ? await store.create(write(plan.token, plan.acquiredAt)) : await store.replace(current.version, write(plan.token, plan.acquiredAt));
+    current === null
+      ? await store.create(write(plan.token, plan.acquiredAt), options)
+      : await store.replace(current.version, write(plan.token, plan.acquiredAt), options);
   if (outcome.ok) return withNow(outcome.record, outcome.now);
   // Lost a race: report whoever won (the core recognises this attempt's own version, should a retry have applied it).
   if (outcome.current) return withNow(outcome.current, outcome.now);
-  const again = await store.read(request.name);
+  const again = await store.read(request.name, options);
   // Only if the document was deleted under us: not leader, and nothing to report; the caller retries later.
   if (!again.record) throw new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: the lease document vanished during the claim; not leader, retry`);
   return withNow(again.record, again.now);
@@ -270,20 +279,29 @@ export async function releaseLease(
   holder: string,
   version: string,
   clientNow: number,
+  options?: ReleaseCallOptions,
 ): Promise<{ record: LeaseRecord | null; now?: number }> {
+  const call: StoreCallOptions | undefined = options?.signal ? { signal: options.signal } : undefined;
   const clear = (current: LeaseRecord) =>
-    store.replace(current.version, { name, holder: null, token: current.token, acquiredAt: current.acquiredAt, ttlMs: 0, version, data: null, clientNow });
+    store.replace(
+      current.version,
+      { name, holder: null, token: current.token, acquiredAt: current.acquiredAt, ttlMs: 0, version, data: null, clientNow },
+      call,
+    );
+  // Which states this release may clear: the holder's, and with `expectedVersion` only exactly that one (a
+  // release delivered late must not clear a renewal the holder made after it).
+  const mine = (record: LeaseRecord) => record.holder === holder && (options?.expectedVersion === undefined || record.version === options.expectedVersion);
   // A release need not be sure the lease is live: clearing this holder's own lapsed lease (nobody wrote since,
   // as the precondition proves) keeps the token, so the next holder's is still larger.
   const cached = seen.latest(name)?.record;
-  if (cached && cached.holder === holder) {
+  if (cached && mine(cached)) {
     const outcome = await clear(cached);
     if (outcome.ok) return withNow(outcome.record, outcome.now);
   }
-  const read = await store.read(name);
-  if (!read.record || read.record.holder !== holder) return read.now === undefined ? { record: read.record } : { record: read.record, now: read.now };
+  const read = await store.read(name, call);
+  if (!read.record || !mine(read.record)) return read.now === undefined ? { record: read.record } : { record: read.record, now: read.now };
   const outcome = await clear(read.record);
   if (outcome.ok) return withNow(outcome.record, outcome.now);
-  const again = outcome.current ? { record: outcome.current, now: outcome.now } : await store.read(name);
+  const again = outcome.current ? { record: outcome.current, now: outcome.now } : await store.read(name, call);
   return again.now === undefined ? { record: again.record } : { record: again.record, now: again.now };
 }

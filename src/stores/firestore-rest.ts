@@ -5,9 +5,10 @@
  * `leasehold/firestore`, so both can serve one collection side by side.
  * @module
  */
-import { type Clock, checkClock } from '../clock.js';
+import { abortSignalWithin, type Clock, checkClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
+import { describeValue } from '../options.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
 import {
   checkCollection,
   claimLease,
@@ -137,7 +138,8 @@ export class FirestoreRestStore implements Store {
   private readonly databasePath: string;
   private readonly baseUrl: string;
   private readonly fetch: typeof globalThis.fetch;
-  private readonly timeoutMs: number;
+  /** Time limit of each request, and the bound of one library call on this store (the core fails closed past it), in ms. */
+  readonly timeoutMs: number;
   private readonly clock: Clock;
   private readonly token: () => Promise<string>;
   private readonly seen = new SeenLeases<string>();
@@ -152,24 +154,25 @@ export class FirestoreRestStore implements Store {
     const invalid = (message: string) => new LeaseholdError('INVALID_STORE', `firestore-rest store: ${message}`);
     const projectId = options.projectId ?? options.serviceAccount?.project_id;
     if (typeof projectId !== 'string' || !PROJECT.test(projectId))
-      throw invalid(`projectId must be a Google Cloud project id; got ${JSON.stringify(projectId)}`);
+      throw invalid(`projectId must be a Google Cloud project id; got ${describeValue(projectId)}`);
     const database = options.database ?? '(default)';
-    if (!DATABASE.test(database)) throw invalid(`database must be "(default)" or a database id; got ${JSON.stringify(database)}`);
+    if (typeof database !== 'string' || !DATABASE.test(database))
+      throw invalid(`database must be "(default)" or a database id; got ${describeValue(database)}`);
     this.collection = checkCollection(this.kind, options.collection);
     this.databasePath = `projects/${projectId}/databases/${database}`;
     const baseUrl = options.baseUrl ?? 'https://firestore.googleapis.com';
-    if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw invalid(`baseUrl must be an http(s) URL; got ${JSON.stringify(baseUrl)}`);
+    if (typeof baseUrl !== 'string' || !/^https?:\/\/[^/]+/.test(baseUrl)) throw invalid(`baseUrl must be an http(s) URL; got ${describeValue(baseUrl)}`);
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     const given = options.fetch;
     if (given === undefined && typeof globalThis.fetch !== 'function') throw invalid('no global fetch in this runtime; pass { fetch }');
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
-      throw invalid(`timeoutMs must be a positive whole number of milliseconds (default ${DEFAULT_TIMEOUT_MS}); got ${JSON.stringify(timeoutMs)}`);
+      throw invalid(`timeoutMs must be a positive whole number of milliseconds (default ${DEFAULT_TIMEOUT_MS}); got ${describeValue(timeoutMs)}`);
     }
     this.timeoutMs = timeoutMs;
     // Never called as a method of this store: Workers refuse a fetch invoked with a foreign `this`.
     const send = given ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-    this.fetch = (input, init) => send(input, { ...init, signal: timeoutSignal(timeoutMs) });
+    this.fetch = (input, init) => send(input, { ...init, signal: abortSignalWithin(init?.signal ?? undefined, timeoutMs) });
     const clock = checkClock(options.clock, `${this.kind} store`);
     this.clock = clock;
     if ((options.serviceAccount === undefined) === (options.getAccessToken === undefined)) {
@@ -187,7 +190,7 @@ export class FirestoreRestStore implements Store {
     return `${this.databasePath}/documents/${this.collection}/${name}`;
   }
 
-  private async call(method: 'batchGet' | 'commit', body: unknown): Promise<unknown> {
+  private async call(method: 'batchGet' | 'commit', body: unknown, options?: StoreCallOptions): Promise<unknown> {
     const token = await this.token();
     let response: Response;
     let text: string | undefined;
@@ -197,6 +200,7 @@ export class FirestoreRestStore implements Store {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
+        ...(options?.signal ? { signal: options.signal } : {}),
       });
     } catch (error) {
       throw this.timedOut(method, error) ?? error;
@@ -241,9 +245,9 @@ export class FirestoreRestStore implements Store {
     );
   }
 
-  async read(name: string): Promise<ReadResult> {
+  async read(name: string, options?: StoreCallOptions): Promise<ReadResult> {
     const documentName = this.documentName(name);
-    const answer = await this.call('batchGet', { documents: [documentName] });
+    const answer = await this.call('batchGet', { documents: [documentName] }, options);
     // batchGet answers with a JSON array of BatchGetDocumentsResponse; one document asked, one answer.
     const item = Array.isArray(answer) ? (answer.find((a) => a && (a.found || a.missing)) as BatchGetItem | undefined) : undefined;
     if (!item || typeof item.readTime !== 'string') throw this.corrupt(`batchGet returned no readTime for ${name}`);
@@ -256,24 +260,24 @@ export class FirestoreRestStore implements Store {
     return { record, now };
   }
 
-  async create(write: LeaseWrite): Promise<WriteOutcome> {
-    return this.commit(write, { exists: false });
+  async create(write: LeaseWrite, options?: StoreCallOptions): Promise<WriteOutcome> {
+    return this.commit(write, { exists: false }, options);
   }
 
-  async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
+  async replace(expectedVersion: string, write: LeaseWrite, options?: StoreCallOptions): Promise<WriteOutcome> {
     let updateTime = this.seen.updateTime(write.name, expectedVersion);
     if (updateTime === undefined) {
       // Not seen by this store (the core always reads first, so only after eviction): find the state's update time.
-      const read = await this.read(write.name);
+      const read = await this.read(write.name, options);
       if (read.record?.version !== expectedVersion) return { ok: false, current: read.record, ...(read.now !== undefined ? { now: read.now } : {}) };
       updateTime = this.seen.updateTime(write.name, expectedVersion);
       if (updateTime === undefined) throw this.corrupt('a read did not record its update time');
     }
     // The exact string Firestore gave (microseconds): rounding it would make every precondition fail.
-    return this.commit(write, { updateTime });
+    return this.commit(write, { updateTime }, options);
   }
 
-  private async commit(write: LeaseWrite, currentDocument: { exists: false } | { updateTime: string }): Promise<WriteOutcome> {
+  private async commit(write: LeaseWrite, currentDocument: { exists: false } | { updateTime: string }, options?: StoreCallOptions): Promise<WriteOutcome> {
     const fields = fieldsForWrite(this.kind, write);
     const update = { name: this.documentName(write.name), fields: encodeFields(fields) };
     // A replace lists every lease field in the mask: the whole lease is replaced, other fields are kept.
@@ -281,10 +285,10 @@ export class FirestoreRestStore implements Store {
       writes: [{ update, ...('updateTime' in currentDocument ? { updateMask: { fieldPaths: [...LEASE_FIELDS] } } : {}), currentDocument }],
     };
     // Sampled before the request goes out: Firestore's commit time, and so the expiry it stamps, is no earlier.
-    const sent = sentNow(this.clock, write.ttlMs);
+    const sent = sentNow(this.clock, write.ttlMs, this.kind);
     let answer: unknown;
     try {
-      answer = await this.call('commit', body);
+      answer = await this.call('commit', body, options);
     } catch (error) {
       // The write did not apply; the core reads the current record (and recognises its own version, should a
       // retry have met this attempt's earlier success).
@@ -308,13 +312,19 @@ export class FirestoreRestStore implements Store {
   }
 
   /** One round trip for a renewal of a live lease this store wrote for its holder; otherwise read, then write. */
-  claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
-    return claimLease(this, this.seen, this.clock, request);
+  claim(request: ClaimRequest, options?: StoreCallOptions): Promise<{ record: LeaseRecord; now?: number }> {
+    return claimLease(this, this.seen, this.clock, request, options);
   }
 
   /** One round trip for a release of a lease this store saw its holder write; otherwise read, then write. */
-  releaseHolder(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null; now?: number }> {
-    return releaseLease(this, this.seen, name, holder, version, clientNow);
+  releaseHolder(
+    name: string,
+    holder: string,
+    version: string,
+    clientNow: number,
+    options?: ReleaseCallOptions,
+  ): Promise<{ record: LeaseRecord | null; now?: number }> {
+    return releaseLease(this, this.seen, name, holder, version, clientNow, options);
   }
 
   private corrupt(message: string): LeaseholdError {
@@ -326,14 +336,6 @@ interface BatchGetItem {
   found?: { name?: string; fields?: Record<string, RestValue>; updateTime?: unknown };
   missing?: string;
   readTime?: unknown;
-}
-
-/** `AbortSignal.timeout(ms)`, or the same built from a timer where a runtime lacks it. */
-function timeoutSignal(ms: number): AbortSignal {
-  if (typeof AbortSignal.timeout === 'function') return AbortSignal.timeout(ms);
-  const controller = new AbortController();
-  setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
-  return controller.signal;
 }
 
 function describe(error: unknown): string {

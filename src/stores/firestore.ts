@@ -6,7 +6,8 @@
  */
 import { type Clock, checkClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
+import { checkStoreTimeout } from '../options.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
 import {
   checkCollection,
   claimLease,
@@ -65,6 +66,12 @@ export interface FirestoreStoreOptions {
    * the holder's last write was sent.
    */
   clock?: Clock;
+  /**
+   * Bound of one library call on this store, in ms (default 5 000): `release()` and `getLeader()` settle within
+   * it, `tryLead()` within it or the lease's validity window if shorter, then fail closed (`STORE_UNAVAILABLE`).
+   * The official client takes no abort signal, so a request past it is left to the client's own deadline.
+   */
+  timeoutMs?: number;
 }
 
 // gRPC status codes of a write that did not apply because its precondition failed (or lost a race).
@@ -111,6 +118,8 @@ export class FirestoreStore implements Store {
   private readonly firestore: FirestoreLike;
   private readonly clock: Clock;
   private readonly seen = new SeenLeases<FirestoreTimestampLike>();
+  /** Bound of one library call, in ms (see {@link FirestoreStoreOptions.timeoutMs}). */
+  readonly timeoutMs: number;
 
   constructor(options: FirestoreStoreOptions) {
     if (typeof options !== 'object' || options === null || typeof options.firestore?.collection !== 'function') {
@@ -119,6 +128,7 @@ export class FirestoreStore implements Store {
     this.firestore = options.firestore;
     this.collection = checkCollection(this.kind, options.collection);
     this.clock = checkClock(options.clock, `${this.kind} store`);
+    this.timeoutMs = checkStoreTimeout(options.timeoutMs, this.kind);
   }
 
   private doc(name: string): FirestoreDocumentLike {
@@ -139,7 +149,7 @@ export class FirestoreStore implements Store {
   async create(write: LeaseWrite): Promise<WriteOutcome> {
     const fields = fieldsForWrite(this.kind, write);
     // Sampled before the request goes out: Firestore's commit time, and so the expiry it stamps, is no earlier.
-    const sent = sentNow(this.clock, write.ttlMs);
+    const sent = sentNow(this.clock, write.ttlMs, this.kind);
     try {
       // create() sends `currentDocument: { exists: false }`: it fails with ALREADY_EXISTS if anyone wrote first.
       const result = await this.doc(write.name).create(encode(fields));
@@ -152,7 +162,7 @@ export class FirestoreStore implements Store {
     }
   }
 
-  async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
+  async replace(expectedVersion: string, write: LeaseWrite, _options?: StoreCallOptions): Promise<WriteOutcome> {
     const fields = fieldsForWrite(this.kind, write);
     let lastUpdateTime = this.seen.updateTime(write.name, expectedVersion);
     if (lastUpdateTime === undefined) {
@@ -162,7 +172,7 @@ export class FirestoreStore implements Store {
       lastUpdateTime = this.seen.updateTime(write.name, expectedVersion);
       if (lastUpdateTime === undefined) throw new LeaseholdError('STORE_CORRUPT', 'firestore store: a read did not record its update time');
     }
-    const sent = sentNow(this.clock, write.ttlMs);
+    const sent = sentNow(this.clock, write.ttlMs, this.kind);
     try {
       // The compare-and-swap: applies only if the document is still exactly the state the caller read.
       // Every lease field is listed, so the update replaces the whole lease (other fields are kept).
@@ -182,13 +192,19 @@ export class FirestoreStore implements Store {
   }
 
   /** One round trip for a renewal of a live lease this store wrote for its holder; otherwise read, then write. */
-  claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
-    return claimLease(this, this.seen, this.clock, request);
+  claim(request: ClaimRequest, options?: StoreCallOptions): Promise<{ record: LeaseRecord; now?: number }> {
+    return claimLease(this, this.seen, this.clock, request, options);
   }
 
   /** One round trip for a release of a lease this store saw its holder write; otherwise read, then write. */
-  releaseHolder(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null; now?: number }> {
-    return releaseLease(this, this.seen, name, holder, version, clientNow);
+  releaseHolder(
+    name: string,
+    holder: string,
+    version: string,
+    clientNow: number,
+    options?: ReleaseCallOptions,
+  ): Promise<{ record: LeaseRecord | null; now?: number }> {
+    return releaseLease(this, this.seen, name, holder, version, clientNow, options);
   }
 }
 

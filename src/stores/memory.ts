@@ -3,10 +3,11 @@
  * single-process use. Leases live in a `Map` and vanish with the process.
  * @module
  */
-import { type Clock, checkClock } from '../clock.js';
+import { type Clock, checkClock, wallNow } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
+import { describeValue } from '../options.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../store.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -36,14 +37,14 @@ export class MemoryStore implements Store {
     if (typeof options !== 'object' || options === null) throw new LeaseholdError('INVALID_STORE', 'memory store: options must be an object');
     const { clock, clockSource } = options;
     if (clockSource !== undefined && clockSource !== 'store' && clockSource !== 'client') {
-      throw new LeaseholdError('INVALID_STORE', `memory store: clockSource must be 'store' or 'client'; got ${JSON.stringify(clockSource)}`);
+      throw new LeaseholdError('INVALID_STORE', `memory store: clockSource must be 'store' or 'client'; got ${describeValue(clockSource)}`);
     }
     this.clock = checkClock(clock, 'memory store');
     this.clockSource = clockSource ?? 'store';
   }
 
   private now(clientNow: number): number {
-    return this.clockSource === 'store' ? this.clock.now() : clientNow;
+    return this.clockSource === 'store' ? wallNow(this.clock, 'memory store') : clientNow;
   }
 
   private stamp(write: LeaseWrite | ClaimRequest, token: number, acquiredAt: number | null, holder: string | null): LeaseRecord {
@@ -67,7 +68,7 @@ export class MemoryStore implements Store {
   }
 
   private storeNow(): { now?: number } {
-    return this.clockSource === 'store' ? { now: this.clock.now() } : {};
+    return this.clockSource === 'store' ? { now: wallNow(this.clock, 'memory store') } : {};
   }
 
   async read(name: string): Promise<ReadResult> {
@@ -96,13 +97,26 @@ export class MemoryStore implements Store {
     const plan = planClaim(this.clockSource, current, request.holder, now, request.clientNow, request.maxClockSkewMs);
     // planClaim refuses only when a live record exists.
     if (plan.action === 'refuse') return { record: current as LeaseRecord, now };
+    // A renewal delivered late (README safety point 4) carries an old client time: on client clocks it must not
+    // move the expiry backwards, so it is refused, as DynamoDB's condition refuses it. (Stamped by the store's
+    // own clock at execution, a late write only lengthens.)
+    if (plan.action === 'renew' && current && this.clockSource === 'client' && request.clientNow + request.ttlMs < current.expiresAt) {
+      return { record: current, now };
+    }
     return { record: this.stamp(request, plan.token, plan.acquiredAt, request.holder), now };
   }
 
-  async releaseHolder(name: string, holder: string, version: string, clientNow: number): Promise<{ record: LeaseRecord | null; now?: number }> {
+  async releaseHolder(
+    name: string,
+    holder: string,
+    version: string,
+    clientNow: number,
+    options?: ReleaseCallOptions,
+  ): Promise<{ record: LeaseRecord | null; now?: number }> {
     await yieldOnce();
     const current = this.leases.get(name);
-    if (!current || current.holder !== holder) return { record: this.get(name), ...this.storeNow() };
+    const pinned = options?.expectedVersion;
+    if (!current || current.holder !== holder || (pinned !== undefined && current.version !== pinned)) return { record: this.get(name), ...this.storeNow() };
     const record = this.stamp(
       { name, holder: null, token: current.token, acquiredAt: current.acquiredAt, ttlMs: 0, version, data: null, clientNow },
       current.token,

@@ -5,7 +5,8 @@
  * @module
  */
 import { LeaseholdError } from '../errors.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from '../store.js';
+import { checkStoreTimeout, describeValue } from '../options.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../store.js';
 
 /**
  * Anything with `pg`'s `query(text, values)`: a `pg.Pool`, a `pg.Client`, `@neondatabase/serverless`, PGlite.
@@ -36,6 +37,13 @@ export interface PostgresStoreOptions {
    * some serverless drivers (and PGlite) do not support them. Turn it on with a direct `pg.Pool`.
    */
   prepare?: boolean;
+  /**
+   * Bound of one library call on this store, in ms (default 5 000): `release()` and `getLeader()` settle within
+   * it, `tryLead()` within it or the lease's validity window if shorter, then fail closed (`STORE_UNAVAILABLE`).
+   * `pg` takes no abort signal, so also give your pool a `connectionTimeoutMillis` and `query_timeout` (or the
+   * server a `statement_timeout`) so a request past it does not hold a connection for long.
+   */
+  timeoutMs?: number;
 }
 
 /** Default table name. */
@@ -47,7 +55,7 @@ function quoteIdentifier(value: unknown, option: string): string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
     throw new LeaseholdError(
       'INVALID_STORE',
-      `postgres store: ${option} must be 1-63 letters, digits or _ not starting with a digit; got ${JSON.stringify(value)}`,
+      `postgres store: ${option} must be 1-63 letters, digits or _ not starting with a digit; got ${describeValue(value)}`,
     );
   }
   // Validated above, and quoted too: a reserved word or mixed case still names exactly this table.
@@ -103,6 +111,8 @@ export class PostgresStore implements Store {
   private readonly options: { table?: string; schema?: string };
   private readonly sql: { read: string; create: string; replace: string; claim: string; release: string };
   private readonly prepare: boolean;
+  /** Bound of one library call, in ms (see {@link PostgresStoreOptions.timeoutMs}). */
+  readonly timeoutMs: number;
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function') {
@@ -110,9 +120,10 @@ export class PostgresStore implements Store {
     }
     this.pool = options.pool;
     if (options.prepare !== undefined && typeof options.prepare !== 'boolean') {
-      throw new LeaseholdError('INVALID_STORE', `postgres store: prepare must be true or false; got ${JSON.stringify(options.prepare)}`);
+      throw new LeaseholdError('INVALID_STORE', `postgres store: prepare must be true or false; got ${describeValue(options.prepare)}`);
     }
     this.prepare = options.prepare ?? false;
+    this.timeoutMs = checkStoreTimeout(options.timeoutMs, this.kind);
     this.options = { ...(options.table !== undefined ? { table: options.table } : {}), ...(options.schema !== undefined ? { schema: options.schema } : {}) };
     const t = qualifiedTable(this.options);
     this.table = t;
@@ -141,10 +152,12 @@ export class PostgresStore implements Store {
         SELECT ${COLUMNS}, ${NOW} FROM attempt
         UNION ALL
         SELECT ${COLUMNS}, ${NOW} FROM ${t} WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM attempt)`,
-      // Release keeps the row and its token: the next holder's token must still be larger.
+      // Release keeps the row and its token: the next holder's token must still be larger. With $4 (the
+      // version of the state the holder gives up), it clears only exactly that state: a release delivered late
+      // must not clear a renewal the holder made after it.
       release: `WITH done AS (
           UPDATE ${t} SET holder = NULL, expires_at = statement_timestamp(), version = $3, data = NULL
-          WHERE name = $1 AND holder = $2 RETURNING *
+          WHERE name = $1 AND holder = $2 AND ($4::text IS NULL OR version = $4::text) RETURNING *
         )
         SELECT ${COLUMNS}, ${NOW} FROM done
         UNION ALL
@@ -212,8 +225,14 @@ export class PostgresStore implements Store {
     return { record: read.record, ...(read.now !== undefined ? { now: read.now } : {}) };
   }
 
-  async releaseHolder(name: string, holder: string, version: string): Promise<{ record: LeaseRecord | null; now?: number }> {
-    const [row] = await this.query(this.sql.release, [name, holder, version]);
+  async releaseHolder(
+    name: string,
+    holder: string,
+    version: string,
+    _clientNow?: number,
+    options?: ReleaseCallOptions,
+  ): Promise<{ record: LeaseRecord | null; now?: number }> {
+    const [row] = await this.query(this.sql.release, [name, holder, version, options?.expectedVersion ?? null]);
     return row ? { record: toRecord(row), now: toNumber(row.now_ms, 'now') } : { record: null };
   }
 }

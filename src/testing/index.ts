@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../clock.js';
 import { isLeaseholdError } from '../errors.js';
 import { getLeader, release, tryLead } from '../lead.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../options.js';
 import type { Store } from '../store.js';
 import { genericOnly, withFaults } from './faults.js';
 
@@ -41,6 +42,15 @@ export interface ConformanceOptions {
    * silently). `race`: the concurrent-contenders case, e.g. for an emulator without compare-and-swap isolation.
    */
   skip?: { race?: string };
+}
+
+/** A test case's options in a message (JSON with bigints and functions shown, never throwing). */
+function describeCase(options: unknown): string {
+  try {
+    return JSON.stringify(options, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'function' ? `[function]` : v));
+  } catch {
+    return String(options);
+  }
 }
 
 const TTL = 10_000;
@@ -248,6 +258,95 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         await expect(getLeader(faulty, name, { clock: h.clock })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
       });
 
+      it('a renewal the network held, delivered after the holder started a new term, neither shortens nor ends that term', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const faulty = withFaults(store);
+        const first = await tryLead(faulty, opts('a'));
+        h.clock.advance(2_000);
+        // The renewal leaves, the network holds it, the caller gives up: not leader (fail closed).
+        faulty.failNextWrite('hold');
+        await expect(tryLead(faulty, opts('a'))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+        await expire(name);
+        const again = await tryLead(faulty, opts('a'));
+        expect(again).toMatchObject({ isLeader: true, leader: 'a' });
+        expect(again.token).toBeGreaterThan(first.token);
+        // Now the held renewal arrives, carrying its old send time.
+        expect(faulty.held).toBe(1);
+        await faulty.deliverHeld();
+        const seen = await getLeader(store, name, { clock: h.clock, maxClockSkewMs: SKEW });
+        expect(seen).toMatchObject({ holder: 'a', token: again.token });
+        expect(seen?.expiresAt).toBeGreaterThanOrEqual(again.expiresAt);
+        expect((await tryLead(store, opts('b'))).isLeader).toBe(false);
+        if (h.store.clockSource === 'client') {
+          // To the last millisecond of the holder's validity, nobody else may take the lease.
+          h.clock.advance(again.remainingMs() - 1);
+          expect(again.stillLeader()).toBe(true);
+          expect((await tryLead(store, opts('b'))).isLeader).toBe(false);
+        }
+      });
+
+      it('a release the network held, delivered after the holder renewed, does not clear the renewal', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const faulty = withFaults(store);
+        const first = await tryLead(faulty, opts('a'));
+        faulty.failNextWrite('hold');
+        await expect(release(faulty, { name, holder: 'a', clock: h.clock })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+        h.clock.advance(1_000);
+        const renewed = await tryLead(faulty, opts('a'));
+        expect(renewed).toMatchObject({ isLeader: true, token: first.token });
+        await faulty.deliverHeld();
+        expect(await getLeader(store, name, { clock: h.clock, maxClockSkewMs: SKEW })).toMatchObject({ holder: 'a', token: first.token });
+        expect((await tryLead(store, opts('b'))).isLeader).toBe(false);
+        // The holder's own release of the state it now holds still works.
+        expect(await release(faulty, { name, holder: 'a', clock: h.clock })).toBe(true);
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+      });
+
+      it('a silent store (connections accepted, never answered): every call settles within its bound and fails closed', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const faulty = withFaults(store);
+        const lead = await tryLead(faulty, opts('a'));
+        faulty.silence(true);
+        const timeout = store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+        // A claim is bounded by its validity window or the store's timeout, whichever is shorter; the rest by the timeout.
+        const claimBound = Math.min(TTL - SKEW, timeout);
+        const outcomes: Record<string, unknown> = {};
+        const watch = (label: string, call: Promise<unknown>) =>
+          call.then(
+            () => {
+              outcomes[label] = 'resolved';
+            },
+            (e: unknown) => {
+              outcomes[label] = (e as { code?: unknown }).code;
+            },
+          );
+        const claims = Promise.all([watch('tryLead', tryLead(faulty, opts('a'))), watch('tryLead (follower)', tryLead(faulty, opts('b')))]);
+        const others = Promise.all([
+          watch('release', release(faulty, { name, holder: 'a', clock: h.clock })),
+          watch('getLeader', getLeader(faulty, name, { clock: h.clock })),
+        ]);
+        await h.clock.tick(claimBound - 10);
+        expect(outcomes, 'nothing settles before its bound').toEqual({});
+        await h.clock.tick(20);
+        await claims;
+        expect(outcomes).toMatchObject({ tryLead: 'STORE_UNAVAILABLE', 'tryLead (follower)': 'STORE_UNAVAILABLE' });
+        if (timeout > claimBound) {
+          expect(Object.keys(outcomes), 'release and getLeader wait for the store timeout').toHaveLength(2);
+          await h.clock.tick(timeout - claimBound - 20);
+          expect(Object.keys(outcomes)).toHaveLength(2);
+          await h.clock.tick(20);
+        }
+        await others;
+        expect(outcomes).toEqual({
+          tryLead: 'STORE_UNAVAILABLE',
+          'tryLead (follower)': 'STORE_UNAVAILABLE',
+          release: 'STORE_UNAVAILABLE',
+          getLeader: 'STORE_UNAVAILABLE',
+        });
+        // The earlier result's own validity is untouched by the outage; it runs out on its own.
+        expect(lead.remainingMs()).toBe(Math.max(0, TTL - SKEW - timeout - 10));
+      });
+
       it('refuses bad input with a typed error and writes nothing', async (ctx) => {
         if (!(await fresh())) return ctx.skip('store has no fused claim');
         const faulty = withFaults(store);
@@ -275,13 +374,31 @@ export function describeStoreConformance(label: string, setup: () => Conformance
           [{ name, holder: 'a', data: 'nul\u0000inside' }, 'INVALID_OPTION'],
           [{ name, holder: 'a', data: 'lone \uD800 surrogate' }, 'INVALID_OPTION'],
           [null, 'INVALID_OPTION'],
+          // Clocks of the wrong kind: checked, values included, before anything is sent.
+          [
+            {
+              name,
+              holder: 'a',
+              clock: { ...h.clock, now: () => 'now', monotonic: () => 1, setTimeout: h.clock.setTimeout, clearTimeout: h.clock.clearTimeout },
+            },
+            'INVALID_OPTION',
+          ],
+          [{ name, holder: 'a', clock: { now: () => 1n, monotonic: () => 1, setTimeout: () => 0, clearTimeout: () => {} } }, 'INVALID_OPTION'],
+          [{ name, holder: 'a', clock: { now: () => Number.NaN, monotonic: () => 1, setTimeout: () => 0, clearTimeout: () => {} } }, 'INVALID_OPTION'],
+          [{ name, holder: 'a', clock: { now: () => 1, monotonic: () => undefined, setTimeout: () => 0, clearTimeout: () => {} } }, 'INVALID_OPTION'],
+          [{ name, holder: 'a', clock: { now: () => 1, monotonic: () => 1, setTimeout: () => 0 } }, 'INVALID_OPTION'],
+          // Write versions that would not come back as written.
+          [{ name, holder: 'a', newVersion: () => 'lone \uD800' }, 'INVALID_OPTION'],
+          [{ name, holder: 'a', newVersion: () => 'nul\u0000' }, 'INVALID_OPTION'],
+          [{ name, holder: 'a', newVersion: () => 'v'.repeat(257) }, 'INVALID_OPTION'],
+          [{ name, holder: 'a', newVersion: () => 7 }, 'INVALID_OPTION'],
         ];
         for (const [options, code] of bad) {
           const error = await tryLead(faulty, options as never).then(
             () => undefined,
             (e: unknown) => e,
           );
-          expect(isLeaseholdError(error, code as never), `${JSON.stringify(options)} → ${code}, got ${String(error)}`).toBe(true);
+          expect(isLeaseholdError(error, code as never), `${describeCase(options)} → ${code}, got ${String(error)}`).toBe(true);
         }
         await expect(release(faulty, { name: '', holder: 'a' })).rejects.toMatchObject({ code: 'INVALID_NAME' });
         await expect(getLeader(faulty, 'bad name')).rejects.toMatchObject({ code: 'INVALID_NAME' });

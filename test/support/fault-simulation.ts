@@ -4,7 +4,9 @@
  * Contenders on one lease name call tryLead() in real time, on clocks skewed within the configured bound,
  * through a fault layer that loses answers after the write applied, fails writes before they apply,
  * throttles, adds latency spikes, and fails or slows reads (so the read-back that resolves a lost answer can
- * fail too, and the library must then fail closed); some leaders pause for longer than the lease (a GC
+ * fail too, and the library must then fail closed); the network holds some writes and delivers them after the
+ * caller gave up, later than a whole lease (late writes, README safety point 4), and some requests are never
+ * answered at all (a silent endpoint: every call must still settle within its bound); some leaders pause for longer than the lease (a GC
  * pause, a frozen Lambda) and some contenders crash. Every claim of leadership is recorded with its validity
  * window in real time, from the answer's arrival to the end of validity the library reported, and checked:
  * - `overlap`: no two holders' windows overlap;
@@ -13,7 +15,9 @@
  *   token, and a holder whose lease was surely still live renews it with the same token;
  * - `act-after-validity` / `validity`: no holder acts after its validity, and no validity the library reports
  *   outlasts the test's own bound (first send + ttl - skew);
- * - `liveness`: once faults stop, a leader emerges within {@link LIVENESS_BOUND}.
+ * - `liveness`: once faults stop, a leader emerges within {@link LIVENESS_BOUND};
+ * - `unbounded`: no call stays pending past its documented bound (a claim: its validity window; a release:
+ *   the store's timeout), silent endpoints included.
  *
  * Replay. Each contender draws from its own generators, derived from (seed, contender index, purpose): the
  * n-th request of contender i meets the same faults, its n-th loop the same crash decision, its n-th act the
@@ -26,7 +30,7 @@ import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
 import { isLeaseholdError } from '../../src/errors.js';
 import { release, tryLead } from '../../src/lead.js';
-import type { Store } from '../../src/store.js';
+import type { Store, StoreCallOptions } from '../../src/store.js';
 
 /** Simulation parameters. */
 export interface SimulationConfig {
@@ -47,6 +51,13 @@ export interface SimulationConfig {
   /** Per-read fault probabilities: the read fails, or its answer is slow. */
   pReadError: number;
   pReadLatency: number;
+  /**
+   * Per-write probability that the network holds the write: the caller gives up at once, and the write reaches
+   * the engine later, after one to two leases, with the arguments it was sent with.
+   */
+  pHold: number;
+  /** Per-request probability that the request is never answered (a silent endpoint). */
+  pSilent: number;
   /** Per-act probability that a leader pauses for longer than the lease. */
   pPause: number;
   /** Per-loop probability that a contender (not the first) crashes: it stops without releasing and later restarts. */
@@ -66,6 +77,8 @@ export const SIMULATION_DEFAULTS: Omit<SimulationConfig, 'seed'> = {
   pLatencySpike: 0.1,
   pReadError: 0.15,
   pReadLatency: 0.1,
+  pHold: 0.06,
+  pSilent: 0.04,
   pPause: 0.15,
   pCrash: 0.03,
 };
@@ -111,7 +124,19 @@ export function livenessBoundMs(cfg: Pick<SimulationConfig, 'ttlMs' | 'maxClockS
 }
 
 /** Kinds of injected fault, counted per run. */
-export type FaultKind = 'loseAnswer' | 'failBefore' | 'throttle' | 'latencySpike' | 'readError' | 'readLatency' | 'readBackFailed' | 'pause' | 'crash';
+export type FaultKind =
+  | 'loseAnswer'
+  | 'failBefore'
+  | 'throttle'
+  | 'latencySpike'
+  | 'readError'
+  | 'readLatency'
+  | 'readBackFailed'
+  | 'heldWrite'
+  | 'heldWriteDelivered'
+  | 'silent'
+  | 'pause'
+  | 'crash';
 export const FAULT_KINDS: readonly FaultKind[] = [
   'loseAnswer',
   'failBefore',
@@ -120,12 +145,15 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'readError',
   'readLatency',
   'readBackFailed',
+  'heldWrite',
+  'heldWriteDelivered',
+  'silent',
   'pause',
   'crash',
 ];
 
 /** Kinds of violation of the contract the checker reports. */
-export type ViolationKind = 'overlap' | 'token' | 'term' | 'act-after-validity' | 'validity' | 'liveness' | 'unexpected-error';
+export type ViolationKind = 'overlap' | 'token' | 'term' | 'act-after-validity' | 'validity' | 'liveness' | 'unbounded' | 'unexpected-error';
 
 export interface Violation {
   kind: ViolationKind;
@@ -147,6 +175,8 @@ export interface SimulationReport {
   acts: number;
   faults: Record<FaultKind, number>;
   storeErrors: number;
+  /** The longest any call stayed pending, and its bound, ms. */
+  longestCallMs: number;
   livenessMs: number | null;
   violations: Violation[];
   /** Per contender, the fault plan of each request it made, in order (compact codes); not written to figures. */
@@ -200,22 +230,29 @@ export interface RequestPlan {
   readError: boolean;
   /** For a read: its answer is slow by this many ms. */
   readDelayMs: number | null;
+  /** For a write: the network holds it this many ms (the caller gives up at once), then delivers it. */
+  holdMs: number | null;
+  /** The request is never answered. */
+  silent: boolean;
 }
 
 export function drawPlan(random: () => number, cfg: SimulationConfig): RequestPlan {
-  const [a, b, c, d, e] = [random(), random(), random(), random(), random()];
+  const [a, b, c, d, e, f, g] = [random(), random(), random(), random(), random(), random(), random()];
   return {
     write: a < cfg.pFailBefore ? 'fail-before' : a < cfg.pFailBefore + cfg.pThrottle ? 'throttle' : null,
     spike: b < cfg.pLatencySpike ? { beforeMs: cfg.ttlMs * 0.3 * c, afterMs: cfg.ttlMs * 0.6 * d } : null,
     loseAnswer: e < cfg.pLoseAnswer,
     readError: a < cfg.pReadError,
     readDelayMs: b < cfg.pReadLatency ? cfg.ttlMs * 0.5 * c : null,
+    // Held longer than a whole lease: by delivery the caller has given up, and often begun a newer term.
+    holdMs: f < cfg.pHold ? cfg.ttlMs * (1 + d) : null,
+    silent: g < cfg.pSilent,
   };
 }
 
 function planCode(p: RequestPlan): string {
   return (
-    `${p.write === 'fail-before' ? 'F' : p.write === 'throttle' ? 'T' : ''}${p.spike ? 'S' : ''}${p.loseAnswer ? 'L' : ''}${p.readError ? 'E' : ''}${p.readDelayMs !== null ? 'D' : ''}` ||
+    `${p.write === 'fail-before' ? 'F' : p.write === 'throttle' ? 'T' : ''}${p.spike ? 'S' : ''}${p.loseAnswer ? 'L' : ''}${p.readError ? 'E' : ''}${p.readDelayMs !== null ? 'D' : ''}${p.holdMs !== null ? 'H' : ''}${p.silent ? 'Z' : ''}` ||
     '.'
   );
 }
@@ -229,6 +266,8 @@ export interface FaultSource {
   active(): boolean;
   sleep(ms: number): Promise<void>;
   count(kind: FaultKind): void;
+  /** Delivers a held request after `ms` of real time (even once faults stopped); the run waits for it before it ends. */
+  deliverLater(ms: number, send: () => Promise<unknown>): void;
 }
 
 /** A store per contender, built over its fault source (e.g. a client whose HTTP handler injects the faults). */
@@ -241,9 +280,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * failed read right after a failed write (the read-back that would resolve a lost answer), and, when
  * `inject` is set, injects the faults of the contender's plan.
  */
-function faultLayer(store: Store, source: FaultSource, inject: boolean, onSend: () => void): Store {
+function faultLayer(store: Store, source: FaultSource, inject: boolean, onSend: () => void, timeoutMs: number): Store {
   let lastWriteFailed = false;
-  async function write<T>(run: () => Promise<T>): Promise<T> {
+  async function write<T>(run: (late: boolean) => Promise<T>): Promise<T> {
     onSend();
     try {
       const result = await injectWrite(run);
@@ -254,10 +293,22 @@ function faultLayer(store: Store, source: FaultSource, inject: boolean, onSend: 
       throw error;
     }
   }
-  async function injectWrite<T>(run: () => Promise<T>): Promise<T> {
-    if (!inject) return run();
+  async function injectWrite<T>(run: (late: boolean) => Promise<T>): Promise<T> {
+    if (!inject) return run(false);
     const plan = source.next();
-    if (!source.active()) return run();
+    if (!source.active()) return run(false);
+    if (plan.silent) {
+      source.count('silent');
+      return new Promise<T>(() => {});
+    }
+    if (plan.holdMs !== null) {
+      source.count('heldWrite');
+      source.deliverLater(plan.holdMs, async () => {
+        await run(true);
+        source.count('heldWriteDelivered');
+      });
+      throw new Error('injected: no answer (the network holds the write; it arrives after the caller gave up)');
+    }
     if (plan.write === 'fail-before') {
       source.count('failBefore');
       throw new Error('injected: connection refused before the write');
@@ -270,7 +321,7 @@ function faultLayer(store: Store, source: FaultSource, inject: boolean, onSend: 
       source.count('latencySpike');
       await source.sleep(plan.spike.beforeMs);
     }
-    const result = await run();
+    const result = await run(false);
     // The answer itself is slow: validity counts from the send, so this only shortens the window.
     if (plan.spike && source.active()) await source.sleep(plan.spike.afterMs);
     if (plan.loseAnswer && source.active()) {
@@ -279,42 +330,49 @@ function faultLayer(store: Store, source: FaultSource, inject: boolean, onSend: 
     }
     return result;
   }
-  async function read(name: string) {
+  async function read(name: string, options?: StoreCallOptions) {
     onSend();
     const afterFailedWrite = lastWriteFailed;
     lastWriteFailed = false;
     try {
-      return await injectRead(name);
+      return await injectRead(name, options);
     } catch (error) {
       if (afterFailedWrite) source.count('readBackFailed');
       throw error;
     }
   }
-  async function injectRead(name: string) {
-    if (!inject) return store.read(name);
+  async function injectRead(name: string, options?: StoreCallOptions) {
+    if (!inject) return store.read(name, options);
     const plan = source.next();
-    if (!source.active()) return store.read(name);
+    if (!source.active()) return store.read(name, options);
+    if (plan.silent) {
+      source.count('silent');
+      return new Promise<never>(() => {});
+    }
     if (plan.readError) {
       source.count('readError');
       throw new Error('injected: the read failed');
     }
-    const result = await store.read(name);
+    const result = await store.read(name, options);
     if (plan.readDelayMs !== null && source.active()) {
       source.count('readLatency');
       await source.sleep(plan.readDelayMs);
     }
     return result;
   }
+  // A held write is delivered without the caller's signal: the caller gave up on it long ago.
+  const late = <O extends StoreCallOptions>(isLate: boolean, o: O | undefined): O | undefined => (isLate && o ? { ...o, signal: undefined } : o);
   const wrapped: Store = {
     kind: store.kind,
     clockSource: store.clockSource,
+    timeoutMs,
     read,
-    create: (w) => write(() => store.create(w)),
-    replace: (v, w) => write(() => store.replace(v, w)),
+    create: (w, o) => write((l) => store.create(w, late(l, o))),
+    replace: (v, w, o) => write((l) => store.replace(v, w, late(l, o))),
   };
   const { claim, releaseHolder } = store;
-  if (claim) wrapped.claim = (req) => write(() => claim.call(store, req));
-  if (releaseHolder) wrapped.releaseHolder = (n, h, v, c) => write(() => releaseHolder.call(store, n, h, v, c));
+  if (claim) wrapped.claim = (req, o) => write((l) => claim.call(store, req, late(l, o)));
+  if (releaseHolder) wrapped.releaseHolder = (n, h, v, c, o) => write((l) => releaseHolder.call(store, n, h, v, c, late(l, o)));
   return wrapped;
 }
 
@@ -344,6 +402,8 @@ export interface ReleaseAttempt {
 
 /** The checker's margin for timer granularity and for Date.now() against performance.now(), ms. */
 const MARGIN_MS = 5;
+/** How far past its bound a call may settle before it counts as unbounded: timer lateness on a loaded 2-core machine. */
+export const UNBOUNDED_MARGIN_MS = 150;
 
 /**
  * Checks recorded windows against the contract (see the module comment); pure, so deliberately broken
@@ -434,9 +494,23 @@ export async function simulate(target: Store | StoreFactory, name: string, cfg: 
     acts: 0,
     faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>,
     storeErrors: 0,
+    longestCallMs: 0,
     livenessMs: null,
     violations: [],
     plans: [],
+  };
+  // Held writes still in the network; the run waits for them before it checks. The network lets everything it
+  // holds go when faults stop, so the calm phase starts with them delivered (liveness is judged from there).
+  const deliveries: Promise<unknown>[] = [];
+  // The store timeout every contender's calls are bounded by (README safety point 10): here, one lease.
+  const timeoutMs = cfg.ttlMs;
+  const checkBound = (holder: string, call: string, startedAt: number, boundMs: number) => {
+    const took = realNow() - startedAt;
+    report.longestCallMs = Math.max(report.longestCallMs, took);
+    // Timers fire late on a loaded machine: the margin tells a hang from a late timer.
+    if (took > boundMs + UNBOUNDED_MARGIN_MS) {
+      report.violations.push({ kind: 'unbounded', detail: `${holder}'s ${call} stayed pending ${took.toFixed(0)} ms, past its bound of ${boundMs} ms` });
+    }
   };
   const t0 = performance.now();
   const realNow = () => performance.now() - t0;
@@ -461,6 +535,8 @@ export async function simulate(target: Store | StoreFactory, name: string, cfg: 
     // Each contender's wall clock is off by up to half the bound either way: any two differ by at most the bound.
     const offset = (streams.clock() - 0.5) * cfg.maxClockSkewMs;
     const clock: Clock = { ...systemClock, now: () => Date.now() + offset };
+    let incarnation = 0;
+    let holder = `c${index}.${incarnation}`;
     const source: FaultSource = {
       next: () => {
         const plan = drawPlan(streams.requests, cfg);
@@ -472,16 +548,30 @@ export async function simulate(target: Store | StoreFactory, name: string, cfg: 
       count: (kind) => {
         report.faults[kind]++;
       },
+      deliverLater: (ms, send) => {
+        const sender = holder;
+        // A held write that lands is a write of its holder's: the checker's term rule counts it as one.
+        deliveries.push(
+          faultSleep(ms)
+            .then(send)
+            .catch(() => {})
+            .finally(() => attempts.push({ holder: sender, end: realNow() })),
+        );
+      },
     };
     const inner = typeof target === 'function' ? target(source, index) : target;
     clockSource = inner.clockSource;
     // The first request of each call marks its real send time: validity may not outlast send + ttl - skew.
     let firstSend = Number.POSITIVE_INFINITY;
-    const store = faultLayer(inner, source, typeof target !== 'function', () => {
-      firstSend = Math.min(firstSend, realNow());
-    });
-    let incarnation = 0;
-    let holder = `c${index}.${incarnation}`;
+    const store = faultLayer(
+      inner,
+      source,
+      typeof target !== 'function',
+      () => {
+        firstSend = Math.min(firstSend, realNow());
+      },
+      timeoutMs,
+    );
     while (realNow() < calmFrom + cfg.ttlMs + cfg.maxClockSkewMs + cfg.pollMs * 3) {
       const [crashes, downtime] = [streams.crash(), streams.crash()];
       // Faults are re-checked at the moment each one would start, never from a flag sampled earlier.
@@ -494,9 +584,12 @@ export async function simulate(target: Store | StoreFactory, name: string, cfg: 
       firstSend = Number.POSITIVE_INFINITY;
       report.calls++;
       let lead: Awaited<ReturnType<typeof tryLead>>;
+      const callStarted = realNow();
       try {
         lead = await tryLead(store, { name, holder, ttlMs: cfg.ttlMs, maxClockSkewMs: cfg.maxClockSkewMs, clock });
+        checkBound(holder, 'tryLead', callStarted, Math.min(cfg.ttlMs - cfg.maxClockSkewMs, timeoutMs));
       } catch (error) {
+        checkBound(holder, 'tryLead', callStarted, Math.min(cfg.ttlMs - cfg.maxClockSkewMs, timeoutMs));
         attempts.push({ holder, end: realNow() });
         if (!isLeaseholdError(error, 'STORE_UNAVAILABLE')) report.violations.push({ kind: 'unexpected-error', detail: String(error) });
         report.storeErrors++;
@@ -553,6 +646,7 @@ export async function simulate(target: Store | StoreFactory, name: string, cfg: 
             releases.push({ holder, at: releasedAt, outcome: 'unknown' });
             report.storeErrors++;
           }
+          checkBound(holder, 'release', releasedAt, timeoutMs);
         }
       } else {
         await sleep(cfg.pollMs * (0.5 + streams.poll()));
@@ -566,6 +660,7 @@ export async function simulate(target: Store | StoreFactory, name: string, cfg: 
   calmFrom = realNow();
   endCalm();
   await Promise.all(runners);
+  await Promise.all(deliveries);
 
   const bound = livenessBoundMs(cfg);
   if (firstLeaderInCalm === null) {

@@ -30,7 +30,19 @@ export const BASE = SIMULATION_DEFAULTS;
 export { GENERIC_CONFIG, HTTP_HANDLER_CONFIG };
 
 /** Fault kinds every run must inject (a read-back failing too is counted, and required where writes are many). */
-export const REQUIRED_FAULTS: readonly FaultKind[] = ['loseAnswer', 'failBefore', 'throttle', 'latencySpike', 'readError', 'readLatency', 'pause', 'crash'];
+export const REQUIRED_FAULTS: readonly FaultKind[] = [
+  'loseAnswer',
+  'failBefore',
+  'throttle',
+  'latencySpike',
+  'readError',
+  'readLatency',
+  'heldWrite',
+  'heldWriteDelivered',
+  'silent',
+  'pause',
+  'crash',
+];
 
 function envInteger(variable: string): number | undefined {
   const raw = process.env[variable];
@@ -147,6 +159,14 @@ export function injectHandlerFaults(client: DynamoDBClient, faults: FaultSource)
     const operation = (request.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
     const plan = faults.next();
     if (!faults.active()) return original(request, handlerOptions);
+    if (plan.silent) {
+      // A silent endpoint: the request is never answered; only the SDK's abort (the library's bound) ends it.
+      faults.count('silent');
+      return new Promise<never>((_, reject) => {
+        const s = signal as (AbortSignal & { aborted: boolean }) | undefined;
+        s?.addEventListener?.('abort', () => reject(abortError()), { once: true });
+      });
+    }
     if (operation === 'GetItem') {
       if (plan.readError) {
         faults.count('readError');
@@ -174,6 +194,17 @@ export function injectHandlerFaults(client: DynamoDBClient, faults: FaultSource)
     if (plan.write === 'fail-before') {
       faults.count('failBefore');
       throw Object.assign(new Error('connect ECONNREFUSED (injected before the request was sent)'), { code: 'ECONNREFUSED' });
+    }
+    if (plan.holdMs !== null) {
+      // The network holds the request; the SDK's attempt times out (it may retry: a new request on the wire).
+      // The held bytes reach DynamoDB later, exactly as they were sent.
+      faults.count('heldWrite');
+      faults.deliverLater(plan.holdMs, async () => {
+        const out = await original(request);
+        out.response.body?.destroy?.();
+        faults.count('heldWriteDelivered');
+      });
+      throw Object.assign(new Error('Request timed out (injected: the network holds the request)'), { name: 'TimeoutError' });
     }
     if (plan.spike) {
       faults.count('latencySpike');
