@@ -120,7 +120,7 @@ class CallBound {
 
   constructor(
     private readonly clock: Clock,
-    private readonly store: Store,
+    store: Store,
     readonly ms: number,
     what: string,
   ) {
@@ -190,7 +190,10 @@ function seenKey(name: string, holder: string): string {
 
 function rememberVersion(store: Store, name: string, holder: string, record: LeaseRecord | null): void {
   let versions = seenVersions.get(store);
-  if (!versions) seenVersions.set(store, (versions = new Map()));
+  if (!versions) {
+    versions = new Map();
+    seenVersions.set(store, versions);
+  }
   const key = seenKey(name, holder);
   versions.delete(key);
   if (record === null) return;
