@@ -14,14 +14,18 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tryLead } from '../src/lead.js';
 import type { Store } from '../src/store.js';
 import { DynamoDBStore } from '../src/stores/dynamodb.js';
+import { FirestoreStore } from '../src/stores/firestore.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { PostgresStore } from '../src/stores/postgres.js';
 import { genericOnly } from '../src/testing/faults.js';
 import { localClient } from './setup/dynamodb.js';
 import { checkWindows, type SimulationReport, simulate, type Window } from './support/fault-simulation.js';
+import { emulatorFirestore, emulatorRestStore } from './support/firestore-emulator.js';
 import { recordFigures } from './support/safety-figures.js';
 import {
   BASE,
+  FIRESTORE_CONFIG,
+  FIRESTORE_GENERIC_CONFIG,
   figuresOf,
   HTTP_HANDLER_CONFIG,
   injectHandlerFaults,
@@ -40,6 +44,9 @@ const endpoint = inject('dynamodbEndpoint');
 const dynamoTable = `leases-faults-${process.pid}`;
 const dynamoClient = localClient(endpoint);
 const clients: DynamoDBClient[] = [];
+const firestoreHost = inject('firestoreEmulatorHost');
+const firestore = firestoreHost ? emulatorFirestore(firestoreHost) : undefined;
+const firestoreCollection = `leases_faults_${process.pid}`;
 // Where every call writes (the fused claim, faults in the store layer), a read-back failing after a failed write is frequent: require it too.
 const WITH_READ_BACK = [...REQUIRED_FAULTS, 'readBackFailed'] as const;
 
@@ -59,6 +66,7 @@ afterAll(async () => {
   await pool.query(`DROP TABLE IF EXISTS ${table}`);
   await pool.end();
   for (const c of [dynamoClient, ...clients]) c.destroy();
+  await firestore?.terminate();
 });
 
 describe('fault simulation', () => {
@@ -115,6 +123,29 @@ describe('fault simulation', () => {
         },
         seeds: reports.map((r) => r.seed),
       });
+    }, 60_000);
+  });
+
+  // The four Firestore runs go side by side: each lasts its fault phase plus a lease or so, in real time.
+  describe.concurrent("Google's Firestore emulator (expiry on the emulator's clock; leases of 3 s, its minimum)", () => {
+    const skip = inject('firestoreEmulatorSkip');
+    const gRPC = () => new FirestoreStore({ firestore: firestore as NonNullable<typeof firestore>, collection: firestoreCollection });
+    const rest = () => emulatorRestStore(firestoreHost, { collection: firestoreCollection });
+    it('firestore (gRPC, fused path)', async (ctx) => {
+      if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
+      await runSimulations('firestore', gRPC(), { path: 'fused', config: FIRESTORE_CONFIG, mustInject: WITH_READ_BACK });
+    }, 60_000);
+    it('firestore (gRPC, generic path)', async (ctx) => {
+      if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
+      await runSimulations('firestore-generic', genericOnly(gRPC()), { path: 'generic', config: FIRESTORE_GENERIC_CONFIG });
+    }, 60_000);
+    it('firestore-rest (fused path)', async (ctx) => {
+      if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
+      await runSimulations('firestore-rest', rest(), { path: 'fused', config: FIRESTORE_CONFIG, mustInject: WITH_READ_BACK });
+    }, 60_000);
+    it('firestore-rest (generic path)', async (ctx) => {
+      if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
+      await runSimulations('firestore-rest-generic', genericOnly(rest()), { path: 'generic', config: FIRESTORE_GENERIC_CONFIG });
     }, 60_000);
   });
 

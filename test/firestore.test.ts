@@ -1,27 +1,31 @@
 /**
- * `leasehold/firestore` through the official client (`@google-cloud/firestore` 8.x) against
- * `@firestore-emulator/server`, an in-process gRPC emulator started here on 127.0.0.1; and against the official
- * Firestore emulator when FIRESTORE_EMULATOR_HOST points to one.
+ * `leasehold/firestore` through the official client (`@google-cloud/firestore` 8.x), against two engines:
  *
- * What the in-process emulator can and cannot judge (docs/firestore.md has the table): it honours `create()` on an
- * existing document (ALREADY_EXISTS) and stamps commit and read times, but it ignores `lastUpdateTime`
- * preconditions. So the concurrent compare-and-swap case is reported as not run here and runs against the
- * official emulator when one is configured; and the requests themselves are captured at the emulator's gRPC
- * Commit handler to prove that every replace and release carries the precondition the safety argument relies on.
+ * - Google's own Firestore emulator (started for the whole run by test/setup/firestore.ts): the whole conformance
+ *   suite, race case included, and a stale one-request renewal refused by the engine's precondition check. This is
+ *   the engine that judges compare-and-swap. Where it is not installed these cases are reported as skipped with
+ *   the setup's reason.
+ * - `@firestore-emulator/server`, an in-process gRPC emulator started here on 127.0.0.1, for what a separate
+ *   process cannot give: every Commit captured at its handler (so the test sees the precondition each write
+ *   carries), gRPC errors injected before or after a write applies (the client's own retries, lost answers), and a
+ *   database clock set apart from the host's. It honours `create()` on an existing document (ALREADY_EXISTS) and
+ *   stamps commit and read times, but ignores `lastUpdateTime` preconditions, so its conformance run skips the race
+ *   case (with that reason) and serves the wire checks below.
  *
- * The emulator stamps commit and read times with `new Date()`; its handlers run here with a `Date` shifted by a
- * chosen offset, so the database's clock can be set an hour behind or ahead of the host's, or moved on, with
- * nothing between the client and the database: the store must judge expiry by the times the emulator gives.
+ * The in-process emulator stamps commit and read times with `new Date()`; its handlers run here with a `Date`
+ * shifted by a chosen offset, so the database's clock can be set an hour behind or ahead of the host's, or moved
+ * on, with nothing between the client and the database: the store must judge expiry by the times it gives.
  */
 import { createRequire } from 'node:module';
 import { FirestoreServer } from '@firestore-emulator/server';
 import { Firestore } from '@google-cloud/firestore';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { Elector } from '../src/elector.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import { type FirestoreLike, FirestoreStore } from '../src/stores/firestore.js';
 import { describeStoreConformance } from '../src/testing/index.js';
+import { EMULATOR_CONTENDERS, emulatorFirestore, expireOnEmulator } from './support/firestore-emulator.js';
 import { expectReadFreeRenewalOnlyWhileSurelyLive } from './support/firestore-renewal.js';
 
 /** A Commit write as the emulator decoded it (the generated protobuf message's accessors). */
@@ -142,11 +146,12 @@ const emulator = await startEmulator();
 const PROJECT = 'demo-leasehold';
 const COLLECTION = 'leases';
 
-// The client obeys FIRESTORE_EMULATOR_HOST over explicit settings; hide it while connecting to the in-process one.
-const officialHost = process.env.FIRESTORE_EMULATOR_HOST;
+// The client obeys FIRESTORE_EMULATOR_HOST over explicit settings (each client reads it when built): the tests
+// connect to Google's emulator through explicit settings, so hide the variable from every client built here.
 delete process.env.FIRESTORE_EMULATOR_HOST;
 const db = new Firestore({ projectId: PROJECT, host: '127.0.0.1', port: emulator.port, ssl: false, credentials: { client_email: 'x@x', private_key: 'x' } });
-if (officialHost !== undefined) process.env.FIRESTORE_EMULATOR_HOST = officialHost;
+const googleHost = inject('firestoreEmulatorHost');
+const googleSkip = inject('firestoreEmulatorSkip');
 
 afterAll(async () => {
   await db.terminate();
@@ -164,8 +169,7 @@ async function expire(name: string): Promise<void> {
 }
 
 const NO_CAS =
-  '@firestore-emulator/server ignores lastUpdateTime preconditions, so it cannot judge concurrent compare-and-swap; ' +
-  'this case runs against the official emulator when FIRESTORE_EMULATOR_HOST is set';
+  "@firestore-emulator/server ignores lastUpdateTime preconditions, so it cannot judge concurrent compare-and-swap; this case runs against Google's emulator (firestore (Google's emulator, gRPC) conformance)";
 
 /** Longer than any lease the conformance suite takes. */
 const LAPSE_MS = 60_000;
@@ -189,26 +193,20 @@ describeStoreConformance(
   { skip: { race: NO_CAS } },
 );
 
-if (officialHost) {
-  const official = new Firestore({ projectId: PROJECT });
+if (googleHost) {
+  const official = emulatorFirestore(googleHost);
   afterAll(() => official.terminate());
-  const officialCollection = `leases_${process.pid}`;
+  const officialCollection = `grpc_leases_${process.pid}`;
   const officialStore = new FirestoreStore({ firestore: official, collection: officialCollection });
   describeStoreConformance(
-    `firestore (official emulator at ${officialHost}, gRPC)`,
-    () => ({
-      store: officialStore,
-      clock: new ManualClock(),
-      expire: async (name) => {
-        await official.collection(officialCollection).doc(name).update({ ttlMs: 0 });
-      },
-    }),
-    { contenders: 16, rounds: 10 },
+    "firestore (Google's emulator, gRPC)",
+    () => ({ store: officialStore, clock: new ManualClock(), expire: (name) => expireOnEmulator(googleHost, officialCollection, name) }),
+    { contenders: EMULATOR_CONTENDERS, rounds: 10 },
   );
 
-  describe(`firestore (official emulator at ${officialHost}, gRPC): stale one-request renewal`, () => {
+  describe("firestore (Google's emulator, gRPC): stale one-request renewal", () => {
     it('a holder renewing from what it saw last is refused by the precondition once someone else took over', async () => {
-      // The client, watched only to tell which updates the engine refused; the database is the official emulator.
+      // The client, watched only to tell which updates the engine refused; the database is Google's emulator.
       const outcomes: string[] = [];
       const watched: FirestoreLike = {
         collection: (path) => ({
@@ -237,7 +235,7 @@ if (officialHost) {
       const x = new FirestoreStore({ firestore: watched, collection: officialCollection });
       const y = new FirestoreStore({ firestore: watched, collection: officialCollection });
       const a = await tryLead(x, { name, holder: 'a', ttlMs: 10_000, clock });
-      await official.collection(officialCollection).doc(name).update({ ttlMs: 0 });
+      await expireOnEmulator(googleHost, officialCollection, name);
       const b = await tryLead(y, { name, holder: 'b', ttlMs: 10_000, clock });
       expect(b).toMatchObject({ isLeader: true, token: a.token + 1 });
       outcomes.length = 0;
@@ -250,9 +248,9 @@ if (officialHost) {
     });
   });
 } else {
-  describe('firestore (official emulator, gRPC)', () => {
-    const notRun = `not run: FIRESTORE_EMULATOR_HOST is not set, and ${NO_CAS.split(';')[0]}. Start the official emulator (gcloud emulators firestore start) and set FIRESTORE_EMULATOR_HOST to run it`;
-    it('concurrent contenders against a faithful engine: exactly one winner per round', (ctx) => {
+  describe("firestore (Google's emulator, gRPC)", () => {
+    const notRun = `not run: ${googleSkip}. The in-process emulator cannot judge these (it ignores lastUpdateTime preconditions)`;
+    it('conformance suite against a faithful engine, race case included', (ctx) => {
       ctx.skip(notRun);
     });
     it('a holder renewing from what it saw last is refused by the precondition once someone else took over', (ctx) => {

@@ -9,12 +9,12 @@
  *   can lead, release and look up leases too. Every route needs `Authorization: Bearer <API_TOKEN>`.
  *
  * Deployed with the top-level `wrangler.toml`; see README.md beside this file.
- * In your project, import from `leasehold` and `leasehold/firestore-rest` instead of the relative paths.
+ * It imports `leasehold` by its package name, as your project will; it also needs `hono` (`npm install leasehold hono`).
  * @module
  */
 import { type Context, Hono } from 'hono';
-import { getLeader, isLeaseholdError, type LeadResult, type LeaseholdErrorCode, release, tryLead } from '../../src/index.js';
-import { FirestoreRestStore, type ServiceAccountKey } from '../../src/stores/firestore-rest.js';
+import { getLeader, isLeaseholdError, type LeadResult, type LeaseholdErrorCode, release, tryLead } from 'leasehold';
+import { FirestoreRestStore, type ServiceAccountKey } from 'leasehold/firestore-rest';
 
 /** The Worker's bindings: the secrets and the `[vars]` of `wrangler.toml`. Vars arrive as strings. */
 export interface Env {

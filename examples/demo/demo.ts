@@ -8,8 +8,8 @@
  * It ends with the measured failover time beside its bound (ttl + skew + poll).
  */
 import { parseArgs } from 'node:util';
-import { Elector, type ElectorEvent, type LeadResult } from '../../src/index.js';
-import { type PostgresQueryable, PostgresStore } from '../../src/stores/postgres.js';
+import { Elector, type ElectorEvent, type LeadResult } from 'leasehold';
+import { type PostgresQueryable, PostgresStore } from 'leasehold/postgres';
 
 const USAGE = `usage: npm run demo -- [--database-url postgres://...] [--workers 4] [--ttl-ms 3000] [--poll-ms 500]`;
 

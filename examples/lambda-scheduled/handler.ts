@@ -4,12 +4,12 @@
  * with the fencing token and the lease's abort signal. The lease is released in `finally`, so the next
  * scheduled run can start at once.
  *
- * In your project, import from `leasehold` and `leasehold/dynamodb` instead of the relative paths.
+ * It imports `leasehold` by its package name, as your project will (this repository resolves the name to its sources).
  * @module
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Clock, release, type Store, tryLead } from '../../src/index.js';
-import { DynamoDBStore } from '../../src/stores/dynamodb.js';
+import { type Clock, release, type Store, tryLead } from 'leasehold';
+import { DynamoDBStore } from 'leasehold/dynamodb';
 
 /** The part of the Lambda context object this handler reads (typed structurally: no `@types/aws-lambda` needed). */
 export interface LambdaContext {

@@ -4,16 +4,17 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
+import { LeaseTable } from './lease-table.js';
 
-/** The actions leasehold needs at run time (`tryLead`, `release`, `getLeader`), and no others (docs/dynamodb.md, "IAM permissions"). */
-export const LEASE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'] as const;
+export { LEASE_TABLE_ACTIONS, LeaseTable, type LeaseTableProps, leaseTableKeys } from './lease-table.js';
+
+/** The function's runtime. The handler bundle targets it (`npm run build:lambda`); the package itself runs on Node 20 and later. */
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
 /** Where `examples/lambda-scheduled/handler.ts` is bundled to: `handler.cjs`, exporting `handler` (see infra/README.md). */
 export const DEFAULT_ASSET_DIR = fileURLToPath(new URL('../../examples/lambda-scheduled/dist', import.meta.url));
@@ -54,7 +55,7 @@ const MAX_LAMBDA_TIMEOUT_MS = 15 * 60_000;
  */
 export class LeaseholdLambdaStack extends Stack {
   /** The lease table (a plain single-region `AWS::DynamoDB::Table`, not a global table). */
-  readonly table: dynamodb.Table;
+  readonly table: LeaseTable;
   /** The scheduled function. */
   readonly fn: lambda.Function;
   /** The EventBridge rule that invokes {@link fn}. */
@@ -66,20 +67,13 @@ export class LeaseholdLambdaStack extends Stack {
     const jobTtlMs = props.jobTtlMs ?? 4 * 60_000;
     checkJobTtl(jobTtlMs, scheduleExpression);
 
-    // dynamodb.Table, not TableV2: TableV2 synthesizes an AWS::DynamoDB::GlobalTable, and a lease table must not
-    // gain eventually consistent replicas (store.checkTable() refuses those).
-    this.table = new dynamodb.Table(this, 'Leases', {
+    this.table = new LeaseTable(this, 'Leases', {
       ...(props.tableName !== undefined ? { tableName: props.tableName } : {}),
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // Deleting the table would reset fencing tokens' history; keep it when the stack goes.
-      removalPolicy: RemovalPolicy.RETAIN,
-      ...(props.ttlAttribute !== undefined ? { timeToLiveAttribute: props.ttlAttribute } : {}),
+      ...(props.ttlAttribute !== undefined ? { ttlAttribute: props.ttlAttribute } : {}),
     });
 
     this.fn = new lambda.Function(this, 'Job', {
-      runtime: lambda.Runtime.NODEJS_20_X,
+      runtime: LAMBDA_RUNTIME,
       handler: 'handler.handler',
       code: props.code ?? lambda.Code.fromAsset(props.assetDir ?? DEFAULT_ASSET_DIR),
       timeout: Duration.seconds(Math.ceil(jobTtlMs / 1000)),
@@ -91,14 +85,8 @@ export class LeaseholdLambdaStack extends Stack {
         JOB_TTL_MS: String(jobTtlMs),
       },
     });
-    // Explicit, not table.grantReadWriteData(): that would also grant Scan, Query, DeleteItem, batch calls and more.
-    this.fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        effect: iam.Effect.ALLOW,
-        actions: [...LEASE_TABLE_ACTIONS],
-        resources: [this.table.tableArn],
-      }),
-    );
+    // Exactly GetItem and UpdateItem on this table; not table.grantReadWriteData(), which adds Scan, Query, DeleteItem, ….
+    this.table.grantLeases(this.fn);
 
     this.rule = new events.Rule(this, 'Schedule', {
       schedule: events.Schedule.expression(scheduleExpression),

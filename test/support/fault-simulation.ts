@@ -114,6 +114,33 @@ export const HTTP_HANDLER_CONFIG: Omit<SimulationConfig, 'seed'> = {
 };
 
 /**
+ * The Firestore stores refuse leases under 3 s (about one write per second per document): the default schedule
+ * scaled to a 3 s lease, with a longer fault phase, and pauses and crashes made likelier so that each seed still
+ * sees changes of holder within it (a leader that keeps running renews, and takes its lease back after a release);
+ * a modest poll, since Google's emulator is one JVM that every contender of every seed shares.
+ */
+export const FIRESTORE_CONFIG: Omit<SimulationConfig, 'seed'> = {
+  ...SIMULATION_DEFAULTS,
+  ttlMs: 3_000,
+  maxClockSkewMs: 300,
+  pollMs: 300,
+  faultPhaseMs: 9_000,
+  pPause: 0.3,
+  pCrash: 0.08,
+};
+
+/** The generic path on Firestore: {@link GENERIC_CONFIG}'s fault mix on {@link FIRESTORE_CONFIG}'s timing. */
+export const FIRESTORE_GENERIC_CONFIG: Omit<SimulationConfig, 'seed'> = {
+  ...GENERIC_CONFIG,
+  ttlMs: FIRESTORE_CONFIG.ttlMs,
+  maxClockSkewMs: FIRESTORE_CONFIG.maxClockSkewMs,
+  pollMs: FIRESTORE_CONFIG.pollMs,
+  faultPhaseMs: FIRESTORE_CONFIG.faultPhaseMs,
+  pPause: FIRESTORE_CONFIG.pPause,
+  pCrash: FIRESTORE_CONFIG.pCrash,
+};
+
+/**
  * Liveness: once faults stop, a lease held then (perhaps by a paused or crashed holder) runs out within ttl
  * (plus the skew on client clocks), and a follower's next poll, at most 1.5 poll later, takes it; 100 ms
  * covers that last round trip and timer lateness on a loaded machine.

@@ -2,9 +2,9 @@
  * A small local stand-in for the Firestore REST API v1 and Google's OAuth token endpoint, for testing
  * `leasehold/firestore-rest`.
  *
- * Why it exists: no faithful Firestore engine runs offline here. The official emulator needs Java 21 and a
- * download, and the npm emulator (`@firestore-emulator/server`) serves gRPC only. So the REST store is tested
- * against this endpoint, which does two jobs and nothing more:
+ * Why it exists: Google's emulator (which the tests also run, where installed) is a separate process whose requests
+ * cannot be logged, whose answers cannot be faulted and whose clock cannot be moved. This endpoint can, and does two
+ * jobs and nothing more:
  *
  * 1. **Checks every request against Firestore's documented REST shapes** and refuses anything else with
  *    400 `INVALID_ARGUMENT`, as Firestore would: the paths (`/v1/projects/{p}/databases/{d}/documents:batchGet`

@@ -15,6 +15,8 @@ import {
   FAULT_KINDS,
   type FaultKind,
   type FaultSource,
+  FIRESTORE_CONFIG,
+  FIRESTORE_GENERIC_CONFIG,
   GENERIC_CONFIG,
   HTTP_HANDLER_CONFIG,
   SIMULATION_DEFAULTS,
@@ -27,7 +29,7 @@ import {
 import { recordFigures } from './safety-figures.js';
 
 export const BASE = SIMULATION_DEFAULTS;
-export { GENERIC_CONFIG, HTTP_HANDLER_CONFIG };
+export { FIRESTORE_CONFIG, FIRESTORE_GENERIC_CONFIG, GENERIC_CONFIG, HTTP_HANDLER_CONFIG };
 
 /** Fault kinds every run must inject (a read-back failing too is counted, and required where writes are many). */
 export const REQUIRED_FAULTS: readonly FaultKind[] = [

@@ -45,5 +45,11 @@ variable "job_ttl_ms" {
 variable "handler_dir" {
   description = "Directory holding the bundled handler (handler.cjs exporting handler; see infra/README.md), relative to this module."
   type        = string
-  default     = "../../examples/lambda-scheduled/dist"
+  default     = "../../../examples/lambda-scheduled/dist"
+}
+
+variable "lambda_runtime" {
+  description = "The function's runtime. The handler bundle targets it (npm run build:lambda targets node22); leasehold itself runs on Node 20 and later."
+  type        = string
+  default     = "nodejs22.x"
 }

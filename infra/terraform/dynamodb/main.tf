@@ -1,5 +1,6 @@
 # The scheduled singleton job of examples/lambda-scheduled: lease table, function, schedule, least-privilege role.
-# Same resources as infra/cdk/stack.ts.
+# Same resources as infra/cdk/stack.ts (whose LeaseTable construct reads the key from leasehold/dynamodb itself;
+# test/infra.test.ts checks that this table has the same key).
 
 terraform {
   required_version = ">= 1.5"
@@ -95,7 +96,7 @@ data "archive_file" "handler" {
 resource "aws_lambda_function" "job" {
   function_name    = "${var.name_prefix}-job"
   role             = aws_iam_role.job.arn
-  runtime          = "nodejs20.x"
+  runtime          = var.lambda_runtime
   handler          = "handler.handler"
   filename         = data.archive_file.handler.output_path
   source_code_hash = data.archive_file.handler.output_base64sha256
