@@ -52,7 +52,7 @@ h1{font-size:22px;margin:0;font-weight:650;letter-spacing:-.01em}
 .note{margin-top:8px;font-size:12.5px;color:var(--warn);min-height:1em}
 h2{font-size:14px;font-weight:650;margin:28px 0 10px;color:var(--muted);text-transform:uppercase;letter-spacing:.06em}
 .log{background:var(--card);border:1px solid var(--line);border-radius:12px;margin:0;padding:6px 0;list-style:none;font-size:13.5px}
-.log li{display:grid;grid-template-columns:78px minmax(120px,1fr) 3fr;gap:12px;padding:6px 18px;border-top:1px solid var(--line)}
+.log li{display:grid;grid-template-columns:70px minmax(120px,180px) 1fr;gap:12px;padding:6px 18px;border-top:1px solid var(--line)}
 .log li:first-child{border-top:0}
 .log .t{color:var(--muted);font-variant-numeric:tabular-nums}.log .n{font-weight:600;overflow-wrap:anywhere}
 .log code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
@@ -79,7 +79,7 @@ const SCRIPT = `
     const root = el('section', 'card'); root.dataset.lease = name;
     const top = el('div', 'top'), who = el('div', 'who'), bar = el('div', 'bar'), meta = el('div', 'meta');
     const c2 = { root, name: el('div', 'name', name), pill: el('span', 'pill vacant', '…'), holder: el('div', 'holder none', '…'), token: el('span', 'token', ''),
-      fill: el('div', 'fill'), left: el('span', 'left', ''), since: el('span', 'since', ''), note: el('div', 'note', ''), lease: null, full: 0 };
+      fill: el('div', 'fill'), left: el('span', 'left', ''), since: el('span', 'since', ''), note: el('div', 'note', ''), lease: null, full: 0, last: null, lastToken: null };
     top.append(c2.name, c2.pill); who.append(c2.holder, c2.token); bar.append(c2.fill); meta.append(c2.left, c2.since);
     root.append(top, who, bar, meta, c2.note); grid.append(root); cards.set(name, c2);
     return c2;
@@ -97,14 +97,21 @@ const SCRIPT = `
     if (l.error) { c.pill.className = 'pill error'; c.pill.textContent = 'unreachable'; c.lease = prev; return; }
     const changed = prev && (prev.holder !== l.holder || prev.token !== l.token);
     if (prev && changed) {
-      if (l.holder && prev.holder) { c.note.textContent = 'taken over from ' + prev.holder; note(l.name, prev.holder + ' → ' + l.holder + '  (token ' + prev.token + ' → ' + l.token + ')'); }
+      // A lease that ended (released or expired) and was claimed between two polls, or seen vacant in between,
+      // is one handover from the last holder this page saw.
+      const from = prev.holder || c.last;
+      if (l.holder && from) { c.note.textContent = 'taken over from ' + from; note(l.name, from + ' → ' + l.holder + '  (token ' + (prev.token || c.lastToken) + ' → ' + l.token + ')'); }
       else if (l.holder) { c.note.textContent = ''; note(l.name, 'claimed by ' + l.holder + '  (token ' + l.token + ')'); }
-      else { c.note.textContent = ''; note(l.name, 'released by ' + prev.holder); }
+      else { c.note.textContent = ''; note(l.name, prev.holder + '’s lease ended (released or expired)'); }
       c.root.classList.remove('flash'); void c.root.offsetWidth; c.root.classList.add('flash');
       setTimeout(() => c.root.classList.remove('flash'), 1600);
     }
-    if (!prev || changed || !l.holder) c.full = 0;
-    if (l.holder) c.full = Math.max(c.full, l.expiresAt - (Date.now() + offset));
+    if (l.holder) { c.last = l.holder; c.lastToken = l.token; }
+    // The bar's scale, the lease length, is not stored: a new term's expiresAt − acquiredAt is exactly it until the
+    // first renewal (a cron job's lease is never renewed), and a renewal seen on screen gives it again.
+    if (!l.holder) c.full = 0;
+    else if (!prev || changed || !prev.holder) c.full = l.expiresAt - l.acquiredAt;
+    else if (l.expiresAt > prev.expiresAt) c.full = l.expiresAt - (Date.now() + offset);
     c.lease = l;
     c.holder.textContent = l.holder || 'nobody';
     c.holder.className = l.holder ? 'holder' : 'holder none';
@@ -117,7 +124,7 @@ const SCRIPT = `
     for (const c of cards.values()) {
       const l = c.lease;
       if (!l) continue;
-      if (!l.holder) { c.fill.style.width = '0'; c.left.textContent = 'vacant'; c.since.textContent = ''; if (c.pill.className !== 'pill error' || !failing) { c.pill.className = 'pill vacant'; c.pill.textContent = 'vacant'; } continue; }
+      if (!l.holder) { c.fill.style.width = '0'; c.left.textContent = 'free: the next claim takes it'; c.since.textContent = ''; if (c.pill.className !== 'pill error' || !failing) { c.pill.className = 'pill vacant'; c.pill.textContent = 'vacant'; } continue; }
       const left = l.expiresAt - now, share = c.full > 0 ? Math.min(1, Math.max(0, left / c.full)) : 0, ending = share < 0.25;
       c.fill.style.width = (share * 100).toFixed(1) + '%';
       c.fill.className = ending ? 'fill ending' : 'fill';

@@ -9,6 +9,7 @@
  * - `/app/*`: `createLeaseApp` over the Durable Object store, names from `LEASE_NAMES`, admin token `ADMIN_TOKEN`.
  * - `/closed/*`: the same app without an admin token.
  * - `/data/*`: the same app with `exposeData: true` and a page title and poll interval.
+ * - `/live/*`: the same app with an admin token, polling every 250 ms (test/status-page.test.ts).
  * - `/node/*`: an instance's app with its `Elector` (MemoryStore, ManualClock, a fault wrapper) for health codes,
  *   driven by `POST /ctl/{start,stop,advance?ms=,down?on=,claim?holder=}`.
  */
@@ -82,6 +83,7 @@ const leaseOptions = {
 app.route('/app', createLeaseApp({ ...leaseOptions, adminToken: (c) => (c.env as Env).ADMIN_TOKEN }));
 app.route('/closed', createLeaseApp(leaseOptions));
 app.route('/data', createLeaseApp({ ...leaseOptions, exposeData: true, page: { title: 'Leases <prod>', pollMs: 250 } }));
+app.route('/live', createLeaseApp({ ...leaseOptions, adminToken: (c) => (c.env as Env).ADMIN_TOKEN, page: { title: 'Leases · production', pollMs: 250 } }));
 app.route('/node', nodeApp);
 app.post('/store', (c) => storeCall(c.req.raw, c.env));
 app.post('/expire', async (c) => stub(c.env, c.req.query('name') ?? '').fetch('https://lease.durable-object/__expire'));
