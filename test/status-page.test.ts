@@ -85,7 +85,10 @@ describe('the status page in headless Chromium', () => {
     // The same document all along, never reloaded.
     expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same document');
     expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
-    expect(requests.every((url) => url.startsWith(base)), requests.join('\n')).toBe(true);
+    expect(
+      requests.every((url) => url.startsWith(base)),
+      requests.join('\n'),
+    ).toBe(true);
     expect(errors).toEqual([]);
 
     // Screenshot, taken a moment after the takeover while its highlight still shows.

@@ -16,7 +16,8 @@
  * Errors are JSON `{ code, message }`, never a stack trace.
  * @module
  */
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
+import { Hono } from 'hono/tiny';
 import { type Clock, checkClock } from '../clock.js';
 import type { Elector } from '../elector.js';
 import { isLeaseholdError, LeaseholdError, type LeaseholdErrorCode } from '../errors.js';
@@ -194,7 +195,7 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
     try {
       return checkStore((options.store as (c: Context) => Store)(c));
     } catch (error) {
-      throw new ConfigError(`the store option failed: ${isLeaseholdError(error) ? error.message : 'it threw'}`);
+      throw new ConfigError(`the store option failed: ${reason(error)}`);
     }
   };
   const namesOf = (c: Context): readonly string[] => {
@@ -202,7 +203,7 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
     try {
       return checkNames((options.names as (c: Context) => readonly string[])(c));
     } catch (error) {
-      throw new ConfigError(`the names option failed: ${isLeaseholdError(error) ? error.message : 'it threw'}`);
+      throw new ConfigError(`the names option failed: ${reason(error)}`);
     }
   };
   const tokenOf = (c: Context): string | undefined => {
@@ -374,6 +375,11 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
   });
 
   return app;
+}
+
+/** The message of an option function's error (the deployment's own words, e.g. which secret to set). */
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : 'it threw';
 }
 
 /** A valid name that is not among the configured ones. */
