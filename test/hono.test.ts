@@ -7,6 +7,8 @@
  */
 import type { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLeaseApp } from '../src/hono/index.js';
+import { MemoryStore } from '../src/stores/memory.js';
 import { startLeaseWorker } from './support/lease-miniflare.js';
 
 const ADMIN_TOKEN = `admin-${crypto.randomUUID()}`;
@@ -255,5 +257,27 @@ describe('leasehold/hono in workerd: GET /health', () => {
     expect(await health()).toMatchObject({ status: 200, body: { status: 'leader', token: 3 } });
     await call('POST', '/ctl/stop');
     expect(await health()).toMatchObject({ status: 503, body: { status: 'stopped', leader: false } });
+  });
+});
+
+describe('createLeaseApp refuses bad options with a typed error', () => {
+  const store = new MemoryStore();
+  const cases: [string, unknown, string][] = [
+    ['no options', undefined, 'INVALID_OPTION'],
+    ['no store', { names: ['a'] }, 'INVALID_STORE'],
+    ['a store without the interface', { store: {}, names: ['a'] }, 'INVALID_STORE'],
+    ['no names', { store, names: [] }, 'INVALID_OPTION'],
+    ['names not a list', { store, names: 'a,b' }, 'INVALID_OPTION'],
+    ['a bad name', { store, names: ['ok', 'has space'] }, 'INVALID_NAME'],
+    ['a repeated name', { store, names: ['a', 'a'] }, 'INVALID_OPTION'],
+    ['a short admin token', { store, names: ['a'], adminToken: 'short' }, 'INVALID_OPTION'],
+    ['an admin token with a space', { store, names: ['a'], adminToken: 'sixteen chars or more' }, 'INVALID_OPTION'],
+    ['a poll interval of 10 ms', { store, names: ['a'], page: { pollMs: 10 } }, 'INVALID_OPTION'],
+    ['an empty title', { store, names: ['a'], page: { title: '' } }, 'INVALID_OPTION'],
+    ['health without an elector', { store, names: ['a'], health: { name: 'a' } }, 'INVALID_OPTION'],
+    ['a negative skew', { store, names: ['a'], maxClockSkewMs: -1 }, 'INVALID_OPTION'],
+  ];
+  it.each(cases)('%s', (_what, options, code) => {
+    expect(() => createLeaseApp(options as never)).toThrow(expect.objectContaining({ name: 'LeaseholdError', code }));
   });
 });
