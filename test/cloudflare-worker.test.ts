@@ -5,9 +5,9 @@
  * (test/support/firestore-rest-server.ts) on 127.0.0.1 with a service-account key generated here, whose
  * `token_uri` points at that server; its cron job POSTs to a local HTTP server that records each request.
  *
- * Checked: the HTTP API (claim, refusal, release, getLeader, a 10-way race), its bearer auth (401 without the
- * token, 500 when the Worker has none: fail closed), bad input (400 with a stable code and no request at all to
- * Firestore), and the cron job (two concurrent invocations run the job once, with the leader's fencing token,
+ * Checked: the HTTP API, `leasehold/hono` mounted whole (claim, refusal, release, the lease view, a 10-way race),
+ * its admin auth (401 without a bearer token, 403 with a wrong one; the routes absent when the Worker has no
+ * API_TOKEN: closed by default), bad input (400 with a stable code and no request at all to Firestore), and the cron job (two concurrent invocations run the job once, with the leader's fencing token,
  * then release; a refusal or a store outage runs nothing).
  */
 import { execFile } from 'node:child_process';
@@ -30,6 +30,10 @@ const PROJECT = 'demo-leasehold-cf';
 const COLLECTION = 'cf_leases';
 const API_TOKEN = `api-${crypto.randomUUID()}`;
 const JOB_NAME = 'quarter-hourly-sync';
+// The leases the Worker's app serves (LEASE_NAMES): the job's, 'job' for the bad-input cases, and a pool that
+// `fresh()` hands out one by one, so every test works on a lease of its own.
+const POOL = Array.from({ length: 40 }, (_, i) => `lease-${i}`);
+const LEASE_NAMES = [JOB_NAME, 'job', ...POOL].join(',');
 const SA_EMAIL = 'leases@demo-leasehold-cf.iam.gserviceaccount.com';
 // The same date the Worker is deployed with.
 const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'))?.[1];
@@ -132,6 +136,7 @@ beforeAll(async () => {
     JOB_NAME,
     JOB_TTL_MS: '30000',
     JOB_URL: jobUrl,
+    LEASE_NAMES,
   };
   const worker = (name: string, overrides: Record<string, string | undefined>) => {
     const merged: Record<string, string> = {};
@@ -190,11 +195,18 @@ interface Lead {
 }
 
 const lead = (name: string, body: unknown) => call<Lead>('POST', `/leases/${encodeURIComponent(name)}/lead`, { body });
-const leaderOf = async (name: string) =>
-  (await call<{ leader: { holder: string; token: number; data: string | null } | null }>('GET', `/leases/${name}`)).body.leader;
+/** The lease as `GET /leases/:name` shows it, or `null` while nobody holds it. */
+const leaderOf = async (name: string) => {
+  const view = (await call<{ holder: string | null; token: number | null }>('GET', `/leases/${name}`)).body;
+  return view.holder === null ? null : view;
+};
 
 let n = 0;
-const fresh = (label: string) => `${label}-${Date.now().toString(36)}-${n++}`;
+const fresh = (_label: string) => {
+  const name = POOL[n++];
+  if (!name) throw new Error('the test needs more names in POOL');
+  return name;
+};
 const commits = () => fake.requests.filter((r) => r.path.endsWith('documents:commit'));
 const storedToken = (name: string) => Number(fake.documents.get(fake.documentName(COLLECTION, name))?.fields.token?.integerValue);
 
@@ -225,10 +237,18 @@ describe('the example Cloudflare Worker, bundled by wrangler, in workerd', () =>
         token: 1,
         remainingMs: 0,
       });
-      expect(await leaderOf(name)).toMatchObject({ holder: 'host-a:cron', token: 1, data: 'build 41' });
+      expect(await leaderOf(name)).toMatchObject({ holder: 'host-a:cron', token: 1 });
+      // The app keeps `data` to itself unless configured to show it.
+      expect(await leaderOf(name)).not.toHaveProperty('data');
 
-      expect(await call('POST', `/leases/${name}/release`, { body: { holder: 'host-b:cron' } })).toEqual({ status: 200, body: { released: false } });
-      expect(await call('POST', `/leases/${name}/release`, { body: { holder: 'host-a:cron' } })).toEqual({ status: 200, body: { released: true } });
+      expect(await call('POST', `/leases/${name}/release`, { body: { holder: 'host-b:cron' } })).toEqual({
+        status: 200,
+        body: { released: false, holder: 'host-b:cron' },
+      });
+      expect(await call('POST', `/leases/${name}/release`, { body: { holder: 'host-a:cron' } })).toEqual({
+        status: 200,
+        body: { released: true, holder: 'host-a:cron' },
+      });
       expect(await leaderOf(name)).toBeNull();
 
       // The next holder gets a larger token: release keeps the counter.
@@ -256,47 +276,55 @@ describe('the example Cloudflare Worker, bundled by wrangler, in workerd', () =>
   });
 
   describe('auth', () => {
-    const attempts: [string, string | null][] = [
-      ['no Authorization header', null],
-      ['a wrong token', 'not-the-token'],
-      ['the token with a suffix', `${API_TOKEN}x`],
-      ['an empty token', ''],
+    const attempts: [string, string | null, number, string][] = [
+      ['no Authorization header', null, 401, 'UNAUTHORIZED'],
+      ['a wrong token', 'not-the-token', 403, 'FORBIDDEN'],
+      ['the token with a suffix', `${API_TOKEN}x`, 403, 'FORBIDDEN'],
+      ['an empty token', '', 401, 'UNAUTHORIZED'],
     ];
-    it.each(attempts)('refuses %s with 401 and writes nothing', async (_label, token) => {
+    it.each(attempts)('refuses %s on the admin routes and writes nothing', async (_label, token, status, code) => {
       const name = fresh('auth');
       const before = fake.requests.length;
       for (const [method, path, body] of [
         ['POST', `/leases/${name}/lead`, { holder: 'intruder' }],
         ['POST', `/leases/${name}/release`, { holder: 'intruder' }],
-        ['GET', `/leases/${name}`, undefined],
       ] as const) {
         const answer = await call(method, path, { body, token });
-        expect(answer).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
+        expect(answer).toMatchObject({ status, body: { code } });
       }
       expect(fake.requests.length).toBe(before);
       expect(fake.documents.has(fake.documentName(COLLECTION, name))).toBe(false);
     });
 
     it('with a Basic scheme too', async () => {
-      const response = await (await workerNamed()).fetch(`http://worker.test/leases/${fresh('auth')}`, {
+      const response = await (await workerNamed()).fetch(`http://worker.test/leases/${fresh('auth')}/lead`, {
+        method: 'POST',
         headers: { authorization: `Basic ${btoa(`x:${API_TOKEN}`)}` },
+        body: '{"holder":"intruder"}',
       });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
     });
 
-    it('fails closed when the Worker has no API_TOKEN: 500 for everyone, saying to set the secret', async () => {
+    it('reads and the status page need no token', async () => {
+      expect((await call('GET', `/leases/${JOB_NAME}`, { token: null })).status).toBe(200);
+      const page = await (await workerNamed()).fetch('http://worker.test/');
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain(JOB_NAME);
+    });
+
+    it('closed by default: with no API_TOKEN the admin routes do not exist (404) and nothing is written', async () => {
       const before = fake.requests.length;
-      const answer = await call<{ code: string; message: string }>('POST', `/leases/${fresh('unset')}/lead`, {
-        body: { holder: 'h' },
-        worker: 'no-api-token',
-        token: 'anything',
-      });
-      expect(answer.status).toBe(500);
-      expect(answer.body.code).toBe('API_TOKEN_UNSET');
-      expect(answer.body.message).toContain('wrangler secret put API_TOKEN');
-      expect((await call('GET', `/leases/x`, { worker: 'no-api-token', token: null })).status).toBe(500);
+      for (const action of ['lead', 'release']) {
+        const answer = await call<{ code: string }>('POST', `/leases/${fresh('unset')}/${action}`, {
+          body: { holder: 'h' },
+          worker: 'no-api-token',
+          token: 'anything',
+        });
+        expect(answer).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+      }
       expect(fake.requests.length).toBe(before);
+      expect((await call('GET', `/leases/${JOB_NAME}`, { worker: 'no-api-token', token: null })).status).toBe(200);
     });
 
     it('fails closed when the Worker has no GCP_SERVICE_ACCOUNT: 500 saying to set the secret', async () => {
@@ -393,7 +421,7 @@ describe('the example Cloudflare Worker, bundled by wrangler, in workerd', () =>
       expect((await runCron()).outcome).toBe('ok');
       expect(jobHits.length).toBe(before);
       expect((await leaderOf(JOB_NAME))?.holder).toBe('other-host');
-      expect((await call('POST', `/leases/${JOB_NAME}/release`, { body: { holder: 'other-host' } })).body).toEqual({ released: true });
+      expect((await call('POST', `/leases/${JOB_NAME}/release`, { body: { holder: 'other-host' } })).body).toEqual({ released: true, holder: 'other-host' });
     });
 
     it('two concurrent invocations: the job runs once, with the leader’s fencing token, then the lease is released', async () => {
@@ -439,7 +467,7 @@ describe('the example Cloudflare Worker, bundled by wrangler, in workerd', () =>
       expect(jobHits.length).toBe(before);
       const answer = await call('POST', `/leases/${fresh('down')}/lead`, { body: { holder: 'host-a:cron', ttlMs: 30_000 }, worker: 'outage' });
       expect(answer).toMatchObject({ status: 503, body: { code: 'STORE_UNAVAILABLE' } });
-      expect((await call('GET', '/leases/anything', { worker: 'outage' })).status).toBe(503);
+      expect((await call('GET', `/leases/${JOB_NAME}`, { worker: 'outage' })).status).toBe(503);
     });
   });
 });

@@ -24,7 +24,7 @@ describe('package layout', () => {
   });
 
   it('the core imports no SDK and no node: module, so it runs in Lambda, Workers and browsers', () => {
-    const core = files('src').filter((f) => !f.includes(`${join('src', 'stores')}`) && !f.includes(join('src', 'testing')));
+    const core = files('src').filter((f) => !f.includes(`${join('src', 'stores')}`) && !f.includes(join('src', 'testing')) && !f.includes(join('src', 'hono')));
     expect(core.length).toBeGreaterThan(4);
     for (const file of core) {
       const imports = [...readFileSync(file, 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1] ?? '');
@@ -39,5 +39,13 @@ describe('package layout', () => {
     }
     for (const peer of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[peer]?.optional, peer).toBe(true);
     expect(pkg.sideEffects).toBe(false);
+  });
+
+  it('leasehold/hono imports only hono (an optional peer) and the core', () => {
+    for (const file of files(join('src', 'hono'))) {
+      const runtime = [...readFileSync(file, 'utf8').matchAll(/^import (?!type)[^;]*from '([^']+)'/gm)].map((m) => m[1] ?? '');
+      for (const spec of runtime) expect(spec.startsWith('.') || spec === 'hono' || spec.startsWith('hono/'), `${file} imports ${spec}`).toBe(true);
+    }
+    expect(pkg.peerDependenciesMeta.hono?.optional).toBe(true);
   });
 });

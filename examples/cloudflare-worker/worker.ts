@@ -5,23 +5,26 @@
  * - `scheduled`: a cron job that runs in at most one invocation at a time, even when Cloudflare runs the trigger
  *   twice or a slow run overlaps the next. Each invocation tries to lead with a fresh holder id; only the leader
  *   runs the job (a POST to `JOB_URL` carrying the fencing token), then releases.
- * - `fetch`: a small HTTP API (Hono) so hosts without a JavaScript runtime (a crontab with curl) and dashboards
- *   can lead, release and look up leases too. Every route needs `Authorization: Bearer <API_TOKEN>`.
+ * - `fetch`: `leasehold/hono`, mounted whole: a live status page at `/`, `GET /leases` and `GET /leases/:name`
+ *   (open), `GET /health`, and, only when `API_TOKEN` is set, `POST /leases/:name/lead` and `/release` behind
+ *   `Authorization: Bearer <API_TOKEN>`, so hosts without a JavaScript runtime (a crontab with curl) can lead too.
  *
  * Deployed with the top-level `wrangler.toml`; see README.md beside this file.
  * It imports `leasehold` by its package name, as your project will; it also needs `hono` (`npm install leasehold hono`).
  * @module
  */
-import { type Context, Hono } from 'hono';
-import { getLeader, isLeaseholdError, type LeadResult, type LeaseholdErrorCode, release, tryLead } from 'leasehold';
+import { isLeaseholdError, type LeadResult, release, tryLead } from 'leasehold';
 import { FirestoreRestStore, type ServiceAccountKey } from 'leasehold/firestore-rest';
+import { createLeaseApp } from 'leasehold/hono';
 
 /** The Worker's bindings: the secrets and the `[vars]` of `wrangler.toml`. Vars arrive as strings. */
 export interface Env {
   /** Secret: the service-account key file's JSON (`wrangler secret put GCP_SERVICE_ACCOUNT < key.json`); needs `roles/datastore.user`. */
   GCP_SERVICE_ACCOUNT?: string;
-  /** Secret: the bearer token every HTTP route requires (`wrangler secret put API_TOKEN`). Unset: every request gets 500. */
+  /** Secret: the bearer token of the admin routes, lead and release (`wrangler secret put API_TOKEN`). Unset: those routes do not exist. */
   API_TOKEN?: string;
+  /** The leases the HTTP app shows and serves, comma-separated (default: `JOB_NAME`). */
+  LEASE_NAMES?: string;
   /** Google Cloud project of the Firestore database (default: the key's `project_id`). */
   FIRESTORE_PROJECT_ID?: string;
   /** Firestore endpoint (default Google's); e.g. an emulator's `http://127.0.0.1:8080`. */
@@ -93,107 +96,25 @@ function storeFor(env: Env): FirestoreRestStore {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// HTTP API
+// HTTP: leasehold/hono, mounted whole (the status page, the JSON routes, and the admin routes behind API_TOKEN)
 // ---------------------------------------------------------------------------------------------------------------
 
-type HttpStatus = 400 | 401 | 404 | 500 | 503;
-type AppContext = Context<{ Bindings: Env }>;
-
-/** Every error answer: `{ code, message }`, `code` stable (a leasehold code, or one of this API's own). */
-function problem(c: AppContext, status: HttpStatus, code: string, message: string): Response {
-  return c.json({ code, message }, status);
+/** The leases the app shows: `LEASE_NAMES` (comma-separated), else just the cron job's. */
+function namesOf(env: Env): string[] {
+  const names = (env.LEASE_NAMES ?? env.JOB_NAME ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  if (names.length === 0) throw new ConfigError('LEASE_NAMES (or JOB_NAME) must be set: add it to [vars] in wrangler.toml');
+  return names;
 }
 
-// Bad input is the caller's (400); an unreachable store is transient (503); the rest is the deployment's (500).
-function statusOf(code: LeaseholdErrorCode): HttpStatus {
-  if (code === 'INVALID_NAME' || code === 'INVALID_HOLDER' || code === 'INVALID_TTL' || code === 'INVALID_OPTION') return 400;
-  if (code === 'STORE_UNAVAILABLE') return 503;
-  return 500; // INVALID_STORE (a bad binding), STORE_CORRUPT, anything else
-}
-
-/** Compares two secrets in time that does not depend on where they differ (both are hashed first). */
-async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const digest = (text: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  const [a, b] = (await Promise.all([digest(given), digest(expected)])).map((d) => new Uint8Array(d)) as [Uint8Array, Uint8Array];
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
-}
-
-/**
- * The request body as a JSON object with only `allowed` keys, or an `INVALID_OPTION` error saying what to send.
- * Unknown keys are refused so that a typo (`ttl` for `ttlMs`) does not silently fall back to a default.
- */
-async function bodyObject(request: Request, allowed: readonly string[], example: string): Promise<Record<string, unknown>> {
-  const refuse = (what: string) => new InvalidBody(`${what}; send a JSON object like ${example}`);
-  let body: unknown;
-  try {
-    body = JSON.parse(await request.text());
-  } catch {
-    throw refuse('the body is not JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw refuse(`the body is ${Array.isArray(body) ? 'an array' : JSON.stringify(body).slice(0, 40)}, not an object`);
-  }
-  const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0) throw refuse(`unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
-  return body as Record<string, unknown>;
-}
-
-class InvalidBody extends Error {}
-
-const app = new Hono<{ Bindings: Env }>();
-
-// Fail closed: with no API_TOKEN configured nobody gets in, rather than everybody.
-app.use('*', async (c, next) => {
-  const expected = c.env.API_TOKEN;
-  if (!expected) return problem(c, 500, 'API_TOKEN_UNSET', 'this Worker has no API_TOKEN, so it refuses every request: run `wrangler secret put API_TOKEN`');
-  const given = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1];
-  if (given === undefined || !(await sameSecret(given, expected))) {
-    c.header('www-authenticate', 'Bearer');
-    return problem(c, 401, 'UNAUTHORIZED', 'send the header Authorization: Bearer <API_TOKEN>');
-  }
-  await next();
-});
-
-/** `GET /leases/:name` → `{ leader }`: `{ holder, token, acquiredAt, expiresAt, data }`, or `null` when nobody holds it. */
-app.get('/leases/:name', async (c) => c.json({ leader: await getLeader(storeFor(c.env), c.req.param('name')) }));
-
-/**
- * `POST /leases/:name/lead` with `{ holder, ttlMs?, data? }` → `{ isLeader, leader, token, expiresAt, remainingMs }`.
- * `remainingMs` counts from when this Worker sent its write; the caller should count it from when it sent its own
- * request (earlier still), so it never acts past the lease.
- */
-app.post('/leases/:name/lead', async (c) => {
-  const body = await bodyObject(c.req.raw, ['holder', 'ttlMs', 'data'], '{"holder":"host-1:nightly","ttlMs":60000}');
-  // Passed on as sent: the library checks every value (types included) before any request, so nothing is written.
-  const lead: LeadResult = await tryLead(storeFor(c.env), {
-    name: c.req.param('name'),
-    holder: body.holder as string,
-    ...('ttlMs' in body ? { ttlMs: body.ttlMs as number } : {}),
-    ...('data' in body ? { data: body.data as string } : {}),
-  });
-  return c.json({ isLeader: lead.isLeader, leader: lead.leader, token: lead.token, expiresAt: lead.expiresAt, remainingMs: lead.remainingMs() });
-});
-
-/** `POST /leases/:name/release` with `{ holder }` → `{ released }` (false when `holder` did not hold it). */
-app.post('/leases/:name/release', async (c) => {
-  const body = await bodyObject(c.req.raw, ['holder'], '{"holder":"host-1:nightly"}');
-  return c.json({ released: await release(storeFor(c.env), { name: c.req.param('name'), holder: body.holder as string }) });
-});
-
-app.notFound((c) => problem(c, 404, 'NOT_FOUND', 'routes: GET /leases/:name, POST /leases/:name/lead, POST /leases/:name/release'));
-
-app.onError((error, c) => {
-  if (error instanceof InvalidBody) return problem(c, 400, 'INVALID_OPTION', error.message);
-  if (error instanceof ConfigError) return problem(c, 500, 'NOT_CONFIGURED', error.message);
-  if (isLeaseholdError(error)) {
-    const status = statusOf(error.code);
-    if (status >= 500) console.error(`${c.req.method} ${c.req.path}: ${error.code}: ${error.message}`);
-    return problem(c, status, error.code, error.message);
-  }
-  console.error(`${c.req.method} ${c.req.path}:`, error);
-  return problem(c, 500, 'INTERNAL', 'unexpected error; see the Worker logs');
+const app = createLeaseApp({
+  store: (c) => storeFor(c.env as Env),
+  names: (c) => namesOf(c.env as Env),
+  // Unset: the admin routes (lead, release) do not exist; reads and the page stay open.
+  adminToken: (c) => (c.env as Env).API_TOKEN,
+  page: { title: 'Leases' },
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -249,5 +170,5 @@ async function scheduled(controller: ScheduledController, env: Env, ctx: Executi
   }
 }
 
-/** The Worker: the HTTP API (`fetch`) and the cron job (`scheduled`). */
+/** The Worker: the lease app (`fetch`) and the cron job (`scheduled`). */
 export default { fetch: app.fetch, scheduled };

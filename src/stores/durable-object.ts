@@ -1,0 +1,328 @@
+/**
+ * `leasehold/durable-object`: leases in Cloudflare Durable Objects, for Workers that want no external database.
+ * One object per lease name (`idFromName(name)`) keeps that lease's record in its strongly consistent storage and
+ * judges expiry by its own clock. Every store call is one `fetch` to that object, which runs the whole step inside
+ * (the core's own `planClaim` for a claim), so `tryLead()` and `release()` cost one request each.
+ *
+ * Export {@link LeaseDurableObject} from your Worker's entry module and bind it (`LEASES` below); no import of
+ * `cloudflare:workers` is needed, so this module also loads in Node (for tests and type checks).
+ * @example
+ * // worker.ts
+ * import { tryLead } from 'leasehold'
+ * import { DurableObjectStore } from 'leasehold/durable-object'
+ * export { LeaseDurableObject } from 'leasehold/durable-object'
+ * export default {
+ *   async scheduled(_c, env) {
+ *     const lead = await tryLead(new DurableObjectStore({ namespace: env.LEASES }), { name: 'sync', holder: crypto.randomUUID(), ttlMs: 60_000 })
+ *   },
+ * }
+ * @module
+ */
+import { abortSignalWithin } from '../clock.js';
+import { LeaseholdError } from '../errors.js';
+import { planClaim } from '../lead.js';
+import { describeValue } from '../options.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
+
+/** The part of a Durable Object stub this store uses (Cloudflare's `DurableObjectStub`). */
+export interface DurableObjectStubLike {
+  fetch(input: string, init?: RequestInit): Promise<Response>;
+}
+
+/** The part of a Durable Object namespace binding this store uses (Cloudflare's `DurableObjectNamespace`). */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: never, options?: { locationHint?: string }): DurableObjectStubLike;
+}
+
+/** The part of `DurableObjectState` that {@link LeaseDurableObject} uses. */
+export interface DurableObjectStateLike {
+  readonly storage: {
+    get<T = unknown>(key: string): Promise<T | undefined>;
+    put<T>(key: string, value: T): Promise<void>;
+  };
+}
+
+/** Options of {@link DurableObjectStore}. */
+export interface DurableObjectStoreOptions {
+  /** The Durable Object namespace binding of {@link LeaseDurableObject} (e.g. `env.LEASES`). */
+  namespace: DurableObjectNamespaceLike;
+  /**
+   * Where a lease's object is created the first time it is used (`'wnam'`, `'weur'`, `'apac'`, …): a hint, as
+   * Cloudflare's `locationHint`. Default: near the Worker that first uses the name. The object stays there.
+   */
+  locationHint?: string;
+  /** Limit of each request to the object, in ms (default 10 000): past it the call fails closed (`STORE_UNAVAILABLE`). */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+// The object's one storage key: each object holds exactly one lease.
+const KEY = 'lease';
+// Any URL will do: the request goes to the object, not over the network.
+const URL_OF_OBJECT = 'https://lease.durable-object/';
+
+/** A request to the object, one per store call. */
+type Operation =
+  | { op: 'read'; name: string }
+  | { op: 'create'; write: LeaseWrite }
+  | { op: 'replace'; expectedVersion: string; write: LeaseWrite }
+  | { op: 'claim'; request: ClaimRequest }
+  | { op: 'release'; name: string; holder: string; version: string; expectedVersion?: string };
+
+/**
+ * Store over {@link LeaseDurableObject}: one object per lease name, one request per call, the object's clock
+ * judges expiry (`clockSource: 'store'`). Build one per isolate (or per request; it holds no state).
+ * @example
+ * const store = new DurableObjectStore({ namespace: env.LEASES })
+ * const lead = await tryLead(store, { name: 'hourly-sync', holder: crypto.randomUUID(), ttlMs: 60_000 })
+ */
+export class DurableObjectStore implements Store {
+  readonly kind = 'durable-object';
+  readonly clockSource = 'store' as const;
+  private readonly namespace: DurableObjectNamespaceLike;
+  private readonly locationHint: string | undefined;
+  /** Time limit of each request to the object, and the bound of one library call on this store, in ms. */
+  readonly timeoutMs: number;
+
+  constructor(options: DurableObjectStoreOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new LeaseholdError('INVALID_STORE', 'durable-object store: options must be an object like { namespace: env.LEASES }');
+    }
+    const { namespace, locationHint, timeoutMs } = options;
+    if (typeof namespace !== 'object' || namespace === null || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
+      throw new LeaseholdError(
+        'INVALID_STORE',
+        'durable-object store: namespace must be the Durable Object namespace binding of LeaseDurableObject (e.g. env.LEASES); check [[durable_objects.bindings]] in wrangler.toml',
+      );
+    }
+    if (locationHint !== undefined && (typeof locationHint !== 'string' || !/^[a-z]{2,8}$/.test(locationHint))) {
+      throw new LeaseholdError(
+        'INVALID_STORE',
+        `durable-object store: locationHint must be a region hint like 'wnam' or 'weur'; got ${describeValue(locationHint)}`,
+      );
+    }
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs <= 0)) {
+      throw new LeaseholdError('INVALID_STORE', `durable-object store: timeoutMs must be a positive whole number of ms; got ${describeValue(timeoutMs)}`);
+    }
+    this.namespace = namespace;
+    this.locationHint = locationHint;
+    this.timeoutMs = timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  async read(name: string, options?: StoreCallOptions): Promise<ReadResult> {
+    const answer = await this.call(name, { op: 'read', name }, options);
+    return { record: decodeRecord(answer.record, name), now: decodeNow(answer.now) };
+  }
+
+  async create(write: LeaseWrite, options?: StoreCallOptions): Promise<WriteOutcome> {
+    return decodeOutcome(await this.call(write.name, { op: 'create', write }, options), write.name);
+  }
+
+  async replace(expectedVersion: string, write: LeaseWrite, options?: StoreCallOptions): Promise<WriteOutcome> {
+    return decodeOutcome(await this.call(write.name, { op: 'replace', expectedVersion, write }, options), write.name);
+  }
+
+  async claim(request: ClaimRequest, options?: StoreCallOptions): Promise<{ record: LeaseRecord; now?: number }> {
+    const answer = await this.call(request.name, { op: 'claim', request }, options);
+    const record = decodeRecord(answer.record, request.name);
+    if (record === null) throw corrupt('a claim answered without a record');
+    return { record, now: decodeNow(answer.now) };
+  }
+
+  async releaseHolder(
+    name: string,
+    holder: string,
+    version: string,
+    _clientNow?: number,
+    options?: ReleaseCallOptions,
+  ): Promise<{ record: LeaseRecord | null; now?: number }> {
+    const expected = options?.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion };
+    const answer = await this.call(name, { op: 'release', name, holder, version, ...expected }, options);
+    return { record: decodeRecord(answer.record, name), now: decodeNow(answer.now) };
+  }
+
+  /** One request to the object of `name`. Throws a plain `Error` on a transport failure (the core fails closed). */
+  private async call(name: string, operation: Operation, options?: StoreCallOptions): Promise<Record<string, unknown>> {
+    const id = this.namespace.idFromName(name) as never;
+    const stub = this.locationHint === undefined ? this.namespace.get(id) : this.namespace.get(id, { locationHint: this.locationHint });
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new Error(`no answer from the lease's Durable Object within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+    });
+    try {
+      const response = await Promise.race([
+        stub.fetch(URL_OF_OBJECT, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(operation),
+          // The core's bound (the lease's validity window for a claim) or this store's own, whichever ends first.
+          signal: options?.signal ? abortSignalWithin(options.signal, this.timeoutMs) : controller.signal,
+        }),
+        timeout,
+      ]);
+      const text = await Promise.race([response.text(), timeout]);
+      if (!response.ok) throw new Error(`the lease's Durable Object answered HTTP ${response.status}: ${text.slice(0, 200)}`);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw corrupt('the object answered something that is not JSON');
+      }
+      if (typeof body !== 'object' || body === null) throw corrupt('the object answered something that is not a JSON object');
+      return body as Record<string, unknown>;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function corrupt(what: string): LeaseholdError {
+  return new LeaseholdError(
+    'STORE_CORRUPT',
+    `durable-object store: ${what}; is LeaseDurableObject the class bound to this namespace, at the same leasehold version?`,
+  );
+}
+
+function decodeNow(now: unknown): number {
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw corrupt('the object answered without its clock');
+  return now;
+}
+
+function decodeRecord(value: unknown, name: string): LeaseRecord | null {
+  if (value === null) return null;
+  const r = value as Partial<LeaseRecord> | undefined;
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    r.name !== name ||
+    (r.holder !== null && typeof r.holder !== 'string') ||
+    !Number.isSafeInteger(r.token) ||
+    typeof r.acquiredAt !== 'number' ||
+    typeof r.expiresAt !== 'number' ||
+    typeof r.version !== 'string' ||
+    (r.data !== null && typeof r.data !== 'string')
+  ) {
+    throw corrupt(`the record for ${JSON.stringify(name)} has the wrong shape`);
+  }
+  return { name: r.name, holder: r.holder, token: r.token as number, acquiredAt: r.acquiredAt, expiresAt: r.expiresAt, version: r.version, data: r.data };
+}
+
+function decodeOutcome(answer: Record<string, unknown>, name: string): WriteOutcome {
+  const now = decodeNow(answer.now);
+  if (answer.ok === true) {
+    const record = decodeRecord(answer.record, name);
+    if (record === null) throw corrupt('a write answered without a record');
+    return { ok: true, record, now };
+  }
+  return { ok: false, current: decodeRecord(answer.current, name), now };
+}
+
+/**
+ * The Durable Object that holds one lease. Export it from your Worker's entry module and bind it:
+ *
+ * ```toml
+ * [[durable_objects.bindings]]
+ * name = "LEASES"
+ * class_name = "LeaseDurableObject"
+ *
+ * [[migrations]]
+ * tag = "leasehold-v1"
+ * new_sqlite_classes = ["LeaseDurableObject"]
+ * ```
+ *
+ * Each request runs one step of the election on the object's own record, stamped and judged by the object's clock
+ * (`Date.now()`). The read, the decision and the write are atomic: between them the object awaits only its own
+ * storage, and the runtime's input gate delivers no other request meanwhile; its output gate holds the answer back
+ * until the write is durable, so no caller learns of a write that could still be lost. Records are never deleted
+ * (release clears the holder), so fencing tokens keep rising across releases.
+ */
+export class LeaseDurableObject {
+  /** The object's state (storage); kept for subclasses. */
+  protected readonly state: DurableObjectStateLike;
+
+  constructor(state: DurableObjectStateLike, _env?: unknown) {
+    this.state = state;
+  }
+
+  /** The object's clock: the one that stamps and judges expiry. */
+  protected now(): number {
+    return Date.now();
+  }
+
+  /** Answers one store call (see {@link DurableObjectStore}). */
+  async fetch(request: Request): Promise<Response> {
+    let operation: Operation;
+    try {
+      operation = (await request.json()) as Operation;
+    } catch {
+      return Response.json({ code: 'INVALID_OPTION', message: 'send one JSON store operation' }, { status: 400 });
+    }
+    const answer = await this.apply(operation);
+    if (answer === undefined) return Response.json({ code: 'INVALID_OPTION', message: 'unknown store operation' }, { status: 400 });
+    return Response.json(answer);
+  }
+
+  private async load(): Promise<LeaseRecord | null> {
+    return (await this.state.storage.get<LeaseRecord>(KEY)) ?? null;
+  }
+
+  private async store(record: LeaseRecord): Promise<LeaseRecord> {
+    await this.state.storage.put(KEY, record);
+    return record;
+  }
+
+  private stamp(
+    name: string,
+    holder: string | null,
+    token: number,
+    acquiredAt: number | null,
+    ttlMs: number,
+    version: string,
+    data: string | null,
+  ): LeaseRecord {
+    const now = this.now();
+    return { name, holder, token, acquiredAt: acquiredAt ?? now, expiresAt: now + ttlMs, version, data };
+  }
+
+  private async apply(o: Operation): Promise<object | undefined> {
+    const current = await this.load();
+    const now = this.now();
+    switch (o?.op) {
+      case 'read':
+        return { record: current, now };
+      case 'create': {
+        if (current !== null) return { ok: false, current, now };
+        const w = o.write;
+        return { ok: true, record: await this.store(this.stamp(w.name, w.holder, w.token, w.acquiredAt, w.ttlMs, w.version, w.data)), now };
+      }
+      case 'replace': {
+        if (current === null || current.version !== o.expectedVersion) return { ok: false, current, now };
+        const w = o.write;
+        return { ok: true, record: await this.store(this.stamp(w.name, w.holder, w.token, w.acquiredAt, w.ttlMs, w.version, w.data)), now };
+      }
+      case 'claim': {
+        const r = o.request;
+        // The core's decision, written once, applied here atomically on the object's clock.
+        const plan = planClaim('store', current, r.holder, now, r.clientNow, r.maxClockSkewMs);
+        if (plan.action === 'refuse') return { record: current, now };
+        return { record: await this.store(this.stamp(r.name, r.holder, plan.token, plan.acquiredAt, r.ttlMs, r.version, r.data)), now };
+      }
+      case 'release': {
+        // With expectedVersion, only exactly the state the holder gave up: a release delivered late must not clear
+        // a renewal made after it.
+        if (current === null || current.holder !== o.holder || (o.expectedVersion !== undefined && current.version !== o.expectedVersion)) {
+          return { record: current, now };
+        }
+        // Keep the record and its token: the next holder's token must still be larger.
+        return { record: await this.store(this.stamp(o.name, null, current.token, current.acquiredAt, 0, o.version, null)), now };
+      }
+      default:
+        return undefined;
+    }
+  }
+}
