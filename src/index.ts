@@ -32,3 +32,4 @@ export {
   MAX_TTL_MS,
 } from './options.js';
 export type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from './store.js';
+export { MAX_CONTENDERS, MAX_TRACKED_NAMES, type TrackedLease, Tracker, type TrackerEvent, type TrackerLostReason, type TrackerOptions } from './tracker.js';
