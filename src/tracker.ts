@@ -19,6 +19,8 @@ import type { Store } from './store.js';
 export const MAX_TRACKED_NAMES = 1_000;
 /** Largest `maxContenders` accepted (each round reads every other member slot). */
 export const MAX_CONTENDERS = 1_000;
+/** Default `maxContenders` when there are more names than this: each round reads every other slot, so keep it modest. */
+const DEFAULT_MAX_CONTENDERS = 64;
 /** Largest `resignOdds` accepted. */
 const MAX_RESIGN_ODDS = 1_000_000;
 
@@ -52,8 +54,8 @@ export interface TrackerOptions {
    */
   fairShare?: boolean;
   /**
-   * Number of member slots (default: the number of names, at most 1 000). A tracker that finds every slot taken
-   * stands by (holds nothing) until one frees. Each round reads every other slot: `maxContenders - 1` reads.
+   * Number of member slots (default: the number of names, at most 64; up to 1 000). A tracker that finds every slot
+   * taken stands by (holds nothing) until one frees. Each round reads every other slot: `maxContenders - 1` reads.
    */
   maxContenders?: number;
   /** A name is held at least this long (ms) before it is given up to rebalance (default `ttlMs`). */
@@ -65,8 +67,9 @@ export interface TrackerOptions {
    */
   resignOdds?: number;
   /**
-   * Longest pause between two claims of one round, in ms (default `min(100, pollEveryMs / 10)`); each pause is drawn
-   * at random up to it, the names are tried in random order, and the first round starts after such a pause too.
+   * Longest pause between two claims of one round, in ms (default `min(100, pollEveryMs / (4 × names))`, so a sweep
+   * over every name pauses about an eighth of a round in all); each pause is drawn at random up to it, the names are
+   * tried in random order, and the first round starts after a pause of up to `max(claimStaggerMs, pollEveryMs / 10)`.
    */
   claimStaggerMs?: number;
   /** Clock (default: the system clock): rounds, pauses, minimum hold and validity. */
@@ -241,7 +244,7 @@ function checkTrackerOptions(store: Store, options: unknown): TrackerParams {
     throw new LeaseholdError('INVALID_OPTION', 'with fairShare: false, set maxHeld (the most names this tracker holds): nothing else would cap it');
   }
   const maxHeld = checkInteger(o.maxHeld, 'maxHeld', names.length, 1, names.length, ' (at most the number of names)');
-  const maxContenders = checkInteger(o.maxContenders, 'maxContenders', Math.min(names.length, MAX_CONTENDERS), 1, MAX_CONTENDERS);
+  const maxContenders = checkInteger(o.maxContenders, 'maxContenders', Math.min(names.length, DEFAULT_MAX_CONTENDERS), 1, MAX_CONTENDERS);
   const lastSlot = `${memberPrefix}${maxContenders - 1}`;
   try {
     checkName(lastSlot);
@@ -253,7 +256,7 @@ function checkTrackerOptions(store: Store, options: unknown): TrackerParams {
   }
   const minHoldMs = checkDuration(o.minHoldMs, 'minHoldMs', lead.ttlMs, MAX_TTL_MS);
   const resignOdds = checkInteger(o.resignOdds, 'resignOdds', 2, 1, MAX_RESIGN_ODDS, ' (the N of 1-in-N; 1 gives the excess up at once)');
-  const claimStaggerMs = checkDuration(o.claimStaggerMs, 'claimStaggerMs', Math.min(100, pollEveryMs / 10), pollEveryMs);
+  const claimStaggerMs = checkDuration(o.claimStaggerMs, 'claimStaggerMs', Math.min(100, pollEveryMs / (4 * names.length)), pollEveryMs);
   if (o.random !== undefined && typeof o.random !== 'function') {
     throw new LeaseholdError('INVALID_OPTION', 'random must be a function returning a number in [0, 1); omit it for Math.random');
   }
@@ -356,7 +359,7 @@ export class Tracker {
   }
 
   /**
-   * Starts the rounds: the first after a random pause of up to `claimStaggerMs`. With `fairShare`, the first round
+   * Starts the rounds: the first after a random pause of up to `max(claimStaggerMs, pollEveryMs / 10)`. With `fairShare`, the first round
    * only joins (takes a member slot and counts the others), and names are claimed from the second round on, so a
    * fleet started together splits fairly at once. Waits for a pending `stop()` first; starting twice does nothing.
    */
@@ -366,7 +369,7 @@ export class Tracker {
       this.running = true;
       this.generation++;
       this.rounds = 0;
-      this.schedule(this.generation, this.random() * this.p.claimStaggerMs);
+      this.schedule(this.generation, this.random() * Math.max(this.p.claimStaggerMs, this.p.pollEveryMs / 10));
     });
   }
 
