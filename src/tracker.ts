@@ -424,16 +424,23 @@ export class Tracker {
 
   private schedule(generation: number, ms: number): void {
     if (!this.running || generation !== this.generation) return;
+    // Read raw here (outside the round's error handling): a clock that stops returning numbers then just makes the
+    // next round come a full interval later, and the round itself reports the bad clock as an `error` event.
+    const monotonic = () => {
+      const value = this.clock.monotonic();
+      return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+    };
     this.roundTimer = this.clock.setTimeout(() => {
       this.roundTimer = undefined;
-      const started = monotonicNow(this.clock);
+      const started = monotonic();
       this.inFlight = this.round(generation)
         .catch((error: unknown) => this.emit({ type: 'error', error }))
         .finally(() => {
           this.inFlight = undefined;
           // Up to 10% early, never late, counted from the round's start: renewals keep their cadence, and a fleet's
           // trackers drift apart instead of polling in lockstep.
-          const wait = this.p.pollEveryMs * (1 - 0.1 * this.random()) - (monotonicNow(this.clock) - started);
+          const elapsed = monotonic() - started;
+          const wait = this.p.pollEveryMs * (1 - 0.1 * this.random()) - Math.max(elapsed, 0);
           this.schedule(generation, Math.max(0, wait));
         });
     }, ms);
