@@ -66,6 +66,13 @@ export interface LeadResult {
   stillLeader(): boolean;
   /** Aborts when validity runs out (already aborted for followers). Pass it to the work you do as leader. */
   readonly signal: AbortSignal;
+  /**
+   * Gives this lease up, as {@link release} does for this result's store, name and holder (a follower's result
+   * sends nothing and returns `false`). From the moment it is called, this result and every other result of the
+   * same holder for this name in this process stop saying {@link stillLeader}, and their signals abort, whatever
+   * the store answers.
+   */
+  release(): Promise<boolean>;
 }
 
 /** Longest write version accepted from a `newVersion` generator, in characters. */
@@ -204,6 +211,53 @@ function rememberVersion(store: Store, name: string, holder: string, record: Lea
   }
 }
 
+/**
+ * Results that may still say "leader", per store, name and holder, so that a release by this process ends them
+ * at once. Each leading result keeps its entry and the generation it was born under; a release moves the entry to
+ * a new generation (ending them all) and aborts the signals handed out. Entries whose results have all run out
+ * are swept, so the map holds only live leases.
+ */
+interface Holding {
+  generation: object;
+  aborts: Set<() => void>;
+  /** The latest end of validity (wall clock) of any result born under this entry. */
+  untilWall: number;
+}
+const holdings = new WeakMap<Store, { byKey: Map<string, Holding>; sweepAt: number }>();
+
+function holding(store: Store, name: string, holder: string, untilWall: number, nowWall: number): Holding {
+  let table = holdings.get(store);
+  if (!table) {
+    table = { byKey: new Map(), sweepAt: 64 };
+    holdings.set(store, table);
+  }
+  const key = seenKey(name, holder);
+  let h = table.byKey.get(key);
+  if (!h) {
+    if (table.byKey.size >= table.sweepAt) {
+      for (const [k, entry] of table.byKey) if (entry.untilWall < nowWall && entry.aborts.size === 0) table.byKey.delete(k);
+      table.sweepAt = Math.max(64, table.byKey.size * 2);
+    }
+    h = { generation: {}, aborts: new Set(), untilWall };
+    table.byKey.set(key, h);
+  }
+  h.untilWall = Math.max(h.untilWall, untilWall);
+  return h;
+}
+
+/** Ends every result of `holder` for `name` on `store` in this process: a release is under way (fail-safe, whatever its outcome). */
+function endResults(store: Store, name: string, holder: string): void {
+  const table = holdings.get(store);
+  const key = seenKey(name, holder);
+  const h = table?.byKey.get(key);
+  if (!table || !h) return;
+  table.byKey.delete(key);
+  h.generation = {};
+  const aborts = [...h.aborts];
+  h.aborts.clear();
+  for (const abort of aborts) abort();
+}
+
 /** Refuses a lease shorter than the store sustains (e.g. Firestore's one write per second per document). */
 export function checkStoreLimits(store: Store, ttlMs: number): void {
   const min = store.limits?.minTtlMs;
@@ -280,12 +334,16 @@ function makeResult(
   startWall: number,
   windowMs: number,
   live: boolean,
+  owner: { store: Store; name: string; holder: string },
 ): LeadResult {
   const validUntil = leading ? startMono + windowMs : startMono;
   const validUntilWall = leading ? startWall + windowMs : startWall;
+  // A release by this process ends this result at once (README: results of a released lease stop leading).
+  const held = leading ? holding(owner.store, owner.name, owner.holder, validUntilWall, startWall) : undefined;
+  const bornUnder = held?.generation;
   // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
   const remainingMs = () => {
-    if (!leading) return 0;
+    if (!leading || held === undefined || held.generation !== bornUnder) return 0;
     const left = Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now());
     // A clock that stops returning numbers ends validity: fail closed, never NaN.
     return Number.isFinite(left) && left > 0 ? left : 0;
@@ -304,21 +362,30 @@ function makeResult(
     remainingMs,
     stillLeader: () => remainingMs() > 0,
     get signal() {
-      if (!signal) signal = expirySignal(clock, remainingMs);
+      if (!signal) signal = expirySignal(clock, remainingMs, held);
       return signal;
     },
+    release: () => (leading ? release(owner.store, { name: owner.name, holder: owner.holder, clock }) : Promise.resolve(false)),
   };
 }
 
-/** An AbortSignal that fires once `remainingMs()` reaches zero, re-checking on each wake-up. */
-function expirySignal(clock: Clock, remainingMs: () => number): AbortSignal {
+/** An AbortSignal that fires once `remainingMs()` reaches zero (re-checking on each wake-up), or at once on a release. */
+function expirySignal(clock: Clock, remainingMs: () => number, held: Holding | undefined): AbortSignal {
   const controller = new AbortController();
-  const check = () => {
-    const left = remainingMs();
-    if (left <= 0) controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader, or its validity ran out: stop acting as leader'));
-    // Wake up at least every second so a wall-clock jump is noticed promptly.
-    else clock.setTimeout(check, Math.min(left, 1_000));
+  let timer: TimerHandle | undefined;
+  const abort = () => {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    held?.aborts.delete(abort);
+    controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader, or its validity ran out (or it was released): stop acting as leader'));
   };
+  const check = () => {
+    timer = undefined;
+    const left = remainingMs();
+    if (left <= 0) abort();
+    // Wake up at least every second so a wall-clock jump is noticed promptly.
+    else timer = clock.setTimeout(check, Math.min(left, 1_000));
+  };
+  held?.aborts.add(abort);
   check();
   return controller.signal;
 }
@@ -350,7 +417,7 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
     const leading = record !== null && record.version === version && record.holder === p.holder;
     const live = leading || (record !== null && isLive(s.clockSource, record, storeNow, startWall, p.maxClockSkewMs));
     rememberVersion(s, p.name, p.holder, record);
-    return makeResult(clock, record, leading, startMono, startWall, windowMs, live);
+    return makeResult(clock, record, leading, startMono, startWall, windowMs, live, { store: s, name: p.name, holder: p.holder });
   };
   // Every request of this claim, the read-back of an ambiguous write included, shares one bound: the
   // validity window (an answer after it wins nothing usable), or the store's timeout if shorter.
@@ -469,6 +536,8 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
   // The state this holder last saw, if this process saw one: the release gives up exactly that (README safety
   // point 4), so a release that the network delivers after the same holder renewed changes nothing.
   const expectedVersion = seenVersions.get(s)?.get(seenKey(name, holder));
+  // From now on this holder gives the lease up: its results in this process stop leading, whatever the answer.
+  endResults(s, name, holder);
   const released = (record: LeaseRecord | null) => {
     const done = record !== null && record.version === version && record.holder === null;
     if (done) rememberVersion(s, name, holder, record);

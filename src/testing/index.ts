@@ -302,6 +302,33 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
       });
 
+      it('a released lease stops leading in this process at once: its results say so and their signals abort', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const first = await tryLead(store, opts('a'));
+        const signal = first.signal;
+        h.clock.advance(1_000);
+        const renewed = await tryLead(store, opts('a'));
+        expect(renewed.stillLeader()).toBe(true);
+        expect(await renewed.release()).toBe(true);
+        for (const r of [first, renewed]) {
+          expect(r.stillLeader()).toBe(false);
+          expect(r.remainingMs()).toBe(0);
+        }
+        expect(signal.aborted).toBe(true);
+        expect(signal.reason).toMatchObject({ code: 'LEASE_EXPIRED' });
+        expect(renewed.signal.aborted).toBe(true);
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+        // A follower's result releases nothing.
+        const b = await tryLead(store, opts('b'));
+        const c = await tryLead(store, opts('c'));
+        expect(c.isLeader).toBe(false);
+        expect(await c.release()).toBe(false);
+        expect(b.stillLeader()).toBe(true);
+        // release() by name ends the results the same way.
+        expect(await release(store, { name, holder: 'b', clock: h.clock })).toBe(true);
+        expect(b.stillLeader()).toBe(false);
+      });
+
       it('a silent store (connections accepted, never answered): every call settles within its bound and fails closed', async (ctx) => {
         if (!(await fresh())) return ctx.skip('store has no fused claim');
         const faulty = withFaults(store);
@@ -343,8 +370,9 @@ export function describeStoreConformance(label: string, setup: () => Conformance
           release: 'STORE_UNAVAILABLE',
           getLeader: 'STORE_UNAVAILABLE',
         });
-        // The earlier result's own validity is untouched by the outage; it runs out on its own.
-        expect(lead.remainingMs()).toBe(Math.max(0, TTL - SKEW - timeout - 10));
+        // The release was never confirmed, yet the holder gave the lease up when it called it: its results stop leading.
+        expect(lead.remainingMs()).toBe(0);
+        expect(lead.signal.aborted).toBe(true);
       });
 
       it('refuses bad input with a typed error and writes nothing', async (ctx) => {
