@@ -178,6 +178,27 @@ class CallBound {
   }
 }
 
+/**
+ * Runs store requests under one call bound (the store's `timeoutMs`), for the layers above the election (jobs'
+ * completed slots): the requests share the bound, and past it the call fails closed with `STORE_UNAVAILABLE`.
+ * Not part of the public API.
+ */
+export async function boundedStoreCall<T>(
+  store: Store,
+  clock: Clock,
+  what: string,
+  run: (call: <R>(request: (options: StoreCallOptions) => Promise<R>) => Promise<R>) => Promise<T>,
+): Promise<T> {
+  const bound = new CallBound(clock, store, storeTimeout(store), what);
+  try {
+    return await run((request) => bound.run(request));
+  } catch (error) {
+    throw unavailable(store, what, error);
+  } finally {
+    bound.done();
+  }
+}
+
 function storeTimeout(store: Store): number {
   return store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
 }
