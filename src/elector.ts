@@ -65,8 +65,7 @@ const ABORTED_SIGNAL: AbortSignal = (() => {
  * Runs `tryLead` in a loop and reports leadership changes. `start()` and `stop()` are serialized: a `start()`
  * while a `stop()` is still releasing waits for it, so the release never clears the restarted term.
  * @example
- * import { hostname } from 'node:os'
- * const elector = new Elector(store, { name: 'singleton', holder: `${hostname()}:${process.pid}` })
+ * const elector = new Elector(store, { name: 'singleton', holder: `${os.hostname()}:${process.pid}` })
  * elector.on((e) => { if (e.type === 'elected') startWork({ signal: e.lead.signal, token: e.lead.token }) })
  * elector.start()
  * process.on('SIGTERM', () => elector.stop())

@@ -37,6 +37,14 @@ export interface TryLeadOptions {
   clock?: Clock;
   /** Id generator for write versions (default `crypto.randomUUID`). Each call must return a new value. */
   newVersion?: () => string;
+  /**
+   * Answers a warm holder from memory: while this process's last result for `name` says this holder leads with
+   * more than this share of its validity window left (0 < share < 1, e.g. `0.5`), `tryLead()` returns that result
+   * again with no request (`fromMemory: true`); below it, it renews (one round trip). Default: off (every call
+   * writes). Validity is re-checked on both clocks at each call; a release, a failed or lost renewal, or any result
+   * for `name` showing another holder clears it, and followers are never answered from memory.
+   */
+  renewBelow?: number;
 }
 
 /** What {@link tryLead} found or did. */
@@ -66,6 +74,8 @@ export interface LeadResult {
   stillLeader(): boolean;
   /** Aborts when validity runs out (already aborted for followers). Pass it to the work you do as leader. */
   readonly signal: AbortSignal;
+  /** True when no request was sent: a warm holder's earlier result, answered from memory (see `renewBelow`). */
+  readonly fromMemory?: boolean;
   /**
    * Gives this lease up, as {@link release} does for this result's store, name and holder (a follower's result
    * sends nothing and returns `false`). From the moment it is called, this result and every other result of the
@@ -279,6 +289,69 @@ function endResults(store: Store, name: string, holder: string): void {
   for (const abort of aborts) abort();
 }
 
+/**
+ * Warm holders' last results, per store and name (see `renewBelow`): only results that lead, with the options
+ * they were won with. Any fresh answer for the name replaces or clears the entry; so do a release and a failed
+ * call. Bounded; a forgotten entry only costs a request.
+ */
+interface WarmEntry {
+  holder: string;
+  ttlMs: number;
+  maxClockSkewMs: number;
+  data: string | null;
+  result: LeadResult;
+}
+const warm = new WeakMap<Store, Map<string, WarmEntry>>();
+const WARM_LIMIT = 1_024;
+
+function setWarm(store: Store, name: string, entry: WarmEntry | undefined): void {
+  let byName = warm.get(store);
+  if (!byName) {
+    if (!entry) return;
+    byName = new Map();
+    warm.set(store, byName);
+  }
+  byName.delete(name);
+  if (!entry) return;
+  byName.set(name, entry);
+  if (byName.size > WARM_LIMIT) {
+    const oldest = byName.keys().next();
+    if (!oldest.done) byName.delete(oldest.value);
+  }
+}
+
+/** A warm holder's result again, marked as answered from memory; its validity is the original's, re-checked at each call. */
+function fromMemory(result: LeadResult): LeadResult {
+  return {
+    isLeader: true,
+    leader: result.leader,
+    token: result.token,
+    expiresAt: result.expiresAt,
+    acquiredAt: result.acquiredAt,
+    data: result.data,
+    validUntil: result.validUntil,
+    validUntilWall: result.validUntilWall,
+    remainingMs: () => result.remainingMs(),
+    stillLeader: () => result.stillLeader(),
+    get signal() {
+      return result.signal;
+    },
+    fromMemory: true,
+    release: () => result.release(),
+  };
+}
+
+function checkRenewBelow(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= 1) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      `renewBelow must be a share of the validity window between 0 and 1 (e.g. 0.5: renew once less than half is left), or omitted to renew at every call; got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
 /** Refuses a lease shorter than the store sustains (e.g. Firestore's one write per second per document). */
 export function checkStoreLimits(store: Store, ttlMs: number): void {
   const min = store.limits?.minTtlMs;
@@ -429,22 +502,37 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
   checkStoreLimits(s, p.ttlMs);
   const clock = checkClock(options.clock);
   const version = newVersion(options.newVersion);
+  const renewBelow = checkRenewBelow(options.renewBelow);
   const windowMs = p.ttlMs - p.maxClockSkewMs;
   // Sampled before the first request is sent: every validity bound below counts from here. Checked values:
   // a clock that returns a string, NaN or a bigint would stamp a lease nobody can ever take over.
   const startMono = monotonicNow(clock);
   const startWall = wallNow(clock);
+  if (renewBelow !== undefined) {
+    const entry = warm.get(s)?.get(p.name);
+    if (entry && entry.holder === p.holder && entry.ttlMs === p.ttlMs && entry.maxClockSkewMs === p.maxClockSkewMs && entry.data === p.data) {
+      // Re-checked now, on both clocks (a frozen Lambda or a paused VM finds it run out), and against releases.
+      if (entry.result.remainingMs() > renewBelow * windowMs) return fromMemory(entry.result);
+    }
+  }
   const result = (record: LeaseRecord | null, storeNow: number | undefined) => {
     const leading = record !== null && record.version === version && record.holder === p.holder;
     const live = leading || (record !== null && isLive(s.clockSource, record, storeNow, startWall, p.maxClockSkewMs));
     rememberVersion(s, p.name, p.holder, record);
-    return makeResult(clock, record, leading, startMono, startWall, windowMs, live, { store: s, name: p.name, holder: p.holder });
+    const made = makeResult(clock, record, leading, startMono, startWall, windowMs, live, { store: s, name: p.name, holder: p.holder });
+    // Every fresh answer for this name (an Elector's included) replaces what a warm holder may answer from memory.
+    setWarm(s, p.name, leading ? { holder: p.holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, data: p.data, result: made } : undefined);
+    return made;
   };
   // Every request of this claim, the read-back of an ambiguous write included, shares one bound: the
   // validity window (an answer after it wins nothing usable), or the store's timeout if shorter.
   const bound = new CallBound(clock, s, Math.min(windowMs, storeTimeout(s)), `tryLead(${p.name})`);
   try {
     return await claimWithin(s, p, version, startWall, bound, result);
+  } catch (error) {
+    // A failed or lost renewal: nothing is answered from memory until a fresh answer says who leads.
+    setWarm(s, p.name, undefined);
+    throw error;
   } finally {
     bound.done();
   }
@@ -559,6 +647,7 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
   const expectedVersion = seenVersions.get(s)?.get(seenKey(name, holder));
   // From now on this holder gives the lease up: its results in this process stop leading, whatever the answer.
   endResults(s, name, holder);
+  setWarm(s, name, undefined);
   const released = (record: LeaseRecord | null) => {
     const done = record !== null && record.version === version && record.holder === null;
     if (done) rememberVersion(s, name, holder, record);
@@ -636,6 +725,9 @@ export async function getLeader(store: Store, name: string, options: GetLeaderOp
     bound.done();
   }
   const r = read.record;
+  // A takeover seen by this process: a warm holder of this name may no longer answer from memory.
+  const entry = warm.get(s)?.get(name);
+  if (entry && (r?.holder !== entry.holder || r?.token !== entry.result.token)) setWarm(s, name, undefined);
   if (r === null || r.holder === null || !isLive(s.clockSource, r, read.now, clientNow, skew)) return null;
   return { holder: r.holder, token: r.token, acquiredAt: r.acquiredAt, expiresAt: r.expiresAt, data: r.data };
 }
