@@ -96,6 +96,15 @@ export class ManualClock implements Clock {
     this.mono = target;
   }
 
+  /**
+   * Moves both clocks forward by `ms` without running any timer: a process stopped (SIGSTOP) or a VM paused, during
+   * which nothing ran. Timers that fell due run at the next {@link advance} or {@link tick}, as they would on resume.
+   */
+  pause(ms: number): void {
+    this.wall += ms;
+    this.mono += ms;
+  }
+
   /** Moves only the wall clock (an NTP step, or real time passing while the machine was frozen). */
   jumpWall(ms: number): void {
     this.wall += ms;

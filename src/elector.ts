@@ -1,7 +1,8 @@
 /**
  * The elector: for long-lived processes (a container's singleton loop). It polls while a follower,
  * renews well inside the lease while leader, and says at once when leadership is lost — no later than
- * validity runs out, even when the store cannot be reached (README safety point 5).
+ * validity runs out, even when the store cannot be reached (README safety point 5). Its events follow one
+ * state machine (follower → `elected` → `renewed`… → `lost` → follower), and each term has one signal.
  * @module
  */
 import { type Clock, checkClock, type TimerHandle } from './clock.js';
@@ -9,6 +10,7 @@ import { LeaseholdError } from './errors.js';
 import { checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
 import { checkDuration, checkLeadOptions, type LeadParams, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
+import { LeadershipTerm, type TermEndReason } from './term.js';
 
 /** Options of {@link Elector}. */
 export interface ElectorOptions {
@@ -30,24 +32,41 @@ export interface ElectorOptions {
   clock?: Clock;
 }
 
+/** Why leadership was lost (the `reason` of a `lost` event). */
+export type LostReason = TermEndReason;
+
 /** What the elector tells its listeners. */
 export type ElectorEvent =
-  /** This process became leader (a new term, with a new fencing token). */
+  /**
+   * This process became leader: a new term. `lead` is the term: its fields follow every renewal, and
+   * `lead.signal` stays live across renewals and aborts the moment the term ends. Never emitted with no validity left.
+   */
   | { type: 'elected'; lead: LeadResult }
-  /** This process renewed its lease. */
+  /** This process renewed its lease: the same term (`lead` is the same object as at `elected`), validity extended. */
   | { type: 'renewed'; lead: LeadResult }
-  /** This process lost leadership: taken over, released, or validity ran out before a renewal succeeded. */
-  | { type: 'lost'; reason: 'taken-over' | 'expired' | 'stopped'; lead?: LeadResult }
+  /**
+   * This process lost leadership; `lead` is the term that ended (its signal has aborted). Reasons: `taken-over`
+   * (a claim found another holder), `expired` (validity ran out before a renewal succeeded), `released` (this
+   * process released the lease), `stopped` ({@link Elector.stop}), `resigned` ({@link Elector.resign}).
+   */
+  | { type: 'lost'; reason: LostReason; lead?: LeadResult }
   /** As a follower, this process saw the leader change (or the lease fall vacant: `leader: null`). */
   | { type: 'leader'; leader: string | null; token: number }
-  /** An attempt failed (the store was unreachable or answered with an error). Not leader meanwhile. */
+  /** An attempt failed (the store was unreachable, answered with an error, or did not answer within its bound). Not leader meanwhile. */
   | { type: 'error'; error: unknown };
 
+const ABORTED_SIGNAL: AbortSignal = (() => {
+  const controller = new AbortController();
+  controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader'));
+  return controller.signal;
+})();
+
 /**
- * Runs `tryLead` in a loop and reports leadership changes.
+ * Runs `tryLead` in a loop and reports leadership changes. `start()` and `stop()` are serialized: a `start()`
+ * while a `stop()` is still releasing waits for it, so the release never clears the restarted term.
  * @example
- * const elector = new Elector(store, { name: 'singleton', holder: `${hostname()}:${process.pid}` })
- * elector.on((e) => { if (e.type === 'elected') startWork(e.lead.signal, e.lead.token) })
+ * const elector = new Elector(store, { name: 'singleton', holder: `${os.hostname()}:${process.pid}` })
+ * elector.on((e) => { if (e.type === 'elected') startWork({ signal: e.lead.signal, token: e.lead.token }) })
  * elector.start()
  * process.on('SIGTERM', () => elector.stop())
  */
@@ -59,13 +78,17 @@ export class Elector {
   private readonly retryEveryMs: number;
   private readonly minWriteIntervalMs: number;
   private readonly listeners = new Set<(event: ElectorEvent) => void>();
-  private lead: LeadResult | undefined;
+  private readonly waiters = new Set<{ resolve: (lead: LeadResult) => void; reject: (error: unknown) => void }>();
+  private term: LeadershipTerm | undefined;
+  /** A lease an attempt won after `stop()` began: `stop()` gives it back. */
+  private orphan: LeadResult | undefined;
   private lastLeader: string | null | undefined;
   private lastToken = -1;
   private attemptTimer: TimerHandle | undefined;
-  private expiryTimer: TimerHandle | undefined;
   private running = false;
   private inFlight: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private restartAfterStop = false;
 
   constructor(store: Store, options: ElectorOptions) {
     this.store = checkStore(store);
@@ -91,7 +114,7 @@ export class Elector {
     }
   }
 
-  /** Adds a listener; returns a function that removes it. */
+  /** Adds a listener; returns a function that removes it. A listener that throws does not stop the election. */
   on(listener: (event: ElectorEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -99,41 +122,121 @@ export class Elector {
 
   /** True while this process leads and its validity has not run out (re-checked on each call). */
   isLeader(): boolean {
-    return this.lead?.stillLeader() ?? false;
+    return this.term?.lead.stillLeader() ?? false;
   }
 
-  /** The latest leadership result while leader, else `undefined`. */
+  /** The current term while leader (fields follow renewals; `signal` is the term's), else `undefined`. */
   get current(): LeadResult | undefined {
-    return this.isLeader() ? this.lead : undefined;
+    return this.isLeader() ? this.term?.lead : undefined;
   }
 
-  /** Starts campaigning: the first attempt runs at once. */
+  /** The current term's signal: live while this process leads, aborted once the term ends (already aborted while not leader). */
+  get signal(): AbortSignal {
+    return this.isLeader() && this.term ? this.term.lead.signal : ABORTED_SIGNAL;
+  }
+
+  /** Starts campaigning: the first attempt runs at once (after a `stop()` still under way, once it is done). */
   start(): void {
+    if (this.stopping) {
+      this.restartAfterStop = true;
+      return;
+    }
     if (this.running) return;
     this.running = true;
     this.schedule(0);
   }
 
   /**
-   * Stops campaigning. By default releases the lease if held, so another contender takes over at its next
-   * poll; `{ release: false }` just stops (as a crash would, the lease then runs out on its own). Settles within
-   * the store's bound even when the store never answers: a release that fails is reported as an `error` event.
+   * Stops campaigning. By default releases the lease if held (also one won by an attempt still in flight), so
+   * another contender takes over at its next poll; `{ release: false }` just stops (as a crash would, the lease
+   * then runs out on its own). Settles within the store's bound even when the store never answers: a release
+   * that fails is reported as an `error` event. Pending {@link waitForLeadership} calls reject with `STOPPED`.
    */
-  async stop(options: { release?: boolean } | undefined = {}): Promise<void> {
-    this.running = false;
-    this.clearTimers();
-    await this.inFlight;
-    const wasLeading = this.lead !== undefined;
-    const lead = this.lead;
-    this.lead = undefined;
-    if (wasLeading) this.emit({ type: 'lost', reason: 'stopped', ...(lead ? { lead } : {}) });
-    if (wasLeading && options.release !== false) {
-      try {
-        await release(this.store, { name: this.params.name, holder: this.params.holder, clock: this.clock });
-      } catch (error) {
-        // The store could not confirm the release (bounded by its timeout): the lease runs out on its own.
-        this.emit({ type: 'error', error });
+  stop(options: { release?: boolean } | undefined = {}): Promise<void> {
+    this.restartAfterStop = false;
+    if (this.stopping) return this.stopping;
+    const stopping = this.doStop(options?.release !== false).finally(() => {
+      this.stopping = undefined;
+      if (this.restartAfterStop) {
+        this.restartAfterStop = false;
+        this.start();
       }
+    });
+    this.stopping = stopping;
+    return stopping;
+  }
+
+  private async doStop(giveBack: boolean): Promise<void> {
+    this.running = false;
+    this.clearTimer();
+    await this.inFlight;
+    const term = this.term;
+    const won = term !== undefined || this.orphan !== undefined;
+    this.term = undefined;
+    this.orphan = undefined;
+    term?.end('stopped');
+    for (const waiter of [...this.waiters]) waiter.reject(new LeaseholdError('STOPPED', 'the elector was stopped before this process was elected'));
+    this.waiters.clear();
+    if (won && giveBack) await this.giveBack();
+  }
+
+  /**
+   * Gives leadership up now and keeps campaigning after `pauseMs` (default twice `retryEveryMs`), so that another
+   * contender can take the lease meanwhile (Trillian's Resign, docker's Candidate.Resign). Emits `lost` with
+   * reason `resigned`. Returns `false` when this process was not leading (it still pauses).
+   */
+  async resign(options: { pauseMs?: number } = {}): Promise<boolean> {
+    const pauseMs = checkDuration(options?.pauseMs, 'pauseMs', this.retryEveryMs * 2, MAX_TTL_MS);
+    if (!this.running) return false;
+    await this.inFlight;
+    if (!this.running) return false;
+    this.clearTimer();
+    const term = this.term;
+    this.term = undefined;
+    term?.end('resigned');
+    if (term) await this.giveBack();
+    this.schedule(pauseMs);
+    return term !== undefined;
+  }
+
+  /**
+   * Resolves with the term once this process leads (at once if it does); rejects with `signal`'s reason if it
+   * aborts first, or with `STOPPED` when the elector stops (Trillian's WaitForMastership).
+   */
+  waitForLeadership(signal?: AbortSignal): Promise<LeadResult> {
+    if (this.isLeader() && this.term) return Promise.resolve(this.term.lead);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<LeadResult>((resolve, reject) => {
+      const onAbort = () => {
+        this.waiters.delete(waiter);
+        reject(signal?.reason);
+      };
+      const waiter = {
+        resolve: (lead: LeadResult) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(lead);
+        },
+        reject: (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      this.waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** `await using elector = new Elector(…)`: stops (and releases) when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  private async giveBack(): Promise<void> {
+    try {
+      await release(this.store, { name: this.params.name, holder: this.params.holder, clock: this.clock });
+    } catch (error) {
+      // The store could not confirm the release (bounded by its timeout): the lease runs out on its own.
+      this.emit({ type: 'error', error });
     }
   }
 
@@ -147,20 +250,45 @@ export class Elector {
     }
   }
 
-  private clearTimers(): void {
+  private clearTimer(): void {
     if (this.attemptTimer !== undefined) this.clock.clearTimeout(this.attemptTimer);
-    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer);
-    this.attemptTimer = this.expiryTimer = undefined;
+    this.attemptTimer = undefined;
   }
 
   private schedule(ms: number): void {
     if (!this.running) return;
+    this.clearTimer();
     this.attemptTimer = this.clock.setTimeout(() => {
       this.attemptTimer = undefined;
       this.inFlight = this.attempt().finally(() => {
         this.inFlight = undefined;
       });
     }, ms);
+  }
+
+  /** Ends the current term (once) and tells the listeners. */
+  private endTerm(reason: TermEndReason): void {
+    this.term?.end(reason);
+  }
+
+  private startTerm(result: LeadResult): void {
+    const term: LeadershipTerm = new LeadershipTerm(result, this.clock, (reason) => {
+      // Every way a term ends comes through here, once: validity ran out, a release, taken over, stopped, resigned.
+      if (this.term === term) this.term = undefined;
+      this.emit({ type: 'lost', reason, lead: term.lead });
+      // A term that ran out between attempts: campaign again soon rather than at the next renewal.
+      if (this.running && reason === 'expired' && this.inFlight === undefined) this.schedule(this.quickRetryMs());
+    });
+    this.term = term;
+    this.lastLeader = this.params.holder;
+    this.lastToken = result.token;
+    this.emit({ type: 'elected', lead: term.lead });
+    for (const waiter of [...this.waiters]) waiter.resolve(term.lead);
+    this.waiters.clear();
+  }
+
+  private quickRetryMs(): number {
+    return Math.max(Math.min(this.renewEveryMs, this.retryEveryMs) / 2, this.minWriteIntervalMs);
   }
 
   private async attempt(): Promise<void> {
@@ -170,22 +298,36 @@ export class Elector {
     } catch (error) {
       if (!this.running) return;
       this.emit({ type: 'error', error });
-      // Keep leading only on the validity already earned; the expiry timer ends it if retries keep failing.
-      this.schedule(this.lead ? Math.max(Math.min(this.renewEveryMs, this.retryEveryMs) / 2, this.minWriteIntervalMs) : this.retryEveryMs);
+      // Keep leading only on the validity already earned; the term ends by itself if retries keep failing.
+      this.schedule(this.term ? this.quickRetryMs() : this.retryEveryMs);
       return;
     }
-    if (!this.running) return;
-    if (result.isLeader) {
-      const newTerm = this.lead === undefined || this.lead.token !== result.token;
-      this.lead = result;
-      this.watchExpiry(result);
-      this.emit(newTerm ? { type: 'elected', lead: result } : { type: 'renewed', lead: result });
-      this.lastLeader = this.params.holder;
-      this.lastToken = result.token;
+    if (!this.running) {
+      // stop() began while this claim was in flight: whatever it won, stop() gives back.
+      if (result.isLeader) this.orphan = result;
+      return;
+    }
+    // A term whose validity ran out while this attempt was away (a pause, a wall-clock step) ends first, so
+    // that `lost` always comes before anything this answer brings.
+    if (this.term && !this.term.lead.stillLeader()) this.endTerm('expired');
+    if (result.isLeader && result.stillLeader()) {
+      if (this.term && !this.term.ended && this.term.token === result.token) {
+        this.term.renew(result);
+        this.emit({ type: 'renewed', lead: this.term.lead });
+      } else {
+        // A different token: the store started a new term (the old one had lapsed there).
+        this.endTerm('expired');
+        this.startTerm(result);
+      }
       this.schedule(this.renewEveryMs);
       return;
     }
-    if (this.lead) this.loseLeadership('taken-over');
+    if (result.isLeader) {
+      // Won, but the answer came after its validity ran out (this process was paused): no authority, no event.
+      this.schedule(this.quickRetryMs());
+      return;
+    }
+    if (this.term) this.endTerm('taken-over');
     if (result.leader !== this.lastLeader || result.token !== this.lastToken) {
       this.lastLeader = result.leader;
       this.lastToken = result.token;
@@ -194,25 +336,5 @@ export class Elector {
     // Up to 10% early, never late: a fleet's followers spread out instead of polling in lockstep,
     // and the failover bound (ttl + skew + retryEveryMs) still holds.
     this.schedule(this.retryEveryMs * (1 - 0.1 * Math.random()));
-  }
-
-  private watchExpiry(result: LeadResult): void {
-    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer);
-    const check = () => {
-      this.expiryTimer = undefined;
-      if (this.lead !== result) return;
-      const left = result.remainingMs();
-      if (left <= 0) this.loseLeadership('expired');
-      else this.expiryTimer = this.clock.setTimeout(check, left);
-    };
-    this.expiryTimer = this.clock.setTimeout(check, result.remainingMs());
-  }
-
-  private loseLeadership(reason: 'taken-over' | 'expired'): void {
-    const lead = this.lead;
-    this.lead = undefined;
-    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
-    this.emit({ type: 'lost', reason, ...(lead ? { lead } : {}) });
   }
 }

@@ -21,7 +21,9 @@ export type LeaseholdErrorCode =
   /** The store returned something that breaks the lease contract (a bug or a foreign writer). */
   | 'STORE_CORRUPT'
   /** The reason a result's `signal` aborts: its validity ran out (or it never led). Stop acting as leader. */
-  | 'LEASE_EXPIRED';
+  | 'LEASE_EXPIRED'
+  /** An `Elector` was stopped while a caller waited for leadership (`waitForLeadership`). */
+  | 'STOPPED';
 
 /** The one error type this library throws. `cause` keeps the SDK's own error where there is one. */
 export class LeaseholdError extends Error {

@@ -5,8 +5,18 @@
  * @module
  */
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
-export { Elector, type ElectorEvent, type ElectorOptions } from './elector.js';
+export { Elector, type ElectorEvent, type ElectorOptions, type LostReason } from './elector.js';
 export { isLeaseholdError, LeaseholdError, type LeaseholdErrorCode } from './errors.js';
+export {
+  compareSlots,
+  type JobContext,
+  type NotRunReason,
+  type RunExclusiveOptions,
+  type RunExclusiveResult,
+  runExclusive,
+  SLOT_RECORD_SUFFIX,
+  type Slot,
+} from './jobs.js';
 export {
   type ClaimPlan,
   type GetLeaderOptions,
@@ -31,5 +41,6 @@ export {
   MAX_NAME_LENGTH,
   MAX_TTL_MS,
 } from './options.js';
-export type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, Store, WriteOutcome } from './store.js';
+export type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from './store.js';
+export { LeadershipTerm, type TermEndReason } from './term.js';
 export { MAX_CONTENDERS, MAX_TRACKED_NAMES, type TrackedLease, Tracker, type TrackerEvent, type TrackerLostReason, type TrackerOptions } from './tracker.js';

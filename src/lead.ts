@@ -37,6 +37,14 @@ export interface TryLeadOptions {
   clock?: Clock;
   /** Id generator for write versions (default `crypto.randomUUID`). Each call must return a new value. */
   newVersion?: () => string;
+  /**
+   * Answers a warm holder from memory: while this process's last result for `name` says this holder leads with
+   * more than this share of its validity window left (0 < share < 1, e.g. `0.5`), `tryLead()` returns that result
+   * again with no request (`fromMemory: true`); below it, it renews (one round trip). Default: off (every call
+   * writes). Validity is re-checked on both clocks at each call; a release, a failed or lost renewal, or any result
+   * for `name` showing another holder clears it, and followers are never answered from memory.
+   */
+  renewBelow?: number;
 }
 
 /** What {@link tryLead} found or did. */
@@ -66,6 +74,15 @@ export interface LeadResult {
   stillLeader(): boolean;
   /** Aborts when validity runs out (already aborted for followers). Pass it to the work you do as leader. */
   readonly signal: AbortSignal;
+  /** True when no request was sent: a warm holder's earlier result, answered from memory (see `renewBelow`). */
+  readonly fromMemory?: boolean;
+  /**
+   * Gives this lease up, as {@link release} does for this result's store, name and holder (a follower's result
+   * sends nothing and returns `false`). From the moment it is called, this result and every other result of the
+   * same holder for this name in this process stop saying {@link stillLeader}, and their signals abort, whatever
+   * the store answers.
+   */
+  release(): Promise<boolean>;
 }
 
 /** Longest write version accepted from a `newVersion` generator, in characters. */
@@ -171,6 +188,27 @@ class CallBound {
   }
 }
 
+/**
+ * Runs store requests under one call bound (the store's `timeoutMs`), for the layers above the election (jobs'
+ * completed slots): the requests share the bound, and past it the call fails closed with `STORE_UNAVAILABLE`.
+ * Not part of the public API.
+ */
+export async function boundedStoreCall<T>(
+  store: Store,
+  clock: Clock,
+  what: string,
+  run: (call: <R>(request: (options: StoreCallOptions) => Promise<R>) => Promise<R>) => Promise<T>,
+): Promise<T> {
+  const bound = new CallBound(clock, store, storeTimeout(store), what);
+  try {
+    return await run((request) => bound.run(request));
+  } catch (error) {
+    throw unavailable(store, what, error);
+  } finally {
+    bound.done();
+  }
+}
+
 function storeTimeout(store: Store): number {
   return store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
 }
@@ -202,6 +240,116 @@ function rememberVersion(store: Store, name: string, holder: string, record: Lea
     const oldest = versions.keys().next();
     if (!oldest.done) versions.delete(oldest.value);
   }
+}
+
+/**
+ * Results that may still say "leader", per store, name and holder, so that a release by this process ends them
+ * at once. Each leading result keeps its entry and the generation it was born under; a release moves the entry to
+ * a new generation (ending them all) and aborts the signals handed out. Entries whose results have all run out
+ * are swept, so the map holds only live leases.
+ */
+interface Holding {
+  generation: object;
+  aborts: Set<() => void>;
+  /** The latest end of validity (wall clock) of any result born under this entry. */
+  untilWall: number;
+}
+const holdings = new WeakMap<Store, { byKey: Map<string, Holding>; sweepAt: number }>();
+
+function holding(store: Store, name: string, holder: string, untilWall: number, nowWall: number): Holding {
+  let table = holdings.get(store);
+  if (!table) {
+    table = { byKey: new Map(), sweepAt: 64 };
+    holdings.set(store, table);
+  }
+  const key = seenKey(name, holder);
+  let h = table.byKey.get(key);
+  if (!h) {
+    if (table.byKey.size >= table.sweepAt) {
+      for (const [k, entry] of table.byKey) if (entry.untilWall < nowWall && entry.aborts.size === 0) table.byKey.delete(k);
+      table.sweepAt = Math.max(64, table.byKey.size * 2);
+    }
+    h = { generation: {}, aborts: new Set(), untilWall };
+    table.byKey.set(key, h);
+  }
+  h.untilWall = Math.max(h.untilWall, untilWall);
+  return h;
+}
+
+/** Ends every result of `holder` for `name` on `store` in this process: a release is under way (fail-safe, whatever its outcome). */
+function endResults(store: Store, name: string, holder: string): void {
+  const table = holdings.get(store);
+  const key = seenKey(name, holder);
+  const h = table?.byKey.get(key);
+  if (!table || !h) return;
+  table.byKey.delete(key);
+  h.generation = {};
+  const aborts = [...h.aborts];
+  h.aborts.clear();
+  for (const abort of aborts) abort();
+}
+
+/**
+ * Warm holders' last results, per store and name (see `renewBelow`): only results that lead, with the options
+ * they were won with. Any fresh answer for the name replaces or clears the entry; so do a release and a failed
+ * call. Bounded; a forgotten entry only costs a request.
+ */
+interface WarmEntry {
+  holder: string;
+  ttlMs: number;
+  maxClockSkewMs: number;
+  data: string | null;
+  result: LeadResult;
+}
+const warm = new WeakMap<Store, Map<string, WarmEntry>>();
+const WARM_LIMIT = 1_024;
+
+function setWarm(store: Store, name: string, entry: WarmEntry | undefined): void {
+  let byName = warm.get(store);
+  if (!byName) {
+    if (!entry) return;
+    byName = new Map();
+    warm.set(store, byName);
+  }
+  byName.delete(name);
+  if (!entry) return;
+  byName.set(name, entry);
+  if (byName.size > WARM_LIMIT) {
+    const oldest = byName.keys().next();
+    if (!oldest.done) byName.delete(oldest.value);
+  }
+}
+
+/** A warm holder's result again, marked as answered from memory; its validity is the original's, re-checked at each call. */
+function fromMemory(result: LeadResult): LeadResult {
+  return {
+    isLeader: true,
+    leader: result.leader,
+    token: result.token,
+    expiresAt: result.expiresAt,
+    acquiredAt: result.acquiredAt,
+    data: result.data,
+    validUntil: result.validUntil,
+    validUntilWall: result.validUntilWall,
+    remainingMs: () => result.remainingMs(),
+    stillLeader: () => result.stillLeader(),
+    get signal() {
+      return result.signal;
+    },
+    fromMemory: true,
+    release: () => result.release(),
+  };
+}
+
+function checkRenewBelow(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= 1) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      `renewBelow must be a share of the validity window between 0 and 1 (e.g. 0.5: renew once less than half is left), or omitted to renew at every call; got ${describeValue(value)}`,
+    );
+  }
+  return value;
 }
 
 /** Refuses a lease shorter than the store sustains (e.g. Firestore's one write per second per document). */
@@ -280,12 +428,16 @@ function makeResult(
   startWall: number,
   windowMs: number,
   live: boolean,
+  owner: { store: Store; name: string; holder: string },
 ): LeadResult {
   const validUntil = leading ? startMono + windowMs : startMono;
   const validUntilWall = leading ? startWall + windowMs : startWall;
+  // A release by this process ends this result at once (README: results of a released lease stop leading).
+  const held = leading ? holding(owner.store, owner.name, owner.holder, validUntilWall, startWall) : undefined;
+  const bornUnder = held?.generation;
   // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
   const remainingMs = () => {
-    if (!leading) return 0;
+    if (!leading || held === undefined || held.generation !== bornUnder) return 0;
     const left = Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now());
     // A clock that stops returning numbers ends validity: fail closed, never NaN.
     return Number.isFinite(left) && left > 0 ? left : 0;
@@ -304,21 +456,30 @@ function makeResult(
     remainingMs,
     stillLeader: () => remainingMs() > 0,
     get signal() {
-      if (!signal) signal = expirySignal(clock, remainingMs);
+      if (!signal) signal = expirySignal(clock, remainingMs, held);
       return signal;
     },
+    release: () => (leading ? release(owner.store, { name: owner.name, holder: owner.holder, clock }) : Promise.resolve(false)),
   };
 }
 
-/** An AbortSignal that fires once `remainingMs()` reaches zero, re-checking on each wake-up. */
-function expirySignal(clock: Clock, remainingMs: () => number): AbortSignal {
+/** An AbortSignal that fires once `remainingMs()` reaches zero (re-checking on each wake-up), or at once on a release. */
+function expirySignal(clock: Clock, remainingMs: () => number, held: Holding | undefined): AbortSignal {
   const controller = new AbortController();
-  const check = () => {
-    const left = remainingMs();
-    if (left <= 0) controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader, or its validity ran out: stop acting as leader'));
-    // Wake up at least every second so a wall-clock jump is noticed promptly.
-    else clock.setTimeout(check, Math.min(left, 1_000));
+  let timer: TimerHandle | undefined;
+  const abort = () => {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    held?.aborts.delete(abort);
+    controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader, or its validity ran out (or it was released): stop acting as leader'));
   };
+  const check = () => {
+    timer = undefined;
+    const left = remainingMs();
+    if (left <= 0) abort();
+    // Wake up at least every second so a wall-clock jump is noticed promptly.
+    else timer = clock.setTimeout(check, Math.min(left, 1_000));
+  };
+  held?.aborts.add(abort);
   check();
   return controller.signal;
 }
@@ -341,22 +502,37 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
   checkStoreLimits(s, p.ttlMs);
   const clock = checkClock(options.clock);
   const version = newVersion(options.newVersion);
+  const renewBelow = checkRenewBelow(options.renewBelow);
   const windowMs = p.ttlMs - p.maxClockSkewMs;
   // Sampled before the first request is sent: every validity bound below counts from here. Checked values:
   // a clock that returns a string, NaN or a bigint would stamp a lease nobody can ever take over.
   const startMono = monotonicNow(clock);
   const startWall = wallNow(clock);
+  if (renewBelow !== undefined) {
+    const entry = warm.get(s)?.get(p.name);
+    if (entry && entry.holder === p.holder && entry.ttlMs === p.ttlMs && entry.maxClockSkewMs === p.maxClockSkewMs && entry.data === p.data) {
+      // Re-checked now, on both clocks (a frozen Lambda or a paused VM finds it run out), and against releases.
+      if (entry.result.remainingMs() > renewBelow * windowMs) return fromMemory(entry.result);
+    }
+  }
   const result = (record: LeaseRecord | null, storeNow: number | undefined) => {
     const leading = record !== null && record.version === version && record.holder === p.holder;
     const live = leading || (record !== null && isLive(s.clockSource, record, storeNow, startWall, p.maxClockSkewMs));
     rememberVersion(s, p.name, p.holder, record);
-    return makeResult(clock, record, leading, startMono, startWall, windowMs, live);
+    const made = makeResult(clock, record, leading, startMono, startWall, windowMs, live, { store: s, name: p.name, holder: p.holder });
+    // Every fresh answer for this name (an Elector's included) replaces what a warm holder may answer from memory.
+    setWarm(s, p.name, leading ? { holder: p.holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, data: p.data, result: made } : undefined);
+    return made;
   };
   // Every request of this claim, the read-back of an ambiguous write included, shares one bound: the
   // validity window (an answer after it wins nothing usable), or the store's timeout if shorter.
   const bound = new CallBound(clock, s, Math.min(windowMs, storeTimeout(s)), `tryLead(${p.name})`);
   try {
     return await claimWithin(s, p, version, startWall, bound, result);
+  } catch (error) {
+    // A failed or lost renewal: nothing is answered from memory until a fresh answer says who leads.
+    setWarm(s, p.name, undefined);
+    throw error;
   } finally {
     bound.done();
   }
@@ -469,6 +645,9 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
   // The state this holder last saw, if this process saw one: the release gives up exactly that (README safety
   // point 4), so a release that the network delivers after the same holder renewed changes nothing.
   const expectedVersion = seenVersions.get(s)?.get(seenKey(name, holder));
+  // From now on this holder gives the lease up: its results in this process stop leading, whatever the answer.
+  endResults(s, name, holder);
+  setWarm(s, name, undefined);
   const released = (record: LeaseRecord | null) => {
     const done = record !== null && record.version === version && record.holder === null;
     if (done) rememberVersion(s, name, holder, record);
@@ -546,6 +725,9 @@ export async function getLeader(store: Store, name: string, options: GetLeaderOp
     bound.done();
   }
   const r = read.record;
+  // A takeover seen by this process: a warm holder of this name may no longer answer from memory.
+  const entry = warm.get(s)?.get(name);
+  if (entry && (r?.holder !== entry.holder || r?.token !== entry.result.token)) setWarm(s, name, undefined);
   if (r === null || r.holder === null || !isLive(s.clockSource, r, read.now, clientNow, skew)) return null;
   return { holder: r.holder, token: r.token, acquiredAt: r.acquiredAt, expiresAt: r.expiresAt, data: r.data };
 }

@@ -31,6 +31,7 @@ import {
   injectHandlerFaults,
   neverExpires,
   REQUIRED_FAULTS,
+  renewalPinnedToHolder,
   runSimulations,
   seeds,
   takesOverEarly,
@@ -230,6 +231,11 @@ describe.concurrent('deliberately broken stores are caught, each by its own chec
   it('token does not rise (postgres, generic path): a takeover keeps the old token → token violations', async () => {
     const counts = await caught('broken-token', tokenDoesNotRise(genericOnly(new PostgresStore({ pool, table }))));
     expect(counts.token ?? 0).toBeGreaterThan(0);
+  });
+
+  it('late renewals pinned to the holder, not the version (memory, client clock): a held renewal shortens a newer lease → overlapping windows', async () => {
+    const counts = await caught('broken-late-renewal', renewalPinnedToHolder(new MemoryStore({ clockSource: 'client' })), { pHold: 0.3 });
+    expect(counts.overlap ?? 0).toBeGreaterThan(0);
   });
 
   it('leases never expire (memory): a holder back from a pause renews a lapsed lease → term violations', async () => {

@@ -40,7 +40,8 @@ describe('lambda-scheduled example against DynamoDB Local', () => {
         Array.from({ length: invocations }, async (_, i) => {
           // A new store per invocation: each concurrent invocation runs in its own Lambda container.
           const handler = singletonJob({ store: new DynamoDBStore({ client, table }), name, ttlMs: 30_000, work });
-          const outcome: JobOutcome = await handler(event, context(`req-${round}-${i}`));
+          // Each round is the next scheduled time: a new slot.
+          const outcome: JobOutcome = await handler({ ...event, time: `2030-01-01T0${round}:00:00Z` }, context(`req-${round}-${i}`));
           if (!outcome.ran && ++skipped === invocations - 1) allSkipped();
           return outcome;
         }),
@@ -53,10 +54,21 @@ describe('lambda-scheduled example against DynamoDB Local', () => {
       expect(runs[0]?.fencingToken).toBe(winner.token);
       expect(winner.token).toBeGreaterThan(lastToken);
       lastToken = winner.token;
-      for (const o of outcomes) if (!o.ran) expect(o).toMatchObject({ leader: winner.leader, token: winner.token });
+      for (const o of outcomes) if (!o.ran) expect(o).toMatchObject({ reason: 'held', leader: winner.leader, token: winner.token });
       // Released in `finally`: the next scheduled run can lead at once.
       expect(await getLeader(new DynamoDBStore({ client, table }), name)).toBeNull();
     }
+  });
+
+  it('a duplicate delivery of a scheduled time that already ran does not run the job again; the next time does', async () => {
+    const name = `lambda-dup-${Date.now()}`;
+    let runs = 0;
+    const handler = singletonJob({ store: new DynamoDBStore({ client, table }), name, ttlMs: 30_000, work: async () => void runs++ });
+    expect(await handler(event, context('first'))).toMatchObject({ ran: true });
+    expect(await handler(event, context('redelivered'))).toMatchObject({ ran: false, reason: 'done', leader: null });
+    expect(runs).toBe(1);
+    expect(await handler({ ...event, time: '2030-01-01T00:15:00Z' }, context('next'))).toMatchObject({ ran: true });
+    expect(runs).toBe(2);
   });
 
   it('a frozen leader finds its leadership gone before its next side effect, while a newer run leads with a larger token', async () => {

@@ -13,7 +13,7 @@
  * It imports `leasehold` by its package name, as your project will; it also needs `hono` (`npm install leasehold hono`).
  * @module
  */
-import { isLeaseholdError, type LeadResult, release, tryLead } from 'leasehold';
+import { isLeaseholdError, type LeadResult, runExclusive } from 'leasehold';
 import { FirestoreRestStore, type ServiceAccountKey } from 'leasehold/firestore-rest';
 import { createLeaseApp } from 'leasehold/hono';
 
@@ -137,37 +137,36 @@ async function runJob(jobUrl: string, lead: LeadResult, job: JobRequest): Promis
 }
 
 /**
- * The cron trigger: runs the job in at most one invocation at a time. A store failure fails closed: the job does
- * not run, the error is logged and rethrown (the invocation shows as failed in the dashboard).
+ * The cron trigger: runs the job at most once per scheduled time (`controller.scheduledTime`, the slot), in one
+ * invocation at a time, with `runExclusive`: a trigger Cloudflare delivers twice, or an overlapping run, skips.
+ * A store failure fails closed: the job does not run, the error is logged and rethrown (the invocation shows as
+ * failed in the dashboard).
  */
 async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const { JOB_NAME: name, JOB_URL: jobUrl } = env;
   // Checked before leading, so a misconfigured Worker never holds the lease for nothing.
   if (!name || !jobUrl) throw new ConfigError('JOB_NAME and JOB_URL must be set: add them to [vars] in wrangler.toml');
   const ttlMs = env.JOB_TTL_MS === undefined ? DEFAULT_JOB_TTL_MS : Number(env.JOB_TTL_MS);
-  // Fresh per invocation: two overlapping runs are two contenders, and an old run's id never matches a new lease.
-  const holder = crypto.randomUUID();
-  let lead: LeadResult;
-  let leases: FirestoreRestStore;
-  try {
-    leases = storeFor(env);
-    lead = await tryLead(leases, { name, holder, ttlMs });
-  } catch (error) {
-    console.error(`${name} (${controller.cron}): no lease, so the job does not run:`, isLeaseholdError(error) ? `${error.code}: ${error.message}` : error);
-    throw error;
-  }
-  if (!lead.isLeader) {
-    console.log(`${name}: ${lead.leader ?? 'nobody'} leads (token ${lead.token}); this run skips the job`);
-    return;
-  }
-  try {
-    await runJob(jobUrl, lead, { name, token: lead.token, cron: controller.cron, scheduledTime: controller.scheduledTime });
-  } finally {
-    // Conditional on this holder: a no-op if someone took over meanwhile. If it fails, the lease runs out by itself.
-    ctx.waitUntil(
-      release(leases, { name, holder }).catch((error: unknown) => console.error(`${name}: release failed; the lease runs out in ${ttlMs} ms:`, error)),
-    );
-  }
+  const run = (async () => {
+    try {
+      const outcome = await runExclusive(storeFor(env), { name, ttlMs, slot: controller.scheduledTime }, ({ token, lead }) =>
+        runJob(jobUrl, lead, { name, token, cron: controller.cron, scheduledTime: controller.scheduledTime }),
+      );
+      if (!outcome.ran) {
+        console.log(
+          outcome.reason === 'held'
+            ? `${name}: ${outcome.leader ?? 'nobody'} leads (token ${outcome.token}); this run skips the job`
+            : `${name}: the run scheduled at ${controller.scheduledTime} already completed; this delivery skips it`,
+        );
+      }
+    } catch (error) {
+      console.error(`${name} (${controller.cron}): the job did not complete:`, isLeaseholdError(error) ? `${error.code}: ${error.message}` : error);
+      throw error;
+    }
+  })();
+  // Keeps the invocation alive until the job, its slot and the release are done.
+  ctx.waitUntil(run.catch(() => {}));
+  await run;
 }
 
 /** The Worker: the lease app (`fetch`) and the cron job (`scheduled`). */

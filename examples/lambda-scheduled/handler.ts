@@ -1,14 +1,15 @@
 /**
- * An EventBridge-scheduled singleton job on AWS Lambda: every invocation (including EventBridge's occasional
- * duplicate deliveries and overlapping runs) calls `tryLead()`, and only the one that leads does the work,
- * with the fencing token and the lease's abort signal. The lease is released in `finally`, so the next
- * scheduled run can start at once.
+ * An EventBridge-scheduled singleton job on AWS Lambda, on `runExclusive`: every invocation (including
+ * EventBridge's occasional duplicate deliveries, retries and overlapping runs, in every region the function is
+ * deployed to) asks to run the job for the event's scheduled time (its slot); at most one run per slot succeeds,
+ * with the fencing token and a signal that aborts when leadership is lost. The lease is renewed while the job
+ * runs and released at the end, so the next scheduled run can start at once.
  *
  * It imports `leasehold` by its package name, as your project will (this repository resolves the name to its sources).
  * @module
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Clock, release, type Store, tryLead } from 'leasehold';
+import { type Clock, type NotRunReason, runExclusive, type Store } from 'leasehold';
 import { DynamoDBStore } from 'leasehold/dynamodb';
 
 /** The part of the Lambda context object this handler reads (typed structurally: no `@types/aws-lambda` needed). */
@@ -48,7 +49,9 @@ export interface JobInput {
 export interface JobOutcome {
   /** True when this invocation led and ran the job. */
   readonly ran: boolean;
-  /** The holder that leads (this invocation's request id when `ran`), or `null` when nobody did. */
+  /** Why it did not run: another invocation holds the lease (`held`), or this scheduled time already ran (`done`). */
+  readonly reason?: NotRunReason;
+  /** The holder that leads (this invocation's request id when `ran`), or `null` when nobody does. */
   readonly leader: string | null;
   /** The leader's fencing token. */
   readonly token: number;
@@ -74,9 +77,9 @@ export interface SingletonJobOptions {
 }
 
 /**
- * Builds a Lambda handler that runs `work` in at most one invocation at a time.
- * A store failure throws (fail closed: nobody runs the job), which also lets Lambda's retry of asynchronous
- * invocations try again.
+ * Builds a Lambda handler that runs `work` at most once per scheduled time (the event's `time`), in one
+ * invocation at a time. A store failure throws (fail closed: nobody runs the job), which also lets Lambda's retry
+ * of asynchronous invocations try again; so does a failed job (its slot is not completed).
  * @example
  * export const handler = singletonJob({ store, name: 'nightly-report', ttlMs: 10 * 60_000, work: runReport })
  */
@@ -84,22 +87,21 @@ export function singletonJob(options: SingletonJobOptions): (event: ScheduledEve
   const { store, name, ttlMs, maxClockSkewMs, work, clock } = options;
   return async (event, context) => {
     const holder = context.awsRequestId;
-    const lead = await tryLead(store, { name, holder, ttlMs, ...(maxClockSkewMs !== undefined ? { maxClockSkewMs } : {}), ...(clock ? { clock } : {}) });
-    if (!lead.isLeader) return { ran: false, leader: lead.leader, token: lead.token };
-    try {
-      await work({
-        fencingToken: lead.token,
-        signal: lead.signal,
-        stillLeader: () => lead.stillLeader(),
-        remainingMs: () => lead.remainingMs(),
-        scheduledTime: event.time,
-      });
-      return { ran: true, leader: holder, token: lead.token };
-    } finally {
-      // Conditional on this holder: a no-op if someone else took over meanwhile. If it fails, the lease
-      // simply runs out after ttlMs and the next run waits until then.
-      await release(store, { name, holder, ...(clock ? { clock } : {}) }).catch(() => false);
-    }
+    const outcome = await runExclusive(
+      store,
+      {
+        name,
+        holder,
+        ttlMs,
+        ...(event.time ? { slot: event.time } : {}),
+        ...(maxClockSkewMs !== undefined ? { maxClockSkewMs } : {}),
+        ...(clock ? { clock } : {}),
+      },
+      ({ signal, token, lead }) =>
+        work({ fencingToken: token, signal, stillLeader: () => lead.stillLeader(), remainingMs: () => lead.remainingMs(), scheduledTime: event.time }),
+    );
+    if (outcome.ran) return { ran: true, leader: holder, token: outcome.token };
+    return { ran: false, reason: outcome.reason, leader: outcome.leader, token: outcome.token };
   };
 }
 

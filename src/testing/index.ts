@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../clock.js';
 import { isLeaseholdError } from '../errors.js';
+import { runExclusive } from '../jobs.js';
 import { getLeader, release, tryLead } from '../lead.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../options.js';
 import type { Store } from '../store.js';
@@ -302,6 +303,33 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
       });
 
+      it('a released lease stops leading in this process at once: its results say so and their signals abort', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const first = await tryLead(store, opts('a'));
+        const signal = first.signal;
+        h.clock.advance(1_000);
+        const renewed = await tryLead(store, opts('a'));
+        expect(renewed.stillLeader()).toBe(true);
+        expect(await renewed.release()).toBe(true);
+        for (const r of [first, renewed]) {
+          expect(r.stillLeader()).toBe(false);
+          expect(r.remainingMs()).toBe(0);
+        }
+        expect(signal.aborted).toBe(true);
+        expect(signal.reason).toMatchObject({ code: 'LEASE_EXPIRED' });
+        expect(renewed.signal.aborted).toBe(true);
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+        // A follower's result releases nothing.
+        const b = await tryLead(store, opts('b'));
+        const c = await tryLead(store, opts('c'));
+        expect(c.isLeader).toBe(false);
+        expect(await c.release()).toBe(false);
+        expect(b.stillLeader()).toBe(true);
+        // release() by name ends the results the same way.
+        expect(await release(store, { name, holder: 'b', clock: h.clock })).toBe(true);
+        expect(b.stillLeader()).toBe(false);
+      });
+
       it('a silent store (connections accepted, never answered): every call settles within its bound and fails closed', async (ctx) => {
         if (!(await fresh())) return ctx.skip('store has no fused claim');
         const faulty = withFaults(store);
@@ -343,8 +371,55 @@ export function describeStoreConformance(label: string, setup: () => Conformance
           release: 'STORE_UNAVAILABLE',
           getLeader: 'STORE_UNAVAILABLE',
         });
-        // The earlier result's own validity is untouched by the outage; it runs out on its own.
-        expect(lead.remainingMs()).toBe(Math.max(0, TTL - SKEW - timeout - 10));
+        // The release was never confirmed, yet the holder gave the lease up when it called it: its results stop leading.
+        expect(lead.remainingMs()).toBe(0);
+        expect(lead.signal.aborted).toBe(true);
+      });
+
+      it('runExclusive: 10 concurrent triggers of one slot run the job once; a repeat, or an older slot, does not run', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        let runs = 0;
+        const job = async ({ signal, token }: { signal: AbortSignal; token: number }) => {
+          expect(signal.aborted).toBe(false);
+          runs++;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return token;
+        };
+        const run = (slot: string) => runExclusive(store, { name, slot, ttlMs: TTL, maxClockSkewMs: SKEW, clock: h.clock }, job);
+        const outcomes = await Promise.all(Array.from({ length: 10 }, () => run('2030-01-01T00:00:00Z')));
+        expect(runs).toBe(1);
+        const ran = outcomes.filter((o) => o.ran);
+        expect(ran).toHaveLength(1);
+        expect(ran[0]).toMatchObject({ ran: true, slotRecorded: true, lost: undefined });
+        for (const o of outcomes) if (!o.ran) expect(['held', 'done']).toContain(o.reason);
+        // The lease was released at the end; the slot is done, for any later delivery and any older slot.
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+        expect(await run('2030-01-01T00:00:00Z')).toMatchObject({ ran: false, reason: 'done', doneSlot: '2030-01-01T00:00:00Z' });
+        expect(await run('2029-12-31T23:00:00Z')).toMatchObject({ ran: false, reason: 'done' });
+        expect(runs).toBe(1);
+        expect(await run('2030-01-01T01:00:00Z')).toMatchObject({ ran: true, slotRecorded: true });
+        expect(runs).toBe(2);
+      });
+
+      it('runExclusive: a run that throws releases the lease and does not complete its slot; the next trigger runs it', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const options = { name, slot: 42, ttlMs: TTL, maxClockSkewMs: SKEW, clock: h.clock };
+        await expect(
+          runExclusive(store, options, () => {
+            throw new Error('job failed');
+          }),
+        ).rejects.toThrow('job failed');
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+        expect(await runExclusive(store, options, () => 'second try')).toMatchObject({ ran: true, result: 'second try', slotRecorded: true });
+        expect(await runExclusive(store, options, () => 'third')).toMatchObject({ ran: false, reason: 'done', doneSlot: 42 });
+        // Without a slot, a job runs whenever nobody holds the lease; while one does, others are refused as held.
+        const held = await tryLead(store, opts('someone'));
+        expect(await runExclusive(store, { name, ttlMs: TTL, maxClockSkewMs: SKEW, clock: h.clock }, () => 'x')).toMatchObject({
+          ran: false,
+          reason: 'held',
+          leader: 'someone',
+          token: held.token,
+        });
       });
 
       it('refuses bad input with a typed error and writes nothing', async (ctx) => {

@@ -274,3 +274,22 @@ export function neverExpires(honest: Store): Store {
     replace: (v, w) => honest.replace(v, w),
   };
 }
+
+/**
+ * Pins a compare-and-swap to the holder instead of the version: a renewal the network delivers late still applies
+ * to its holder's newer lease, stamping an expiry from its old send time (on client clocks, moving it backwards),
+ * as DynamoDB's renewal condition did before it was pinned to the version. Caught as `overlap`.
+ */
+export function renewalPinnedToHolder(honest: Store): Store {
+  return {
+    kind: 'broken-late-renewal',
+    clockSource: honest.clockSource,
+    read: (name) => honest.read(name),
+    create: (w) => honest.create(w),
+    replace: async (v, w) => {
+      const current = (await honest.read(w.name)).record;
+      if (current && w.holder !== null && current.holder === w.holder && current.version !== v) return honest.replace(current.version, w);
+      return honest.replace(v, w);
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * One term of leadership, as the layers above `tryLead()` hand it out (the `Elector`, `runExclusive`): a
+ * {@link LeadResult} that follows every renewal of the term and one `AbortSignal` for the whole term, which stays
+ * live across renewals and aborts the moment the term ends (taken over, validity ran out before a renewal
+ * succeeded, released, stopped, resigned).
+ * @module
+ */
+import type { Clock } from './clock.js';
+import { LeaseholdError } from './errors.js';
+import type { LeadResult } from './lead.js';
+
+/** Why a term ended. */
+export type TermEndReason =
+  /** A claim found another holder: the lease was taken over. */
+  | 'taken-over'
+  /** Validity ran out before a renewal succeeded (the store was unreachable, or the process was paused). */
+  | 'expired'
+  /** This process released the lease (`release()`, `lead.release()`). */
+  | 'released'
+  /** The elector was stopped, or the job ended. */
+  | 'stopped'
+  /** The elector resigned (`elector.resign()`). */
+  | 'resigned';
+
+/**
+ * A term: built from the result that won it; {@link LeadershipTerm.renew} with each renewal of the same term;
+ * {@link LeadershipTerm.end} once. Ends by itself (calling `onEnd`) when the latest result's validity runs out or
+ * its lease is released.
+ */
+export class LeadershipTerm {
+  private latest: LeadResult;
+  private readonly controller = new AbortController();
+  private reason: TermEndReason | undefined;
+  /** The term as a {@link LeadResult}: fields follow the latest renewal; `signal` is the term's own. */
+  readonly lead: LeadResult;
+
+  constructor(
+    first: LeadResult,
+    private readonly clock: Clock,
+    private readonly onEnd: (reason: TermEndReason) => void,
+  ) {
+    this.latest = first;
+    const term = this;
+    const remainingMs = () => (term.reason === undefined ? term.latest.remainingMs() : 0);
+    this.lead = {
+      isLeader: true,
+      get leader() {
+        return term.latest.leader;
+      },
+      get token() {
+        return term.latest.token;
+      },
+      get expiresAt() {
+        return term.latest.expiresAt;
+      },
+      get acquiredAt() {
+        return term.latest.acquiredAt;
+      },
+      get data() {
+        return term.latest.data;
+      },
+      get validUntil() {
+        return term.latest.validUntil;
+      },
+      get validUntilWall() {
+        return term.latest.validUntilWall;
+      },
+      remainingMs,
+      stillLeader: () => remainingMs() > 0,
+      signal: this.controller.signal,
+      release: () => term.latest.release(),
+    };
+    this.watch(first);
+  }
+
+  /** The fencing token of this term (kept by every renewal). */
+  get token(): number {
+    return this.latest.token;
+  }
+
+  /** Whether the term has ended. */
+  get ended(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Why the term ended, once it has. */
+  get endReason(): TermEndReason | undefined {
+    return this.reason;
+  }
+
+  /** Takes a renewal of this term (same token, validity still left). */
+  renew(result: LeadResult): void {
+    if (this.reason !== undefined) return;
+    this.latest = result;
+    this.watch(result);
+  }
+
+  /** Ends the term (once): aborts its signal with `LEASE_EXPIRED` and calls `onEnd`. */
+  end(reason: TermEndReason): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller.abort(new LeaseholdError('LEASE_EXPIRED', `leadership term ended (${reason}): stop acting as leader`));
+    this.onEnd(reason);
+  }
+
+  /** Ends the term when `result`, while it is the latest, runs out or is released. */
+  private watch(result: LeadResult): void {
+    const signal = result.signal;
+    const check = () => {
+      if (this.latest !== result) return;
+      // Validity left on the clocks means the result was ended early: its lease was released by this process.
+      const left = Math.min(result.validUntil - this.clock.monotonic(), result.validUntilWall - this.clock.now());
+      this.end(left > 0 ? 'released' : 'expired');
+    };
+    if (signal.aborted) check();
+    else signal.addEventListener('abort', check, { once: true });
+  }
+}
