@@ -14,6 +14,7 @@ import { LeaseholdError } from './errors.js';
 import { checkStore, checkStoreLimits, getLeader, type LeadResult, release, tryLead } from './lead.js';
 import { checkDuration, checkHolder, checkLeadOptions, checkName, describeValue, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
+import { LeadershipTerm, type TermEndReason } from './term.js';
 
 /** Most names one tracker accepts. */
 export const MAX_TRACKED_NAMES = 1_000;
@@ -85,11 +86,11 @@ export interface TrackedLease {
   /** This term's fencing token (kept across renewals). Pass it to the work you fence. */
   readonly token: number;
   /**
-   * Aborts the moment this term ends: taken over, validity ran out before a renewal succeeded, given up to
-   * rebalance, or the tracker stopped. Stays live across renewals.
+   * Aborts the moment this term ends: taken over, validity ran out before a renewal succeeded, released, given up
+   * to rebalance, or the tracker stopped. Stays live across renewals.
    */
   readonly signal: AbortSignal;
-  /** The latest `tryLead` result of this term (replaced at each renewal). */
+  /** The term as a `LeadResult` (a {@link LeadershipTerm}'s): its fields follow each renewal; its `signal` is the term's. */
   readonly lead: LeadResult;
   /** When this term began, on the tracker clock's monotonic time (ms). */
   readonly heldSince: number;
@@ -99,16 +100,13 @@ export interface TrackedLease {
   stillHeld(): boolean;
 }
 
-/** Why a tracker stopped holding a name. */
-export type TrackerLostReason =
-  /** Another holder has it (seen at a renewal). */
-  | 'taken-over'
-  /** Its validity ran out before a renewal succeeded (the store was unreachable, or this process was paused). */
-  | 'expired'
-  /** Given up to rebalance: this tracker held more than its share for at least `minHoldMs`. */
-  | 'resigned'
-  /** The tracker stopped. */
-  | 'stopped';
+/**
+ * Why a tracker stopped holding a name: a {@link TermEndReason}. `taken-over` (seen at a renewal), `expired` (validity
+ * ran out before a renewal succeeded: the store was unreachable, or this process was paused), `released` (this
+ * process released it: `lease.lead.release()` or `release()`), `resigned` (given up to rebalance: held above the
+ * share for at least `minHoldMs`), `stopped` (the tracker stopped).
+ */
+export type TrackerLostReason = TermEndReason;
 
 /** What a tracker tells its listeners. */
 export type TrackerEvent =
@@ -123,46 +121,44 @@ export type TrackerEvent =
   /** A store call failed (one event per failing name, and at most one per round for the member slots). */
   | { type: 'error'; error: unknown; name?: string };
 
-/** A term: a name held from a claim until it is lost. */
-class Term implements TrackedLease {
-  private readonly controller = new AbortController();
-  ended = false;
+/** One held name: a {@link LeadershipTerm} (one signal for the whole term), with what the tracker needs around it. */
+class TrackedTerm implements TrackedLease {
+  readonly term: LeadershipTerm;
   /** False for a name claimed while the tracker was stopping: released without events. */
   announced = false;
 
   constructor(
     readonly name: string,
-    private latest: LeadResult,
+    first: LeadResult,
     readonly heldSince: number,
-  ) {}
+    clock: Clock,
+    onEnd: (term: TrackedTerm, reason: TermEndReason) => void,
+  ) {
+    this.term = new LeadershipTerm(first, clock, (reason) => onEnd(this, reason));
+  }
 
   get token(): number {
-    return this.latest.token;
+    return this.term.token;
   }
 
   get lead(): LeadResult {
-    return this.latest;
+    return this.term.lead;
   }
 
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.term.lead.signal;
   }
 
-  renewed(lead: LeadResult): void {
-    this.latest = lead;
+  get ended(): boolean {
+    return this.term.ended;
   }
 
   remainingMs(): number {
-    return this.ended ? 0 : this.latest.remainingMs();
+    return this.term.lead.remainingMs();
   }
 
   stillHeld(): boolean {
     return this.remainingMs() > 0;
-  }
-
-  end(reason: TrackerLostReason): void {
-    this.ended = true;
-    this.controller.abort(new LeaseholdError('LEASE_EXPIRED', `lease ${this.name} is no longer held (${reason}): stop acting on it`));
   }
 }
 
@@ -303,8 +299,7 @@ export class Tracker {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly listeners = new Set<(event: TrackerEvent) => void>();
-  private readonly terms = new Map<string, Term>();
-  private readonly expiryTimers = new Map<string, TimerHandle>();
+  private readonly terms = new Map<string, TrackedTerm>();
   private running = false;
   /** Bumped by every start and stop: a round of an older generation stops at its next step. */
   private generation = 0;
@@ -391,7 +386,7 @@ export class Tracker {
       this.roundTimer = undefined;
       await this.inFlight;
       const ended = [...this.terms.values()];
-      for (const term of ended) this.end(term, 'stopped');
+      for (const term of ended) term.term.end('stopped');
       const slot = this.slot;
       this.slot = this.slotLead = undefined;
       this.lastContenders = this.lastShare = undefined;
@@ -400,6 +395,11 @@ export class Tracker {
       if (slot !== undefined) names.push(this.slotName(slot));
       await Promise.all(names.map((name) => this.release(name)));
     });
+  }
+
+  /** `await using tracker = new Tracker(…)`: stops (and releases everything held) when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   private serialized(step: () => void | Promise<void>): Promise<void> {
@@ -534,7 +534,7 @@ export class Tracker {
   }
 
   /** One `tryLead` for a held name: renewed, a new term (its own lease had lapsed), or taken over. */
-  private async renew(term: Term, generation: number): Promise<void> {
+  private async renew(term: TrackedTerm, generation: number): Promise<void> {
     let lead: LeadResult;
     try {
       lead = await tryLead(this.store, this.leadOptions(term.name));
@@ -549,17 +549,16 @@ export class Tracker {
       // then ends at its own deadline, through the expiry timer.
       if (!lead.stillLeader()) return;
       if (lead.token === term.token) {
-        term.renewed(lead);
-        this.watch(term);
+        term.term.renew(lead);
         if (this.current(generation) && term.announced) this.emit({ type: 'renewed', name: term.name, lease: term });
         return;
       }
       // Its own lease lapsed and this claim began a new term (a larger token): the old term is over.
-      this.end(term, 'expired');
+      term.term.end('expired');
       this.adopt(term.name, lead, generation);
       return;
     }
-    this.end(term, 'taken-over');
+    term.term.end('taken-over');
   }
 
   /** Gives up excess names held for at least `minHoldMs`, each with 1-in-`resignOdds` odds per round. */
@@ -574,7 +573,7 @@ export class Tracker {
       if (this.random() * this.p.resignOdds >= 1) continue;
       excess--;
       // The work stops (signal aborted) before the lease is given up, so the next holder never overlaps it.
-      this.end(term, 'resigned');
+      term.term.end('resigned');
       releases.push(this.release(term.name));
     }
     await Promise.all(releases);
@@ -604,44 +603,26 @@ export class Tracker {
   }
 
   private adopt(name: string, lead: LeadResult, generation: number): void {
-    const term = new Term(name, lead, monotonicNow(this.clock));
+    const term = new TrackedTerm(name, lead, monotonicNow(this.clock), this.clock, (ended, reason) => this.ended(ended, reason));
     this.terms.set(name, term);
-    this.watch(term);
     if (this.current(generation)) {
       term.announced = true;
       this.emit({ type: 'elected', name, lease: term });
     }
   }
 
-  /** Ends `term` (signal aborted first, then `lost`); the caller releases it if it should. */
-  private end(term: Term, reason: TrackerLostReason): void {
-    if (term.ended) return;
-    term.end(reason);
+  /**
+   * Every way a term ends comes through here, once: its signal has aborted already (so the work stops before anyone
+   * else can take the name); the tracker forgets it and tells the listeners. Releasing is the caller's business.
+   */
+  private ended(term: TrackedTerm, reason: TermEndReason): void {
     if (this.terms.get(term.name) === term) this.terms.delete(term.name);
-    const timer = this.expiryTimers.get(term.name);
-    if (timer !== undefined) {
-      this.clock.clearTimeout(timer);
-      this.expiryTimers.delete(term.name);
-    }
     if (term.announced) this.emit({ type: 'lost', name: term.name, reason, lease: term });
   }
 
-  /** Ends a term when its validity runs out; wakes at least every second so a wall-clock jump is noticed. */
-  private watch(term: Term): void {
-    const previous = this.expiryTimers.get(term.name);
-    if (previous !== undefined) this.clock.clearTimeout(previous);
-    const check = () => {
-      this.expiryTimers.delete(term.name);
-      if (term.ended) return;
-      const left = term.lead.remainingMs();
-      if (left <= 0) this.end(term, 'expired');
-      else this.expiryTimers.set(term.name, this.clock.setTimeout(check, Math.min(left, 1_000)));
-    };
-    this.expiryTimers.set(term.name, this.clock.setTimeout(check, Math.min(term.lead.remainingMs(), 1_000)));
-  }
-
+  /** Validity re-checked at a query: a term whose validity ran out ends now (its result's own watch may lag a tick). */
   private dropLapsed(): void {
-    for (const term of [...this.terms.values()]) if (!term.stillHeld()) this.end(term, 'expired');
+    for (const term of [...this.terms.values()]) if (!term.stillHeld()) term.term.end('expired');
   }
 
   private async release(name: string): Promise<void> {

@@ -4,7 +4,7 @@ import { isLeaseholdError } from '../src/errors.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import type { Store } from '../src/store.js';
 import { MemoryStore } from '../src/stores/memory.js';
-import { withFaults } from '../src/testing/faults.js';
+import { genericOnly, withFaults } from '../src/testing/faults.js';
 import { Tracker, type TrackerEvent, type TrackerOptions } from '../src/tracker.js';
 
 const TTL = 3_000;
@@ -337,9 +337,11 @@ describe('Tracker', () => {
     expect(lease?.signal.aborted).toBe(false);
     expect(a.lease('shard-3')).toBe(lease);
     expect(events.filter((e) => e.type === 'renewed' && e.name === 'shard-3').length).toBeGreaterThanOrEqual(8);
-    // An operator releases it and someone else claims it: a's next renewal sees it taken over.
-    await release(memory, { name: 'shard-3', holder: 'a', clock });
-    const intruder = await tryLead(memory, { name: 'shard-3', holder: 'intruder', ttlMs: TTL, maxClockSkewMs: SKEW, clock });
+    // An operator in another process releases it and someone else claims it: a's next renewal sees it taken over.
+    const elsewhere = genericOnly(memory); // another Store object: the core treats it as another process
+    await release(elsewhere, { name: 'shard-3', holder: 'a', clock });
+    expect(lease?.signal.aborted).toBe(false);
+    const intruder = await tryLead(elsewhere, { name: 'shard-3', holder: 'intruder', ttlMs: TTL, maxClockSkewMs: SKEW, clock });
     expect(intruder.isLeader).toBe(true);
     await run(POLL + 100);
     expect(lease?.signal.aborted).toBe(true);
@@ -348,6 +350,34 @@ describe('Tracker', () => {
     const lost = events.find((e) => e.type === 'lost' && e.name === 'shard-3');
     expect(lost?.type === 'lost' && lost.reason).toBe('taken-over');
     await a.stop();
+  });
+
+  it('a release in this process (lease.lead.release()) ends the term at once: lost "released", and the others may take it', async () => {
+    const { make, run, events } = setup();
+    const a = make('a');
+    void a.start();
+    await run(POLL * 2);
+    const lease = a.lease('shard-5');
+    expect(lease?.stillHeld()).toBe(true);
+    await lease?.lead.release();
+    expect(lease?.signal.aborted).toBe(true);
+    expect(a.held()).not.toContain('shard-5');
+    const lost = events.find((e) => e.type === 'lost' && e.name === 'shard-5');
+    expect(lost?.type === 'lost' && lost.reason).toBe('released');
+    await a.stop();
+  });
+
+  it('await using stops the tracker and releases what it held', async () => {
+    const { make, run, memory, clock } = setup();
+    let held: string[] = [];
+    {
+      await using a = make('a');
+      void a.start();
+      await run(POLL * 2);
+      held = a.held();
+    }
+    expect(held).toHaveLength(12);
+    for (const name of held) expect(await getLeader(memory, name, { clock })).toBeNull();
   });
 
   it('held() re-checks validity at each call: after a wall-clock jump nothing is reported held', async () => {
