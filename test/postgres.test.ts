@@ -13,7 +13,10 @@ const store = new PostgresStore({ pool, table });
 // A table whose functions were never installed (or were dropped): the store sends the inline statements.
 const inlineTable = `leases_inline_${process.pid}`;
 
-const dropTables = () => pool.query(`DROP TABLE IF EXISTS ${table}, ${inlineTable}; DROP FUNCTION IF EXISTS ${table}_claim, ${table}_release, ${inlineTable}_claim, ${inlineTable}_release`);
+const dropTables = () =>
+  pool.query(
+    `DROP TABLE IF EXISTS ${table}, ${inlineTable}; DROP FUNCTION IF EXISTS ${table}_claim, ${table}_release, ${inlineTable}_claim, ${inlineTable}_release`,
+  );
 beforeAll(async () => {
   await dropTables();
   await store.migrate();

@@ -97,7 +97,8 @@ export function postgresSchema(options: { table?: string; schema?: string } = {}
   // of the search_path), so a caller with another search_path still reaches this table and no other.
   const schema = options.schema === undefined ? 'current_schema()' : `'${options.schema}'`;
   const t = `%1$I.${quoteIdentifier(options.table ?? DEFAULT_POSTGRES_TABLE, 'table')}`;
-  const record = (r: string, now: string) => `json_build_array(${r}.holder, ${r}.token, ${ms(`${r}.acquired_at`)}, ${ms(`${r}.expires_at`)}, ${r}.version, ${r}.data, ${ms(now)})::text`;
+  const record = (r: string, now: string) =>
+    `json_build_array(${r}.holder, ${r}.token, ${ms(`${r}.acquired_at`)}, ${ms(`${r}.expires_at`)}, ${r}.version, ${r}.data, ${ms(now)})::text`;
   return `${ddl}
 -- leasehold's claim and release, one call each (see src/stores/postgres.ts): PL/pgSQL caches their plans per
 -- connection, so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON.
@@ -301,15 +302,16 @@ export class PostgresStore implements Store {
 
   /** Runs one statement: one round trip, one `r` column back. */
   private async query(s: Statement, values: unknown[]): Promise<unknown> {
+    const named = this.prepared && values.length > 0;
     try {
-      return await this.send(s, values);
+      return await this.send(s, values, named);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      if (this.prepared && this.fallBackFromPrepared && typeof code === 'string' && STATEMENT_NOT_PREPARED.has(code)) {
+      if (named && this.fallBackFromPrepared && typeof code === 'string' && STATEMENT_NOT_PREPARED.has(code)) {
         // The server never ran this statement (Postgres reports both before executing): send it unnamed, and
-        // name no statement again on this store.
+        // name no statement again on this store (calls already in flight land here too, and are re-sent alike).
         this.prepared = false;
-        return this.send(s, values);
+        return this.send(s, values, false);
       }
       if (code === '42P01') {
         throw new LeaseholdError('STORE_UNAVAILABLE', `postgres store: table ${this.table} does not exist; call store.migrate() or apply sql/postgres.sql`, {
@@ -320,11 +322,11 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async send(s: Statement, values: unknown[]): Promise<unknown> {
-    if (this.prepared && values.length > 0) {
+  private async send(s: Statement, values: unknown[], named: boolean): Promise<unknown> {
+    if (named) {
       // pg accepts a config object; the structural type keeps the plain (text, values) form for other drivers.
-      const named: NamedQuery = { name: s.name, text: s.text, values };
-      const { rows } = await (this.pool.query as unknown as (q: NamedQuery) => Promise<{ rows: Record<string, unknown>[] }>).call(this.pool, named);
+      const query: NamedQuery = { name: s.name, text: s.text, values };
+      const { rows } = await (this.pool.query as unknown as (q: NamedQuery) => Promise<{ rows: Record<string, unknown>[] }>).call(this.pool, query);
       return rows[0]?.r;
     }
     const { rows } = await this.pool.query(s.text, values);
@@ -353,7 +355,10 @@ export class PostgresStore implements Store {
   }
 
   async create(write: LeaseWrite): Promise<WriteOutcome> {
-    return outcome(await this.query(this.sql.create, [write.name, write.holder, write.token, write.acquiredAt, write.ttlMs, write.version, write.data]), write.name);
+    return outcome(
+      await this.query(this.sql.create, [write.name, write.holder, write.token, write.acquiredAt, write.ttlMs, write.version, write.data]),
+      write.name,
+    );
   }
 
   async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
