@@ -6,7 +6,7 @@ import type { Measured } from './measure.js';
 
 const COLORS: Record<Measured['kind'], string> = { floor: '#6b7280', reference: '#9ca3af', leasehold: '#2563eb', peer: '#d97706' };
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function q(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
@@ -20,7 +20,8 @@ export function latencyChart(groups: { title: string; rows: Measured[] }[]): str
   const rowHeight = 18;
   const min = 0.5;
   const max = 8;
-  const x = (ratio: number) => left + ((Math.log(Math.min(max, Math.max(min, ratio))) - Math.log(min)) / (Math.log(max) - Math.log(min))) * (width - left - right);
+  const x = (ratio: number) =>
+    left + ((Math.log(Math.min(max, Math.max(min, ratio))) - Math.log(min)) / (Math.log(max) - Math.log(min))) * (width - left - right);
   const parts: string[] = [];
   let y = 30;
   parts.push(
@@ -28,7 +29,7 @@ export function latencyChart(groups: { title: string; rows: Measured[] }[]): str
   );
   for (const group of groups) {
     y += 14;
-    parts.push(`<text x="8" y="${y}" font-size="13" font-weight="bold" fill="#111">${escape(group.title)}</text>`);
+    parts.push(`<text x="8" y="${y}" font-size="13" font-weight="bold" fill="#111">${escapeXml(group.title)}</text>`);
     y += 8;
     const top = y;
     const byLabel = new Map(group.rows.map((r) => [r.label, r]));
@@ -37,7 +38,7 @@ export function latencyChart(groups: { title: string; rows: Measured[] }[]): str
       const s = row.samples.map((v) => v / f.p50);
       const mid = y + rowHeight / 2;
       const color = COLORS[row.kind];
-      parts.push(`<text x="${left - 8}" y="${mid + 4}" font-size="11" text-anchor="end" fill="#111">${escape(row.label)}</text>`);
+      parts.push(`<text x="${left - 8}" y="${mid + 4}" font-size="11" text-anchor="end" fill="#111">${escapeXml(row.label)}</text>`);
       parts.push(`<line x1="${x(q(s, 0.01))}" x2="${x(q(s, 0.99))}" y1="${mid}" y2="${mid}" stroke="${color}" stroke-width="1"/>`);
       parts.push(
         `<rect x="${x(q(s, 0.25))}" y="${mid - 5}" width="${Math.max(1, x(q(s, 0.75)) - x(q(s, 0.25)))}" height="10" fill="${color}" fill-opacity="0.35" stroke="${color}"/>`,

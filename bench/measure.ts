@@ -64,7 +64,8 @@ export async function compare(title: string, rounds: number, warmup: number, cas
       }
     }
     const done = i + 1 - warmup;
-    if (done > 0 && done % Math.ceil(rounds / 4) === 0) say(`  … ${Math.round((done / rounds) * 100)}% (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    if (done > 0 && done % Math.ceil(rounds / 4) === 0)
+      say(`  … ${Math.round((done / rounds) * 100)}% (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
   const first = cases[0]?.label ?? '';
   return cases.map((c, i) => {
@@ -93,7 +94,11 @@ export function ratios(rows: Measured[]): (Measured & { r50: number; r99: number
 }
 
 /** Sustained throughput: `workers` loops calling `run(worker, i)` for `ms`; calls/s and requests/s. */
-export async function throughput(workers: number, ms: number, run: (worker: number, i: number) => Promise<unknown>): Promise<{ calls: number; requests: number }> {
+export async function throughput(
+  workers: number,
+  ms: number,
+  run: (worker: number, i: number) => Promise<unknown>,
+): Promise<{ calls: number; requests: number }> {
   const n0 = requests.n;
   let calls = 0;
   const end = performance.now() + ms;

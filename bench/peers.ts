@@ -14,7 +14,10 @@ interface Lock {
 type Acquire = (id: string, callback: (error: Error | null, lock: Lock) => void) => void;
 
 /** FailClosed and FailOpen (with fencing tokens) acquire + release, each one promise. */
-export async function peerDynamoDBLockClient(endpoint: string, table: string): Promise<{ failClosed: (id: string) => Promise<void>; failOpen: (id: string) => Promise<void>; destroy: () => void }> {
+export async function peerDynamoDBLockClient(
+  endpoint: string,
+  table: string,
+): Promise<{ failClosed: (id: string) => Promise<void>; failOpen: (id: string) => Promise<void>; destroy: () => void }> {
   process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
   const AWS = require('aws-sdk') as { DynamoDB: { DocumentClient: new (o: object) => Record<string, (...a: unknown[]) => unknown> } };
   const DynamoDBLockClient = require('dynamodb-lock-client') as {
@@ -30,7 +33,14 @@ export async function peerDynamoDBLockClient(endpoint: string, table: string): P
     };
   }
   const closed = new DynamoDBLockClient.FailClosed({ dynamodb: doc, lockTable: table, partitionKey: 'id', acquirePeriodMs: 10_000, retryCount: 0 });
-  const open = new DynamoDBLockClient.FailOpen({ dynamodb: doc, lockTable: table, partitionKey: 'id', leaseDurationMs: 60_000, trustLocalTime: true, retryCount: 0 });
+  const open = new DynamoDBLockClient.FailOpen({
+    dynamodb: doc,
+    lockTable: table,
+    partitionKey: 'id',
+    leaseDurationMs: 60_000,
+    trustLocalTime: true,
+    retryCount: 0,
+  });
   const cycle = (client: { acquireLock: Acquire }, id: string) =>
     new Promise<void>((resolve, reject) => {
       client.acquireLock(id, (error, lock) => {

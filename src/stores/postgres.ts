@@ -1,8 +1,8 @@
 /**
  * `leasehold/postgres`: leases in one Postgres table. Expiry is judged by the server's clock, and every
- * `tryLead()` is exactly one statement (one round trip): a call of the claim function that `migrate()` installs
- * beside the table (PL/pgSQL, so its plans are cached per connection), or the same rule as one inline statement
- * where the function is absent. No session state, no advisory locks: works behind PgBouncer (transaction
+ * `tryLead()` is exactly one statement (one round trip): on node-postgres a named (prepared) statement; with
+ * unnamed statements, a call of the claim function that `migrate()` installs beside the table (PL/pgSQL, so its
+ * plans are cached per connection), or the same rule inline where the function is absent. No session state, no advisory locks: works behind PgBouncer (transaction
  * pooling), RDS Proxy and with serverless drivers.
  * @module
  */
@@ -333,9 +333,13 @@ export class PostgresStore implements Store {
     return rows[0]?.r;
   }
 
-  /** Calls the claim or release function, or sends the inline statement where the function is absent. */
+  /**
+   * Calls the claim or release function when statements go unnamed (planning a function call is cheap; planning
+   * the inline statement is not), or the function is absent; named, the inline statement is planned once per
+   * connection and measured a little faster than the function call (BENCHMARKS.md), so it is sent instead.
+   */
   private async call(fn: Statement | undefined, inline: Statement, values: unknown[]): Promise<unknown> {
-    if (fn && this.useFunctions) {
+    if (fn && this.useFunctions && !this.prepared) {
       try {
         return await this.query(fn, values);
       } catch (error) {
