@@ -21,7 +21,7 @@ import { localClient, startDynamoDBLocal } from '../test/setup/dynamodb.js';
 import { startThrowawayPostgres } from '../test/setup/postgres.js';
 import { findPgBouncer, startPgBouncer } from '../test/support/pgbouncer.js';
 import { latencyChart } from './chart.js';
-import { type Case, compare, type Measured, ratios, requests, throughput } from './measure.js';
+import { compare, type Measured, ratios, requests, throughput } from './measure.js';
 import { peerDynamoDBLockClient } from './peers.js';
 
 // advisory-lock is CommonJS with `exports.default`.

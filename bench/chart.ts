@@ -19,13 +19,13 @@ export function latencyChart(groups: { title: string; rows: Measured[] }[]): str
   const right = 30;
   const rowHeight = 18;
   const min = 0.5;
-  const max = 8;
+  const max = 32;
   const x = (ratio: number) =>
     left + ((Math.log(Math.min(max, Math.max(min, ratio))) - Math.log(min)) / (Math.log(max) - Math.log(min))) * (width - left - right);
   const parts: string[] = [];
   let y = 30;
   parts.push(
-    `<text x="${left}" y="18" font-size="12" fill="#111">latency ÷ its floor's median (log scale): box p25–p75, whiskers p1–p99, bar p50; blue leasehold, orange peers, grey floors</text>`,
+    `<text x="8" y="18" font-size="12" fill="#111">latency ÷ its floor's median (log scale): box p25–p75, whiskers p1–p99, bar p50; blue leasehold, orange peers, grey floors</text>`,
   );
   for (const group of groups) {
     y += 14;
@@ -46,7 +46,7 @@ export function latencyChart(groups: { title: string; rows: Measured[] }[]): str
       parts.push(`<line x1="${x(q(s, 0.5))}" x2="${x(q(s, 0.5))}" y1="${mid - 7}" y2="${mid + 7}" stroke="${color}" stroke-width="2.5"/>`);
       y += rowHeight;
     }
-    for (const tick of [0.5, 1, 1.1, 1.3, 2, 4, 8]) {
+    for (const tick of [0.5, 1, 1.1, 1.3, 2, 4, 8, 16, 32]) {
       parts.push(
         `<line x1="${x(tick)}" x2="${x(tick)}" y1="${top}" y2="${y}" stroke="#d1d5db" stroke-dasharray="${tick === 1 ? '' : '3,3'}"/><text x="${x(tick)}" y="${y + 12}" font-size="10" text-anchor="middle" fill="#374151">×${tick}</text>`,
       );
