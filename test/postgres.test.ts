@@ -8,44 +8,70 @@ import { describeStoreConformance } from '../src/testing/index.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 20 });
 const table = `leases_test_${process.pid}`;
+// The default: named statements (pool is node-postgres) calling the claim and release functions.
 const store = new PostgresStore({ pool, table });
+// A table whose functions were never installed (or were dropped): the store sends the inline statements.
+const inlineTable = `leases_inline_${process.pid}`;
 
+const dropTables = () =>
+  pool.query(
+    `DROP TABLE IF EXISTS ${table}, ${inlineTable}; DROP FUNCTION IF EXISTS ${table}_claim, ${table}_release, ${inlineTable}_claim, ${inlineTable}_release`,
+  );
 beforeAll(async () => {
-  await pool.query(`DROP TABLE IF EXISTS ${table}`);
+  await dropTables();
   await store.migrate();
+  await new PostgresStore({ pool, table: inlineTable }).migrate();
+  await pool.query(`DROP FUNCTION ${inlineTable}_claim, ${inlineTable}_release`);
 });
 afterAll(async () => {
-  await pool.query(`DROP TABLE IF EXISTS ${table}`);
+  await dropTables();
   await pool.end();
 });
 
 /** Ages a lease on the server's clock: the store judges expiry by Postgres time, which tests cannot move. */
-async function expire(name: string): Promise<void> {
-  await pool.query(`UPDATE ${table} SET expires_at = statement_timestamp() - interval '1 millisecond' WHERE name = $1`, [name]);
-}
+const expireIn = (t: string) => async (name: string) => {
+  await pool.query(`UPDATE ${t} SET expires_at = statement_timestamp() - interval '1 millisecond' WHERE name = $1`, [name]);
+};
+const expire = expireIn(table);
 
-describeStoreConformance('postgres', () => ({ store, clock: new ManualClock(), expire }), { contenders: 16, rounds: 20 });
+describeStoreConformance('postgres (default: named inline statements)', () => ({ store, clock: new ManualClock(), expire }), { contenders: 16, rounds: 20 });
 describeStoreConformance(
-  'postgres (prepared statements)',
-  () => ({ store: new PostgresStore({ pool, table, prepare: true }), clock: new ManualClock(), expire }),
-  {
-    contenders: 16,
-    rounds: 10,
-  },
+  'postgres (prepare: false, function calls)',
+  () => ({ store: new PostgresStore({ pool, table, prepare: false }), clock: new ManualClock(), expire }),
+  { contenders: 16, rounds: 10 },
+);
+describeStoreConformance(
+  'postgres (no functions: inline statements, prepared)',
+  () => ({ store: new PostgresStore({ pool, table: inlineTable }), clock: new ManualClock(), expire: expireIn(inlineTable) }),
+  { contenders: 16, rounds: 10 },
+);
+describeStoreConformance(
+  'postgres (no functions: inline statements, prepare: false)',
+  () => ({ store: new PostgresStore({ pool, table: inlineTable, prepare: false }), clock: new ManualClock(), expire: expireIn(inlineTable) }),
+  { contenders: 8, rounds: 5 },
 );
 
-/** Counts the statements (round trips: one query() each, extended protocol so one statement per call). */
-function counting(): { queryable: PostgresQueryable; count: () => number; texts: string[] } {
+/**
+ * Counts the statements (round trips: one query() each, extended protocol so one statement per call). With
+ * `asPg`, it looks like node-postgres (a `Client` member), so the default store names its statements.
+ */
+function counting(asPg = false): { queryable: PostgresQueryable; count: () => number; texts: string[]; named: () => number } {
   const texts: string[] = [];
+  let named = 0;
+  const query = (text: string | { name: string; text: string; values: unknown[] }, values?: unknown[]) => {
+    if (typeof text === 'object') {
+      named++;
+      texts.push(text.text);
+      return pool.query(text);
+    }
+    texts.push(text);
+    return pool.query(text, values);
+  };
   return {
-    queryable: {
-      query: (text: string, values?: unknown[]) => {
-        texts.push(text);
-        return pool.query(text, values);
-      },
-    },
+    queryable: (asPg ? { query, Client: pg.Client } : { query }) as PostgresQueryable,
     count: () => texts.length,
     texts,
+    named: () => named,
   };
 }
 
@@ -53,42 +79,61 @@ describe('postgres store', () => {
   const clock = new ManualClock();
   const opts = (name: string, holder: string) => ({ name, holder, ttlMs: 10_000, clock });
 
-  it('answers every tryLead() case and release() with exactly one statement', async () => {
-    const c = counting();
-    const counted = new PostgresStore({ pool: c.queryable, table });
-    const name = `stmt-${Date.now()}`;
-    const cases: [string, () => Promise<unknown>, unknown][] = [
-      ['claim from nothing', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 1 }],
-      ['renew', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 1 }],
-      ['refused claim reporting the holder', () => tryLead(counted, opts(name, 'b')), { isLeader: false, leader: 'a', token: 1 }],
-      [
-        'takeover of an expired lease',
-        async () => {
-          await expire(name);
-          return tryLead(counted, opts(name, 'b'));
-        },
-        { isLeader: true, token: 2 },
-      ],
-      [
-        'a new term for a holder whose own lease lapsed',
-        async () => {
-          await expire(name);
-          return tryLead(counted, opts(name, 'b'));
-        },
-        { isLeader: true, token: 3 },
-      ],
-      ['release', () => release(counted, { name, holder: 'b' }), true],
-      ['claim after release', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 4 }],
-      ['getLeader', () => getLeader(counted, name), { holder: 'a', token: 4 }],
-    ];
-    for (const [label, run, expected] of cases) {
-      const before = c.count();
-      const result = await run();
-      expect(result, label).toMatchObject(expected as object);
-      expect(c.count() - before, `${label}: statements`).toBe(1);
-    }
-    for (const text of c.texts) expect(text).not.toMatch(/;\s*\S/);
-  });
+  for (const [mode, t, asPg, expectNamed] of [
+    ['prepared (the default on node-postgres: the inline statement, named)', table, true, true],
+    ['function calls, unprepared (the default on other drivers)', table, false, false],
+    ['inline statements (no functions), prepared', inlineTable, true, true],
+    ['inline statements (no functions), unprepared', inlineTable, false, false],
+  ] as const) {
+    it(`answers every tryLead() case and release() with exactly one statement: ${mode}`, async () => {
+      const c = counting(asPg);
+      const counted = new PostgresStore({ pool: c.queryable, table: t });
+      const name = `stmt-${Date.now()}-${t.length}-${asPg}`;
+      const expireHere = expireIn(t);
+      if (t === inlineTable && !asPg) {
+        // The first unnamed claim learns that the functions are absent (one refused statement, before anything ran);
+        // every call after is one statement.
+        expect(await getLeader(counted, `${name}-warm`)).toBeNull();
+        await tryLead(counted, opts(`${name}-warm`, 'a'));
+        expect(c.count()).toBe(3);
+        expect(c.texts[1]).toMatch(/_claim"\(/);
+      }
+      const cases: [string, () => Promise<unknown>, unknown][] = [
+        ['claim from nothing', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 1 }],
+        ['renew', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 1 }],
+        ['refused claim reporting the holder', () => tryLead(counted, opts(name, 'b')), { isLeader: false, leader: 'a', token: 1 }],
+        [
+          'takeover of an expired lease',
+          async () => {
+            await expireHere(name);
+            return tryLead(counted, opts(name, 'b'));
+          },
+          { isLeader: true, token: 2 },
+        ],
+        [
+          'a new term for a holder whose own lease lapsed',
+          async () => {
+            await expireHere(name);
+            return tryLead(counted, opts(name, 'b'));
+          },
+          { isLeader: true, token: 3 },
+        ],
+        ['release', () => release(counted, { name, holder: 'b' }), true],
+        ['refused release (not the holder)', () => release(counted, { name, holder: 'b' }), false],
+        ['claim after release', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 4 }],
+        ['getLeader', () => getLeader(counted, name), { holder: 'a', token: 4 }],
+      ];
+      for (const [label, run, expected] of cases) {
+        const before = c.count();
+        const result = await run();
+        expect(result, label).toMatchObject(expected as object);
+        expect(c.count() - before, `${label}: statements`).toBe(1);
+      }
+      for (const text of c.texts) expect(text).not.toMatch(/;\s*\S/);
+      expect(c.named() > 0).toBe(expectNamed);
+      if (!expectNamed) expect(c.named()).toBe(0);
+    });
+  }
 
   it('judges expiry by the server clock: a caller whose clock runs an hour ahead takes nothing early', async () => {
     const name = `skew-${Date.now()}`;
@@ -114,6 +159,7 @@ describe('postgres store', () => {
       expect(() => new PostgresStore({ pool: c.queryable, schema: bad as string })).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
     }
     expect(() => new PostgresStore({ pool: c.queryable, prepare: 'yes' as never })).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
+    expect(() => new PostgresStore({ pool: c.queryable, prepare: 1 as never })).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
     expect(() => new PostgresStore({} as never)).toThrowError(expect.objectContaining({ code: 'INVALID_STORE' }));
     expect(c.count()).toBe(0);
   });

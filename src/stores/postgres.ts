@@ -1,7 +1,9 @@
 /**
  * `leasehold/postgres`: leases in one Postgres table. Expiry is judged by the server's clock, and every
- * `tryLead()` is exactly one statement (one round trip). No session state, no advisory locks: works
- * behind PgBouncer (transaction pooling) and with serverless drivers.
+ * `tryLead()` is exactly one statement (one round trip): on node-postgres a named (prepared) statement; with
+ * unnamed statements, a call of the claim function that `migrate()` installs beside the table (PL/pgSQL, so its
+ * plans are cached per connection), or the same rule inline where the function is absent. No session state, no advisory locks: works behind PgBouncer (transaction
+ * pooling), RDS Proxy and with serverless drivers.
  * @module
  */
 import { LeaseholdError } from '../errors.js';
@@ -32,11 +34,19 @@ export interface PostgresStoreOptions {
   /** Schema (default: the connection's `search_path`): same rules as `table`. */
   schema?: string;
   /**
-   * Send named prepared statements (`pg`'s `{ name, text, values }`), planned once per connection: about
-   * half the server time per call. Default `false`, because transaction-pooling PgBouncer before 1.21 and
-   * some serverless drivers (and PGlite) do not support them. Turn it on with a direct `pg.Pool`.
+   * Named prepared statements (`pg`'s `{ name, text, values }`), parsed once per connection: the fastest mode.
+   * - `'auto'` (default): on when `pool` is node-postgres (a `pg.Pool`, `pg.Client`, or a driver built on it such
+   *   as `@neondatabase/serverless`'s `Pool`), off for anything else (PGlite, HTTP drivers). If the server then
+   *   says a statement is missing or already exists (`26000`/`42P05`: a pooler that moves a connection's
+   *   statements between server connections, as PgBouncer before 1.21 in transaction mode does), the store
+   *   switches to unnamed statements for good and sends that statement again, which is safe because Postgres
+   *   reports both before it executes anything.
+   * - `true`: always, with no fallback. `false`: never (each statement is planned on every call; a call of the
+   *   claim function stays cheap to plan, the inline statement does not).
+   * With RDS Proxy, prepared statements pin the client to one database connection: use `false` there if the
+   * proxy's multiplexing matters more to you than the few tens of microseconds per call.
    */
-  prepare?: boolean;
+  prepare?: boolean | 'auto';
   /**
    * Bound of one library call on this store, in ms (default 5 000): `release()` and `getLeader()` settle within
    * it, `tryLead()` within it or the lease's validity window if shorter, then fail closed (`STORE_UNAVAILABLE`).
@@ -63,12 +73,16 @@ function quoteIdentifier(value: unknown, option: string): string {
 }
 
 /**
- * The table, as SQL. `sql/postgres.sql` holds the same for the default name, for people who run their own migrations.
- * The record is never deleted (release clears `holder`), so the fencing token never goes back.
+ * The schema, as SQL: the table, and the claim and release functions that `tryLead()` and `release()` call (one
+ * statement each, planned once per connection even when not prepared). `sql/postgres.sql` holds the same for
+ * the default name, for people who run their own migrations. Idempotent (`IF NOT EXISTS`, `OR REPLACE`).
+ * The record is never deleted (release clears `holder`), so the fencing token never goes back. The functions
+ * are optional: without them (or without `EXECUTE` on them) the store sends the same rule as one inline statement.
  */
 export function postgresSchema(options: { table?: string; schema?: string } = {}): string {
   const table = qualifiedTable(options);
-  return `CREATE TABLE IF NOT EXISTS ${table} (
+  const fn = functionNames(options);
+  const ddl = `CREATE TABLE IF NOT EXISTS ${table} (
   name        text PRIMARY KEY,
   holder      text,
   token       bigint NOT NULL,
@@ -78,6 +92,70 @@ export function postgresSchema(options: { table?: string; schema?: string } = {}
   data        text
 );
 `;
+  if (!fn) return ddl;
+  // The function bodies name the table with its schema (the schema given, or the one CREATE TABLE used: the first
+  // of the search_path), so a caller with another search_path still reaches this table and no other.
+  const schema = options.schema === undefined ? 'current_schema()' : `'${options.schema}'`;
+  const t = `%1$I.${quoteIdentifier(options.table ?? DEFAULT_POSTGRES_TABLE, 'table')}`;
+  const record = (r: string, now: string) =>
+    `json_build_array(${r}.holder, ${r}.token, ${ms(`${r}.acquired_at`)}, ${ms(`${r}.expires_at`)}, ${r}.version, ${r}.data, ${ms(now)})::text`;
+  return `${ddl}
+-- leasehold's claim and release, one call each (see src/stores/postgres.ts): PL/pgSQL caches their plans per
+-- connection, so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON.
+DO $install$ BEGIN EXECUTE format($sql$
+CREATE OR REPLACE FUNCTION %1$I.${fn.claimName}(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text)
+RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  ts timestamptz := statement_timestamp();
+  r record;
+BEGIN
+  -- Create, or renew if mine and live (same term), or take over if released or expired (token + 1).
+  INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
+  VALUES (p_name, p_holder, 1, ts, ts + p_ttl_ms * interval '1 millisecond', p_version, p_data)
+  ON CONFLICT (name) DO UPDATE SET
+    holder = EXCLUDED.holder,
+    token = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > ts THEN t.token ELSE t.token + 1 END,
+    acquired_at = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > ts THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
+    expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, data = EXCLUDED.data
+  WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= ts
+  RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data INTO r;
+  IF NOT FOUND THEN
+    -- Refused: the row is locked by the upsert, and this statement's fresh snapshot sees its latest version.
+    SELECT c.holder, c.token, c.acquired_at, c.expires_at, c.version, c.data INTO r FROM ${t} AS c WHERE c.name = p_name;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+  END IF;
+  RETURN ${record('r', 'ts')};
+END
+$fn$;
+CREATE OR REPLACE FUNCTION %1$I.${fn.releaseName}(p_name text, p_holder text, p_version text, p_expected text)
+RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  ts timestamptz := statement_timestamp();
+  r record;
+BEGIN
+  -- Keeps the row and its token; with p_expected, clears only exactly that state (a late release changes nothing newer).
+  UPDATE ${t} AS t SET holder = NULL, expires_at = ts, version = p_version, data = NULL
+  WHERE t.name = p_name AND t.holder = p_holder AND (p_expected IS NULL OR t.version = p_expected)
+  RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data INTO r;
+  IF NOT FOUND THEN
+    SELECT c.holder, c.token, c.acquired_at, c.expires_at, c.version, c.data INTO r FROM ${t} AS c WHERE c.name = p_name;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+  END IF;
+  RETURN ${record('r', 'ts')};
+END
+$fn$;
+$sql$, ${schema}); END $install$;
+`;
+}
+
+/**
+ * Names of the claim and release functions: the table's name with `_claim` / `_release`, quoted, or `undefined`
+ * when that would pass Postgres' 63-character limit (the store then sends inline statements only).
+ */
+function functionNames(options: { table?: string }): { claimName: string; releaseName: string } | undefined {
+  const table = options.table ?? DEFAULT_POSTGRES_TABLE;
+  if (table.length + '_release'.length > 63) return undefined;
+  return { claimName: `"${table}_claim"`, releaseName: `"${table}_release"` };
 }
 
 function qualifiedTable(options: { table?: string; schema?: string }): string {
@@ -86,14 +164,35 @@ function qualifiedTable(options: { table?: string; schema?: string }): string {
 }
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
-const COLUMNS = `name, holder, token, ${ms('acquired_at')} AS acquired_ms, ${ms('expires_at')} AS expires_ms, version, data`;
-const NOW = `${ms('statement_timestamp()')} AS now_ms`;
+/** One text column `r`: the lease and the server's clock as a JSON array (one column parses faster than seven). */
+const RECORD = (r: string) =>
+  `json_build_array(${r}.holder, ${r}.token, ${ms(`${r}.acquired_at`)}, ${ms(`${r}.expires_at`)}, ${r}.version, ${r}.data, ${ms('statement_timestamp()')})::text AS r`;
 // statement_timestamp(), not now(): now() is the transaction's start, which could be long before this
 // statement was sent, and a lease stamped from it would end before the caller's validity does.
 const TTL = (param: string) => `statement_timestamp() + ${param}::float8 * interval '1 millisecond'`;
 // A renewal (mine and live) keeps the term; anything else the claim may do starts a new one, token + 1.
 const RENEWAL = 't.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp()';
 const ACQUIRED = (param: string) => `COALESCE(to_timestamp(${param}::float8 / 1000), statement_timestamp())`;
+
+/** SQLSTATEs after which the store stops naming statements (see {@link PostgresStoreOptions.prepare}). */
+const STATEMENT_NOT_PREPARED = new Set(['26000', '42P05']);
+/** undefined_function: the claim or release function is absent (or has another signature). */
+const UNDEFINED_FUNCTION = '42883';
+
+/** Whether `pool` is node-postgres (a `pg.Pool`, a `pg.Client`, or a driver built on them), which takes named statements. */
+function isNodePostgres(pool: PostgresQueryable): boolean {
+  const p = pool as unknown as { Client?: unknown; connectionParameters?: unknown };
+  return typeof p.Client === 'function' || (typeof p.connectionParameters === 'object' && p.connectionParameters !== null);
+}
+
+interface Statement {
+  /** The text sent. */
+  text: string;
+  /** Its statement name when prepared (derived from the text, so one name always means one text). */
+  name: string;
+}
+
+const statement = (text: string): Statement => ({ text, name: `leasehold_${hash(text)}` });
 
 /**
  * Postgres store.
@@ -109,8 +208,20 @@ export class PostgresStore implements Store {
   private readonly pool: PostgresQueryable;
   private readonly table: string;
   private readonly options: { table?: string; schema?: string };
-  private readonly sql: { read: string; create: string; replace: string; claim: string; release: string };
-  private readonly prepare: boolean;
+  private readonly sql: {
+    read: Statement;
+    create: Statement;
+    replace: Statement;
+    claim: Statement;
+    release: Statement;
+    claimFunction: Statement | undefined;
+    releaseFunction: Statement | undefined;
+  };
+  /** Whether statements are named (prepared); `'auto'` turns this off for good on a pooler that cannot keep them. */
+  private prepared: boolean;
+  private readonly fallBackFromPrepared: boolean;
+  /** Whether to call the claim and release functions; off once the server says they are absent, on again after migrate(). */
+  private useFunctions: boolean;
   /** Bound of one library call, in ms (see {@link PostgresStoreOptions.timeoutMs}). */
   readonly timeoutMs: number;
 
@@ -119,24 +230,30 @@ export class PostgresStore implements Store {
       throw new LeaseholdError('INVALID_STORE', 'postgres store: pass { pool } with a pg.Pool, pg.Client or anything with query(text, values)');
     }
     this.pool = options.pool;
-    if (options.prepare !== undefined && typeof options.prepare !== 'boolean') {
-      throw new LeaseholdError('INVALID_STORE', `postgres store: prepare must be true or false; got ${describeValue(options.prepare)}`);
+    const prepare = options.prepare ?? 'auto';
+    if (prepare !== 'auto' && typeof prepare !== 'boolean') {
+      throw new LeaseholdError('INVALID_STORE', `postgres store: prepare must be true, false or 'auto'; got ${describeValue(options.prepare)}`);
     }
-    this.prepare = options.prepare ?? false;
+    this.prepared = prepare === 'auto' ? isNodePostgres(options.pool) : prepare;
+    this.fallBackFromPrepared = prepare === 'auto';
     this.timeoutMs = checkStoreTimeout(options.timeoutMs, this.kind);
     this.options = { ...(options.table !== undefined ? { table: options.table } : {}), ...(options.schema !== undefined ? { schema: options.schema } : {}) };
     const t = qualifiedTable(this.options);
     this.table = t;
+    const fn = functionNames(this.options);
+    const inSchema = (name: string) => (this.options.schema === undefined ? name : `${quoteIdentifier(this.options.schema, 'schema')}.${name}`);
+    this.useFunctions = fn !== undefined;
     this.sql = {
-      read: `SELECT ${COLUMNS}, ${NOW} FROM (SELECT 1) AS clock LEFT JOIN ${t} ON name = $1`,
-      create: `INSERT INTO ${t} (name, holder, token, acquired_at, expires_at, version, data)
+      read: statement(`SELECT ${RECORD('l')} FROM (SELECT 1) AS clock LEFT JOIN ${t} AS l ON l.name = $1`),
+      create: statement(`INSERT INTO ${t} AS l (name, holder, token, acquired_at, expires_at, version, data)
         VALUES ($1, $2, $3, ${ACQUIRED('$4')}, ${TTL('$5')}, $6, $7)
-        ON CONFLICT (name) DO NOTHING RETURNING ${COLUMNS}, ${NOW}`,
-      replace: `UPDATE ${t} SET holder = $2, token = $3, acquired_at = ${ACQUIRED('$4')}, expires_at = ${TTL('$5')}, version = $6, data = $7
-        WHERE name = $1 AND version = $8 RETURNING ${COLUMNS}, ${NOW}`,
-      // The fused claim: create, or renew if mine and live, or take over if released or expired by the server's clock.
+        ON CONFLICT (name) DO NOTHING RETURNING ${RECORD('l')}`),
+      replace: statement(`UPDATE ${t} AS l SET holder = $2, token = $3, acquired_at = ${ACQUIRED('$4')}, expires_at = ${TTL('$5')}, version = $6, data = $7
+        WHERE l.name = $1 AND l.version = $8 RETURNING ${RECORD('l')}`),
+      // The fused claim, inline (where the claim function is absent): the same rule as the function in one
+      // statement. Create, or renew if mine and live, or take over if released or expired by the server's clock.
       // A refused claim updates nothing, and the second branch reports the holder in the same statement.
-      claim: `WITH attempt AS (
+      claim: statement(`WITH attempt AS (
           INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
           VALUES ($1, $2, 1, statement_timestamp(), ${TTL('$3')}, $4, $5)
           ON CONFLICT (name) DO UPDATE SET
@@ -147,27 +264,35 @@ export class PostgresStore implements Store {
             version = EXCLUDED.version,
             data = EXCLUDED.data
           WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()
-          RETURNING t.*
+          RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data
         )
-        SELECT ${COLUMNS}, ${NOW} FROM attempt
+        SELECT ${RECORD('a')} FROM attempt AS a
         UNION ALL
-        SELECT ${COLUMNS}, ${NOW} FROM ${t} WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM attempt)`,
+        SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1 AND NOT EXISTS (SELECT 1 FROM attempt)`),
       // Release keeps the row and its token: the next holder's token must still be larger. With $4 (the
       // version of the state the holder gives up), it clears only exactly that state: a release delivered late
       // must not clear a renewal the holder made after it.
-      release: `WITH done AS (
+      release: statement(`WITH done AS (
           UPDATE ${t} SET holder = NULL, expires_at = statement_timestamp(), version = $3, data = NULL
-          WHERE name = $1 AND holder = $2 AND ($4::text IS NULL OR version = $4::text) RETURNING *
+          WHERE name = $1 AND holder = $2 AND ($4::text IS NULL OR version = $4::text)
+          RETURNING holder, token, acquired_at, expires_at, version, data
         )
-        SELECT ${COLUMNS}, ${NOW} FROM done
+        SELECT ${RECORD('d')} FROM done AS d
         UNION ALL
-        SELECT ${COLUMNS}, ${NOW} FROM ${t} WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM done)`,
+        SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1 AND NOT EXISTS (SELECT 1 FROM done)`),
+      claimFunction: fn && statement(`SELECT ${inSchema(fn.claimName)}($1, $2, $3, $4, $5) AS r`),
+      releaseFunction: fn && statement(`SELECT ${inSchema(fn.releaseName)}($1, $2, $3, $4) AS r`),
     };
   }
 
-  /** Creates the table if it does not exist (idempotent). Same SQL as `sql/postgres.sql` with your table name. */
+  /**
+   * Creates the table and the claim and release functions if they do not exist (idempotent). Same SQL as
+   * `sql/postgres.sql` with your table name. Needs the rights to create a table and functions in the schema.
+   */
   async migrate(): Promise<void> {
-    await this.query(postgresSchema(this.options), []);
+    // Several statements in one simple-protocol query (no values): drivers answer with one result per statement.
+    await this.pool.query(postgresSchema(this.options));
+    this.useFunctions = this.sql.claimFunction !== undefined;
   }
 
   /** The quoted, possibly schema-qualified table name this store uses. */
@@ -175,16 +300,19 @@ export class PostgresStore implements Store {
     return this.table;
   }
 
-  private async query(text: string, values: unknown[]): Promise<Record<string, unknown>[]> {
+  /** Runs one statement: one round trip, one `r` column back. */
+  private async query(s: Statement, values: unknown[]): Promise<unknown> {
+    const named = this.prepared && values.length > 0;
     try {
-      if (this.prepare && values.length > 0) {
-        // pg accepts a config object; the structural type keeps the plain (text, values) form for other drivers.
-        const named: NamedQuery = { name: `leasehold_${hash(text)}`, text, values };
-        return (await (this.pool.query as unknown as (q: NamedQuery) => Promise<{ rows: Record<string, unknown>[] }>).call(this.pool, named)).rows;
-      }
-      return (await this.pool.query(text, values)).rows;
+      return await this.send(s, values, named);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
+      if (named && this.fallBackFromPrepared && typeof code === 'string' && STATEMENT_NOT_PREPARED.has(code)) {
+        // The server never ran this statement (Postgres reports both before executing): send it unnamed, and
+        // name no statement again on this store (calls already in flight land here too, and are re-sent alike).
+        this.prepared = false;
+        return this.send(s, values, false);
+      }
       if (code === '42P01') {
         throw new LeaseholdError('STORE_UNAVAILABLE', `postgres store: table ${this.table} does not exist; call store.migrate() or apply sql/postgres.sql`, {
           cause: error,
@@ -194,32 +322,65 @@ export class PostgresStore implements Store {
     }
   }
 
+  private async send(s: Statement, values: unknown[], named: boolean): Promise<unknown> {
+    if (named) {
+      // pg accepts a config object; the structural type keeps the plain (text, values) form for other drivers.
+      const query: NamedQuery = { name: s.name, text: s.text, values };
+      const { rows } = await (this.pool.query as unknown as (q: NamedQuery) => Promise<{ rows: Record<string, unknown>[] }>).call(this.pool, query);
+      return rows[0]?.r;
+    }
+    const { rows } = await this.pool.query(s.text, values);
+    return rows[0]?.r;
+  }
+
+  /**
+   * Calls the claim or release function when statements go unnamed (planning a function call is cheap; planning
+   * the inline statement is not), or the function is absent; named, the inline statement is planned once per
+   * connection and measured a little faster than the function call (BENCHMARKS.md), so it is sent instead.
+   */
+  private async call(fn: Statement | undefined, inline: Statement, values: unknown[]): Promise<unknown> {
+    if (fn && this.useFunctions && !this.prepared) {
+      try {
+        return await this.query(fn, values);
+      } catch (error) {
+        // Absent (never migrated, or another signature): reported while the call is analysed, before anything ran.
+        if ((error as { code?: unknown }).code !== UNDEFINED_FUNCTION) throw error;
+        this.useFunctions = false;
+      }
+    }
+    return this.query(inline, values);
+  }
+
   async read(name: string): Promise<ReadResult> {
-    const [row] = await this.query(this.sql.read, [name]);
-    if (!row) throw new LeaseholdError('STORE_CORRUPT', 'postgres store: the read returned no row');
-    return { record: toRecord(row), now: toNumber(row.now_ms, 'now') };
+    const r = await this.query(this.sql.read, [name]);
+    const parsed = parseRecord(r, name);
+    if (!parsed) throw new LeaseholdError('STORE_CORRUPT', 'postgres store: the read returned no row');
+    return parsed;
   }
 
   async create(write: LeaseWrite): Promise<WriteOutcome> {
-    const rows = await this.query(this.sql.create, [write.name, write.holder, write.token, write.acquiredAt, write.ttlMs, write.version, write.data]);
-    return outcome(rows);
+    return outcome(
+      await this.query(this.sql.create, [write.name, write.holder, write.token, write.acquiredAt, write.ttlMs, write.version, write.data]),
+      write.name,
+    );
   }
 
   async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
     const values = [write.name, write.holder, write.token, write.acquiredAt, write.ttlMs, write.version, write.data, expectedVersion];
-    return outcome(await this.query(this.sql.replace, values));
+    return outcome(await this.query(this.sql.replace, values), write.name);
   }
 
   async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
-    const [row] = await this.query(this.sql.claim, [request.name, request.holder, request.ttlMs, request.version, request.data]);
-    const record = row ? toRecord(row) : null;
-    if (row && record) {
-      const now = toNumber(row.now_ms, 'now');
+    const values = [request.name, request.holder, request.ttlMs, request.version, request.data];
+    const parsed = parseRecord(await this.call(this.sql.claimFunction, this.sql.claim, values), request.name);
+    if (parsed?.record) {
+      const { record, now } = parsed;
       const refusedByLiveHolder = record.holder !== null && record.holder !== request.holder && record.expiresAt > now;
       if (record.version === request.version || refusedByLiveHolder) return { record, now };
     }
-    // Only under a race: the row that refused this claim was written by a transaction that committed after
-    // this statement's snapshot, so the reporting branch saw an older row (or none). Read the current one.
+    // Only under a race, and only on the inline statement: the row that refused this claim was written by a
+    // transaction that committed after this statement's snapshot, so the reporting branch saw an older row (or
+    // none). Read the current one. (The function's report reads with a fresh snapshot, under the row lock.)
     const read = await this.read(request.name);
     if (!read.record) throw new LeaseholdError('STORE_CORRUPT', 'postgres store: claim neither wrote nor found a lease');
     return { record: read.record, ...(read.now !== undefined ? { now: read.now } : {}) };
@@ -232,23 +393,27 @@ export class PostgresStore implements Store {
     _clientNow?: number,
     options?: ReleaseCallOptions,
   ): Promise<{ record: LeaseRecord | null; now?: number }> {
-    const [row] = await this.query(this.sql.release, [name, holder, version, options?.expectedVersion ?? null]);
-    return row ? { record: toRecord(row), now: toNumber(row.now_ms, 'now') } : { record: null };
+    const r = await this.call(this.sql.releaseFunction, this.sql.release, [name, holder, version, options?.expectedVersion ?? null]);
+    return parseRecord(r, name) ?? { record: null };
   }
 }
 
-/** FNV-1a, hex: a statement name unique to the statement's text (and so to its table). */
+/** FNV-1a over the text twice (two seeds), hex: a 64-bit statement name unique to the statement's text (and so to its table). */
 function hash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16);
+  let h1 = 0x811c9dc5;
+  let h2 = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x01000193) >>> 0;
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
 }
 
-function outcome(rows: Record<string, unknown>[]): WriteOutcome {
-  const [row] = rows;
-  const record = row ? toRecord(row) : null;
+function outcome(r: unknown, name: string): WriteOutcome {
+  const parsed = parseRecord(r, name);
   // A failed condition returns no row; the core reads the current record itself.
-  return row && record ? { ok: true, record, now: toNumber(row.now_ms, 'now') } : { ok: false, current: null };
+  return parsed?.record ? { ok: true, record: parsed.record, now: parsed.now } : { ok: false, current: null };
 }
 
 function toNumber(value: unknown, field: string): number {
@@ -257,15 +422,33 @@ function toNumber(value: unknown, field: string): number {
   return n;
 }
 
-function toRecord(row: Record<string, unknown>): LeaseRecord | null {
-  if (row.name === null || row.name === undefined) return null;
+/**
+ * The `r` column: `[holder, token, acquired_ms, expires_ms, version, data, now_ms]` as JSON text (a driver that
+ * parses JSON itself may hand over the array), with `version` `null` when there is no record; `undefined` when
+ * the statement returned no row (or a function returned `null`).
+ */
+function parseRecord(r: unknown, name: string): { record: LeaseRecord | null; now: number } | undefined {
+  if (r === undefined || r === null) return undefined;
+  let row: unknown;
+  try {
+    row = typeof r === 'string' ? JSON.parse(r) : r;
+  } catch (error) {
+    throw new LeaseholdError('STORE_CORRUPT', `postgres store: the lease came back as ${JSON.stringify(String(r).slice(0, 80))}, not JSON`, { cause: error });
+  }
+  if (!Array.isArray(row) || row.length !== 7) throw new LeaseholdError('STORE_CORRUPT', 'postgres store: the lease came back in an unknown shape');
+  const [holder, token, acquired, expires, version, data, now] = row as unknown[];
+  const at = toNumber(now, 'now');
+  if (version === null || version === undefined) return { record: null, now: at };
   return {
-    name: String(row.name),
-    holder: row.holder === null ? null : String(row.holder),
-    token: toNumber(row.token, 'token'),
-    acquiredAt: toNumber(row.acquired_ms, 'acquired_at'),
-    expiresAt: toNumber(row.expires_ms, 'expires_at'),
-    version: String(row.version),
-    data: row.data === null || row.data === undefined ? null : String(row.data),
+    now: at,
+    record: {
+      name,
+      holder: holder === null || holder === undefined ? null : String(holder),
+      token: toNumber(token, 'token'),
+      acquiredAt: toNumber(acquired, 'acquired_at'),
+      expiresAt: toNumber(expires, 'expires_at'),
+      version: String(version),
+      data: data === null || data === undefined ? null : String(data),
+    },
   };
 }

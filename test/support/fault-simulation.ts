@@ -91,10 +91,12 @@ export const SIMULATION_DEFAULTS: Omit<SimulationConfig, 'seed'> = {
 
 /**
  * On the generic path a follower's poll is a read and only leaders write, so writes are fewer: their faults
- * are made more likely (and reads' less), so that every kind is still injected many times per run.
+ * are made more likely (and reads' less), and every call writes (no answers from memory, which the fused runs
+ * cover), so that every kind is still injected many times per run.
  */
 export const GENERIC_CONFIG: Omit<SimulationConfig, 'seed'> = {
   ...SIMULATION_DEFAULTS,
+  renewBelow: undefined,
   pLoseAnswer: 0.3,
   pFailBefore: 0.2,
   pThrottle: 0.15,
