@@ -55,11 +55,16 @@ export type ElectorEvent =
   /** An attempt failed (the store was unreachable, answered with an error, or did not answer within its bound). Not leader meanwhile. */
   | { type: 'error'; error: unknown };
 
-const ABORTED_SIGNAL: AbortSignal = (() => {
-  const controller = new AbortController();
-  controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader'));
-  return controller.signal;
-})();
+// Made on first use: Workers allow no such work in a module's global scope.
+let abortedSignal: AbortSignal | undefined;
+function notLeaderSignal(): AbortSignal {
+  if (!abortedSignal) {
+    const controller = new AbortController();
+    controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader'));
+    abortedSignal = controller.signal;
+  }
+  return abortedSignal;
+}
 
 /**
  * Runs `tryLead` in a loop and reports leadership changes. `start()` and `stop()` are serialized: a `start()`
@@ -132,7 +137,7 @@ export class Elector {
 
   /** The current term's signal: live while this process leads, aborted once the term ends (already aborted while not leader). */
   get signal(): AbortSignal {
-    return this.isLeader() && this.term ? this.term.lead.signal : ABORTED_SIGNAL;
+    return this.isLeader() && this.term ? this.term.lead.signal : notLeaderSignal();
   }
 
   /** Starts campaigning: the first attempt runs at once (after a `stop()` still under way, once it is done). */

@@ -470,7 +470,11 @@ function expirySignal(clock: Clock, remainingMs: () => number, held: Holding | u
   const abort = () => {
     if (timer !== undefined) clock.clearTimeout(timer);
     held?.aborts.delete(abort);
-    controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader, or its validity ran out (or it was released): stop acting as leader'));
+    try {
+      controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader, or its validity ran out (or it was released): stop acting as leader'));
+    } catch {
+      // A Worker refuses to touch a signal made while serving another request: stillLeader() still says false.
+    }
   };
   const check = () => {
     timer = undefined;

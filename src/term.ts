@@ -5,7 +5,7 @@
  * succeeded, released, stopped, resigned).
  * @module
  */
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
 import type { LeadResult } from './lead.js';
 
@@ -29,7 +29,8 @@ export type TermEndReason =
  */
 export class LeadershipTerm {
   private latest: LeadResult;
-  private readonly controller = new AbortController();
+  /** Made when the signal is first asked for (a Worker ties an AbortController to the request that made it). */
+  private controller: AbortController | undefined;
   private reason: TermEndReason | undefined;
   /** The term as a {@link LeadResult}: fields follow the latest renewal; `signal` is the term's own. */
   readonly lead: LeadResult;
@@ -67,10 +68,29 @@ export class LeadershipTerm {
       },
       remainingMs,
       stillLeader: () => remainingMs() > 0,
-      signal: this.controller.signal,
-      release: () => term.latest.release(),
+      get signal() {
+        return term.signal();
+      },
+      release: async () => {
+        const released = term.latest.release();
+        // The holder gives the lease up now, whatever the store answers.
+        term.end('released');
+        return released;
+      },
     };
-    this.watch(first);
+    this.watch();
+  }
+
+  private signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.endError());
+    }
+    return this.controller.signal;
+  }
+
+  private endError(): LeaseholdError {
+    return new LeaseholdError('LEASE_EXPIRED', `leadership term ended (${this.reason}): stop acting as leader`);
   }
 
   /** The fencing token of this term (kept by every renewal). */
@@ -92,27 +112,44 @@ export class LeadershipTerm {
   renew(result: LeadResult): void {
     if (this.reason !== undefined) return;
     this.latest = result;
-    this.watch(result);
   }
 
   /** Ends the term (once): aborts its signal with `LEASE_EXPIRED` and calls `onEnd`. */
   end(reason: TermEndReason): void {
     if (this.reason !== undefined) return;
     this.reason = reason;
-    this.controller.abort(new LeaseholdError('LEASE_EXPIRED', `leadership term ended (${reason}): stop acting as leader`));
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    try {
+      this.controller?.abort(this.endError());
+    } catch {
+      // A Worker refuses to touch a signal made while serving another request; the term has ended all the same
+      // (stillLeader() says so), and the listeners are told below.
+    }
     this.onEnd(reason);
   }
 
-  /** Ends the term when `result`, while it is the latest, runs out or is released. */
-  private watch(result: LeadResult): void {
-    const signal = result.signal;
+  /**
+   * Ends the term when the latest result runs out (or its lease is released by this process), checked on the
+   * clock's timers: at the moment validity ends, and at least every second, so a wall-clock jump or a release by
+   * name is noticed promptly. (Timers, not the results' abort events: a Worker may not deliver an event to a
+   * listener registered while serving another request.)
+   */
+  private timer: TimerHandle | undefined;
+  private watch(): void {
     const check = () => {
-      if (this.latest !== result) return;
+      this.timer = undefined;
+      if (this.reason !== undefined) return;
+      const result = this.latest;
+      const left = result.remainingMs();
+      if (left > 0) {
+        this.timer = this.clock.setTimeout(check, Math.min(left, 1_000));
+        return;
+      }
       // Validity left on the clocks means the result was ended early: its lease was released by this process.
-      const left = Math.min(result.validUntil - this.clock.monotonic(), result.validUntilWall - this.clock.now());
-      this.end(left > 0 ? 'released' : 'expired');
+      const onClocks = Math.min(result.validUntil - this.clock.monotonic(), result.validUntilWall - this.clock.now());
+      this.end(onClocks > 0 ? 'released' : 'expired');
     };
-    if (signal.aborted) check();
-    else signal.addEventListener('abort', check, { once: true });
+    check();
   }
 }
