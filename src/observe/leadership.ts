@@ -18,6 +18,7 @@ export type LeadershipLostReason =
 
 /** Leadership through one store began (`gained`) or ended (`lost`) for a name. */
 export interface LeadershipTransition {
+  /** Whether leadership began or ended. */
   readonly direction: 'gained' | 'lost';
   /** The store's `kind`. */
   readonly storeKind: string;

@@ -73,11 +73,15 @@ export interface StoreCallEnd {
  * (the generic path's follower) writes nothing and is not reported.
  */
 export interface ClaimDecided {
+  /** The store's `kind`. */
   readonly storeKind: string;
+  /** Election name. */
   readonly name: string;
+  /** The claimant. */
   readonly holder: string;
   /** `fused`: the store's one-round-trip claim; `generic`: read, then create or compare-and-swap. */
   readonly path: 'fused' | 'generic';
+  /** Whether the claim made its caller leader, found another holder, or failed. */
   readonly outcome: 'won' | 'lost' | 'error';
   /** The errored call's code (LeaseholdError code, or `'untyped'`). */
   readonly errorCode?: string;
@@ -116,7 +120,9 @@ export interface ObserveOptions {
 
 /** A decorated store, and the leadership it tracks (for a gauge). */
 export interface ObservedStore {
+  /** The decorated store. */
   readonly store: Store;
+  /** Leadership as the decorated store sees it. */
   readonly leadership: LeadershipTracker;
 }
 

@@ -25,8 +25,8 @@ import {
 } from '@opentelemetry/api';
 import type { Clock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
-import { type LeaseholdLogger, type LogLevel, type LogStyle, loggerObserver } from '../logger/index.js';
 import type { LeadershipTracker } from '../observe/leadership.js';
+import { type LeaseholdLogger, type LogLevel, type LogStyle, loggerObserver } from '../observe/log-lines.js';
 import { observeStore, type StoreObserver } from '../observe/observed-store.js';
 import type { Store } from '../store.js';
 
