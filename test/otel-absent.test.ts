@@ -74,7 +74,7 @@ beforeAll(async () => {
     [
       'export async function resolve(specifier, context, next) {',
       "  if (specifier.startsWith('@opentelemetry/')) {",
-      "    throw Object.assign(new Error(\"Cannot find package '\" + specifier + \"' (hidden by the test)\"), { code: 'ERR_MODULE_NOT_FOUND' });",
+      '    throw Object.assign(new Error("Cannot find package \'" + specifier + "\' (hidden by the test)"), { code: \'ERR_MODULE_NOT_FOUND\' });',
       '  }',
       '  return next(specifier, context);',
       '}',
