@@ -84,7 +84,8 @@ export class LeadershipTracker {
       term.version = record.version;
       term.untilMono = Math.max(term.untilMono, untilMono);
       term.untilWall = Math.max(term.untilWall, untilWall);
-      this.schedule(name, term);
+      // The pending wake-up (at most a second away) re-checks the extended validity: no new timer per renewal.
+      if (term.timer === undefined) this.schedule(name, term);
       return;
     }
     if (term) {
