@@ -24,10 +24,14 @@ describe('package layout', () => {
   });
 
   it('the core imports no SDK and no node: module, so it runs in Lambda, Workers and browsers', () => {
-    const core = files('src').filter((f) => !f.includes(`${join('src', 'stores')}`) && !f.includes(join('src', 'testing')) && !f.includes(join('src', 'hono')));
+    const core = files('src').filter(
+      (f) =>
+        !f.includes(`${join('src', 'stores')}`) && !f.includes(join('src', 'testing')) && !f.includes(join('src', 'hono')) && !f.includes(join('src', 'otel')),
+    );
     expect(core.length).toBeGreaterThan(4);
     for (const file of core) {
-      const imports = [...readFileSync(file, 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1] ?? '');
+      // Statements only (a line that starts with import/export), not the `@example` lines of JSDoc.
+      const imports = [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\b[^;]*?from '([^']+)'/gm)].map((m) => m[1] ?? '');
       for (const spec of imports) expect(spec.startsWith('.'), `${file} imports ${spec}`).toBe(true);
     }
   });
@@ -47,5 +51,14 @@ describe('package layout', () => {
       for (const spec of runtime) expect(spec.startsWith('.') || spec === 'hono' || spec.startsWith('hono/'), `${file} imports ${spec}`).toBe(true);
     }
     expect(pkg.peerDependenciesMeta.hono?.optional).toBe(true);
+  });
+
+  it('leasehold/otel imports only @opentelemetry/api (an optional peer) and the core; leasehold/logger only the core', () => {
+    for (const file of files(join('src', 'otel'))) {
+      const runtime = [...readFileSync(file, 'utf8').matchAll(/^import (?!type)[^;]*from '([^']+)'/gm)].map((m) => m[1] ?? '');
+      for (const spec of runtime) expect(spec.startsWith('.') || spec === '@opentelemetry/api', `${file} imports ${spec}`).toBe(true);
+    }
+    expect(pkg.peerDependenciesMeta['@opentelemetry/api']?.optional).toBe(true);
+    // test/otel-absent.test.ts checks the built import graph and Node's loading, with OpenTelemetry hidden.
   });
 });
