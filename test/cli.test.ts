@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readStatus } from '../src/cli/lease-status.js';
 import { EXIT } from '../src/cli/exit-codes.js';
+import { readStatus } from '../src/cli/lease-status.js';
 import { MAIN_HELP } from '../src/cli/main.js';
 import { RUN_HELP } from '../src/cli/run.js';
 import { INIT_HELP, RELEASE_HELP, STATUS_HELP } from '../src/cli/status.js';
@@ -137,7 +137,11 @@ describe('leasehold run (PostgreSQL)', () => {
     const codes = results.map((r) => r.code).sort();
     expect(codes).toEqual([0, EXIT.HELD, EXIT.HELD]);
     for (const r of results.filter((x) => x.code === EXIT.HELD)) {
-      expect(r.stderr).toMatch(new RegExp(`${name} is held by host-\\d \\(token \\d+\\) until \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\([\\d.]+s left, unless renewed\\); the command was not run \\(exit 75\\)`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `${name} is held by host-\\d \\(token \\d+\\) until \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\([\\d.]+s left, unless renewed\\); the command was not run \\(exit 75\\)`,
+        ),
+      );
     }
     // Released after the command: the lease is free at once.
     expect((await readStatus(store, name)).state).toBe('free');
@@ -159,7 +163,19 @@ describe('leasehold run (PostgreSQL)', () => {
     const refused = await cli(['run', '--name', name, '--ttl', '3s', '--', 'sh', '-c', `echo again >> ${file('out')}`]);
     expect(refused.code).toBe(EXIT.HELD);
     expect(lines(file('out'))).toEqual(['ran']);
-    const next = await cli(['run', '--name', name, '--ttl', '3s', '--wait', '8s', '--', 'sh', '-c', `echo "next $(date +%s%3N) $LEASEHOLD_FENCING_TOKEN" >> ${file('out')}`]);
+    const next = await cli([
+      'run',
+      '--name',
+      name,
+      '--ttl',
+      '3s',
+      '--wait',
+      '8s',
+      '--',
+      'sh',
+      '-c',
+      `echo "next $(date +%s%3N) $LEASEHOLD_FENCING_TOKEN" >> ${file('out')}`,
+    ]);
     expect(next.code).toBe(0);
     const [, ranAt, token] = (lines(file('out'))[1] ?? '').split(' ');
     expect(Number(ranAt)).toBeGreaterThanOrEqual(expiresAt - 5); // same machine: the store's clock is this one
@@ -174,9 +190,10 @@ describe('leasehold run (PostgreSQL)', () => {
     await until('the command to start', () => lines(file('log')).includes('start') && read(file('pgid')).endsWith('\n'));
     const childGroup = Number(read(file('pgid')));
     // Another writer takes the lease in the database (as after a lapse); the next renewal finds it.
-    await pool.query(`UPDATE leasehold_leases SET holder = 'intruder', token = token + 1, version = 'taken', expires_at = now() + interval '1 minute' WHERE name = $1`, [
-      name,
-    ]);
+    await pool.query(
+      `UPDATE leasehold_leases SET holder = 'intruder', token = token + 1, version = 'taken', expires_at = now() + interval '1 minute' WHERE name = $1`,
+      [name],
+    );
     const done = await run.done;
     expect(done.code).toBe(EXIT.LOST);
     expect(lines(file('log'))).toEqual(['start', 'TERM']); // trapped SIGTERM, kept running, then SIGKILL
@@ -215,7 +232,7 @@ describe('leasehold run (PostgreSQL)', () => {
     expect(Number(lines(file('next'))[0])).toBeGreaterThan(diedAt - 1_000);
   });
 
-  it('the same --slot fired twice runs once (79 the second time); a failed run does not complete its slot', async () => {
+  it.concurrent('the same --slot fired twice runs once (79 the second time); a failed run does not complete its slot', async () => {
     const { name, file } = fresh('slot');
     const slot = (s: string, cmd: string) => cli(['run', '--name', name, '--ttl', '5s', '--slot', s, '--', 'sh', '-c', cmd]);
     expect((await slot('2030-01-01T05:00', `echo 05:00 >> ${file('out')}`)).code).toBe(0);
@@ -231,7 +248,7 @@ describe('leasehold run (PostgreSQL)', () => {
     expect(done.code).toBe(0);
   });
 
-  it('exit codes: the command’s own, 128 + signal, 126/127, 64 for bad usage, 69 when the store is unreachable (the command never runs)', async () => {
+  it.concurrent('exit codes: the command’s own, 128 + signal, 126/127, 64 for bad usage, 69 when the store is unreachable (the command never runs)', async () => {
     const { file } = fresh('codes');
     // A lease of its own for each run, as they run at once.
     const base = (label: string) => ['run', '--name', `cli-codes-${process.pid}-${label}`, '--ttl', '5s'];
@@ -292,7 +309,7 @@ describe('leasehold run (PostgreSQL)', () => {
     expect((await readStatus(store, name)).state).toBe('free');
   });
 
-  it('--wait runs once the holder is done; a short --wait gives up with the conflict code', async () => {
+  it.concurrent('--wait runs once the holder is done; a short --wait gives up with the conflict code', async () => {
     const { name, file } = fresh('wait');
     const first = start(['run', '--name', name, '--ttl', '3s', '--', 'sh', '-c', `echo first >> ${file('out')}; sleep 1.5; echo first-done >> ${file('out')}`]);
     started.push(first);
@@ -307,11 +324,18 @@ describe('leasehold run (PostgreSQL)', () => {
     expect(json(impatient.stderr).at(-1)).toMatchObject({ outcome: 'held', exitCode: 0 });
     expect(json(impatient.stderr).at(-1)?.message).toContain('after waiting 300ms');
     expect(lines(file('out'))).toEqual(['first', 'first-done', 'second']);
+    // --quiet: nothing on stderr when not run, the code still says why.
+    const holder = start(['run', '--name', name, '--ttl', '3s', '--', 'sh', '-c', `echo up >> ${file('up')}; sleep 1`]);
+    started.push(holder);
+    await until('the holder to lead', () => lines(file('up')).length === 1);
+    const quiet = await cli(['run', '--name', name, '--ttl', '3s', '--quiet', '--', 'true']);
+    expect(quiet).toMatchObject({ code: EXIT.HELD, stderr: '' });
+    expect((await holder.done).code).toBe(0);
   });
 });
 
 describe('leasehold status, release and init', () => {
-  it('status shows holder, token and time left; release by another holder changes nothing, by the holder frees it (and stops that run: 80)', async () => {
+  it.concurrent('status shows holder, token and time left; release by another holder changes nothing, by the holder frees it (and stops that run: 80)', async () => {
     const { name, file } = fresh('ops');
     const run = start(['run', '--name', name, '--ttl', '6s', '--holder', 'web-2:4711', '--', 'sh', '-c', `echo go >> ${file('out')}; sleep 30`]);
     started.push(run);
@@ -334,7 +358,7 @@ describe('leasehold status, release and init', () => {
     expect(missing.code).toBe(EXIT.USAGE);
   });
 
-  it('init creates the table; a missing table says to run init', async () => {
+  it.concurrent('init creates the table; a missing table says to run init', async () => {
     const schema = `cli_init_${process.pid}`;
     await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     const url = `${databaseUrl}${databaseUrl.includes('?') ? '&' : '?'}schema=${schema}&table=jobs`;
@@ -346,8 +370,20 @@ describe('leasehold status, release and init', () => {
     await pool.query(`DROP SCHEMA ${schema} CASCADE`);
   });
 
-  it('memory: works in one process and says so', async () => {
-    const r = await cli(['run', '--store', 'memory:', '--name', 'try', '--ttl', '5s', '--', 'sh', '-c', 'echo "token $LEASEHOLD_FENCING_TOKEN of $LEASEHOLD_NAME"']);
+  it.concurrent('memory: works in one process and says so', async () => {
+    const r = await cli([
+      'run',
+      '--store',
+      'memory:',
+      '--name',
+      'try',
+      '--ttl',
+      '5s',
+      '--',
+      'sh',
+      '-c',
+      'echo "token $LEASEHOLD_FENCING_TOKEN of $LEASEHOLD_NAME"',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('token 1 of try\n');
     expect(r.stderr).toContain('memory: is a store inside this one process');
@@ -355,7 +391,7 @@ describe('leasehold status, release and init', () => {
 });
 
 describe('help', () => {
-  it('every command has --help with examples (and exit codes); the README carries each verbatim', async () => {
+  it.concurrent('every command has --help with examples (and exit codes); the README carries each verbatim', async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     for (const [command, text] of [
       ['', MAIN_HELP],
@@ -380,7 +416,7 @@ describe('help', () => {
 });
 
 describe('leasehold on DynamoDB Local (dynamodb:// URL)', () => {
-  it('init, one run at a time with the conflict code and the holder on stderr, status, slots', async () => {
+  it.concurrent('init, one run at a time with the conflict code and the holder on stderr, status, slots', async () => {
     const url = `dynamodb://cli_leases?region=us-east-1&endpoint=${encodeURIComponent(dynamodbEndpoint)}`;
     const env = { LEASEHOLD_STORE: url, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
     const { name, file } = fresh('dynamo');
@@ -442,7 +478,7 @@ describe('leasehold watch in a real terminal (tmux)', () => {
     }
   });
 
-  it('without a terminal it prints one line per change', async () => {
+  it.concurrent('without a terminal it prints one line per change', async () => {
     const { name } = fresh('watch-lines');
     const w = start(['watch', name, '--interval', '150ms']);
     started.push(w);

@@ -74,7 +74,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return EXIT.OK;
     }
     const help = HELP[command];
-    if (help === undefined) throw new CliError(EXIT.USAGE, `unknown command ${JSON.stringify(command)}; commands: run, status, release, watch, init (see leasehold --help)`, 'usage');
+    if (help === undefined)
+      throw new CliError(EXIT.USAGE, `unknown command ${JSON.stringify(command)}; commands: run, status, release, watch, init (see leasehold --help)`, 'usage');
     if (wantsHelp(args)) {
       toStdout(help);
       return EXIT.OK;

@@ -6,8 +6,7 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { hostname } from 'node:os';
-import { constants } from 'node:os';
+import { constants, hostname } from 'node:os';
 import { isLeaseholdError } from '../errors.js';
 import { type JobContext, type RunExclusiveResult, runExclusive } from '../jobs.js';
 import { checkHolder, checkName, DEFAULT_MAX_CLOCK_SKEW_MS } from '../options.js';
@@ -43,6 +42,8 @@ Options:
   --max-clock-skew <d>       Clock-skew margin (default 1s): subtracted from validity; DynamoDB waits it out
   --conflict-exit-code <n>   Exit code when another host holds the lease (default 75)
   --done-exit-code <n>       Exit code when the slot is already done (default 79)
+  --quiet                    Print nothing when the command is not run because the lease is held or the
+                             slot is done (the exit code still says so): cron then mails nothing
   --json                     Print leasehold's own messages as JSON lines on stderr (stdout is the command's)
   -h, --help                 Show this help
 
@@ -62,8 +63,8 @@ Exit codes:
   126   the command could not be executed; 127: the command was not found
 
 Examples:
-  # crontab, the same line on every host: the report runs once per scheduled minute
-  */5 * * * * LEASEHOLD_STORE=postgres://jobs@db/ops leasehold run --name report --ttl 2m --slot "$(date -u +\\%Y-\\%m-\\%dT\\%H:\\%M)" -- /opt/report/run.sh
+  # crontab, the same on every host (LEASEHOLD_STORE=… at its top): the report runs once per trigger
+  */5 * * * * leasehold run --quiet --name report --ttl 2m --slot "$(date -u +\\%Y-\\%m-\\%dT\\%H:\\%M)" -- /opt/report/run.sh
   leasehold run --store postgres://localhost/ops --name deploy --ttl 30s --wait 5m -- ./deploy.sh --prod
   leasehold run --store 'dynamodb://leases?region=eu-west-1' --name backup --ttl 10m -- pg_dump -f /backups/db.sql ops
   leasehold run --store memory: --name try --ttl 5s -- sh -c 'echo "token $LEASEHOLD_FENCING_TOKEN"'
@@ -109,6 +110,7 @@ interface RunOptions {
   killGraceMs: number;
   conflictExitCode: number;
   doneExitCode: number;
+  quiet: boolean;
   command: string[];
 }
 
@@ -130,6 +132,7 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
       'max-clock-skew': { type: 'string' },
       'conflict-exit-code': { type: 'string' },
       'done-exit-code': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -137,7 +140,8 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
   );
   const example = 'leasehold run --store postgres://host/db --name report --ttl 30s -- ./report.sh';
   const storeUrl = values.store ?? env.LEASEHOLD_STORE;
-  if (storeUrl === undefined || storeUrl === '') throw usage(`leasehold run needs --store <url> (or LEASEHOLD_STORE), e.g. ${example}; see leasehold run --help`);
+  if (storeUrl === undefined || storeUrl === '')
+    throw usage(`leasehold run needs --store <url> (or LEASEHOLD_STORE), e.g. ${example}; see leasehold run --help`);
   const name = required(values.name, '--name <name>', 'run', example);
   try {
     checkName(name, '--name');
@@ -147,7 +151,9 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
   const ttlMs = parseDuration(required(values.ttl, '--ttl <duration>', 'run', example), '--ttl');
   const maxClockSkewMs = values['max-clock-skew'] === undefined ? DEFAULT_MAX_CLOCK_SKEW_MS : parseDuration(values['max-clock-skew'], '--max-clock-skew');
   if (ttlMs <= maxClockSkewMs) {
-    throw usage(`--ttl (${formatDuration(ttlMs)}) must be longer than --max-clock-skew (${formatDuration(maxClockSkewMs)}); a lease of 30s or more suits most jobs`);
+    throw usage(
+      `--ttl (${formatDuration(ttlMs)}) must be longer than --max-clock-skew (${formatDuration(maxClockSkewMs)}); a lease of 30s or more suits most jobs`,
+    );
   }
   // The validity left when a renewal falls due: a kill grace at least this long would start stopping a healthy run.
   const renewEveryMs = ttlMs / 3;
@@ -170,7 +176,8 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
   } catch (error) {
     throw usage((error as Error).message.replace(/^holder/, '--holder'));
   }
-  if (values.slot !== undefined && (values.slot === '' || values.slot.length > 256)) throw usage('--slot must be 1-256 characters, e.g. the scheduled time 2030-01-01T05:00');
+  if (values.slot !== undefined && (values.slot === '' || values.slot.length > 256))
+    throw usage('--slot must be 1-256 characters, e.g. the scheduled time 2030-01-01T05:00');
   if (command.length === 0 || command[0] === '') throw usage(`leasehold run needs a command after --, e.g. ${example}; see leasehold run --help`);
   return {
     storeUrl,
@@ -183,6 +190,7 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
     killGraceMs,
     conflictExitCode: values['conflict-exit-code'] === undefined ? EXIT.HELD : parseExitCode(values['conflict-exit-code'], '--conflict-exit-code'),
     doneExitCode: values['done-exit-code'] === undefined ? EXIT.DONE : parseExitCode(values['done-exit-code'], '--done-exit-code'),
+    quiet: values.quiet === true,
     command,
   };
 }
@@ -401,7 +409,9 @@ async function runLoop(opened: OpenedStore, options: RunOptions, relay: SignalRe
       out.result(
         'done',
         options.doneExitCode,
-        `slot ${options.slot} of ${options.name} is already done (last completed slot: ${outcome.doneSlot}); the command was not run`,
+        options.quiet && !out.json
+          ? ''
+          : `slot ${options.slot} of ${options.name} is already done (last completed slot: ${outcome.doneSlot}); the command was not run`,
         { ...base, doneSlot: outcome.doneSlot },
       );
       return options.doneExitCode;
@@ -422,7 +432,9 @@ async function runLoop(opened: OpenedStore, options: RunOptions, relay: SignalRe
     out.result(
       'held',
       options.conflictExitCode,
-      `${options.name} is held by ${outcome.leader ?? 'another run'} (token ${outcome.token})${until}${waited}; the command was not run`,
+      options.quiet && !out.json
+        ? ''
+        : `${options.name} is held by ${outcome.leader ?? 'another run'} (token ${outcome.token})${until}${waited}; the command was not run`,
       { ...base, leader: outcome.leader, token: outcome.token, expiresAt: status?.expiresAt ?? null, timeLeftMs: status?.timeLeftMs ?? null },
     );
     return options.conflictExitCode;

@@ -101,13 +101,15 @@ export function describeStatus(s: LeaseStatus): string {
     return `${s.name}: free (${s.lastHolder === null ? 'released' : `expired; last holder ${s.lastHolder}`}; last token ${s.token})${slot}`;
   }
   const skew = s.clock === 'client' ? ' (by client clocks; others wait out the skew margin too)' : '';
-  return [
-    `${s.name}: held by ${s.holder}`,
-    `  token:     ${s.token}`,
-    `  acquired:  ${iso(s.acquiredAt)}`,
-    `  expires:   ${iso(s.expiresAt)}`,
-    `  time left: ${formatDuration(s.timeLeftMs)}${skew}`,
-  ].join('\n') + slot;
+  return (
+    [
+      `${s.name}: held by ${s.holder}`,
+      `  token:     ${s.token}`,
+      `  acquired:  ${iso(s.acquiredAt)}`,
+      `  expires:   ${iso(s.expiresAt)}`,
+      `  time left: ${formatDuration(s.timeLeftMs)}${skew}`,
+    ].join('\n') + slot
+  );
 }
 
 /** `leasehold status …`: returns the exit code. */
@@ -153,7 +155,12 @@ export async function releaseCommand(args: string[], env: NodeJS.ProcessEnv, std
 
 /** `leasehold init …`: returns the exit code. */
 export async function initCommand(args: string[], env: NodeJS.ProcessEnv, stdout: Write, stderr: Write): Promise<number> {
-  const { values, positionals } = parseCommandArgs('init', args, { store: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, true);
+  const { values, positionals } = parseCommandArgs(
+    'init',
+    args,
+    { store: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    true,
+  );
   if (positionals.length > 0) throw usage(`leasehold init takes no names (got ${positionals.join(' ')}); see leasehold init --help`);
   const url = storeUrl(values.store, env, 'init');
   const message = await withStore(url, 'nothing was created', (opened) => opened.init(), stderr);

@@ -66,11 +66,13 @@ export function parseStoreUrl(url: string): StoreSpec {
   }
   if (scheme === 'dynamodb') {
     const m = /^dynamodb:\/\/([^/?#]+)\/?(?:\?([^#]*))?$/i.exec(url);
-    if (!m?.[1]) throw usage(`dynamodb store URL must look like dynamodb://<table>?region=us-east-1 (optionally &endpoint=http://127.0.0.1:8000); got ${shown}`);
+    if (!m?.[1])
+      throw usage(`dynamodb store URL must look like dynamodb://<table>?region=us-east-1 (optionally &endpoint=http://127.0.0.1:8000); got ${shown}`);
     const search = params(m[2] ?? '', ['region', 'endpoint'], 'dynamodb');
     const region = search.get('region') ?? undefined;
     const endpoint = search.get('endpoint') ?? undefined;
-    if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw usage(`dynamodb store URL: endpoint must be an http(s) URL; got ${JSON.stringify(endpoint)}`);
+    if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint))
+      throw usage(`dynamodb store URL: endpoint must be an http(s) URL; got ${JSON.stringify(endpoint)}`);
     return { scheme: 'dynamodb', table: decodeURIComponent(m[1]), ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}), shown };
   }
   if (scheme === 'firestore') {

@@ -89,7 +89,13 @@ export async function watchCommand(args: string[], env: NodeJS.ProcessEnv, stdou
   const { values, positionals } = parseCommandArgs(
     'watch',
     args,
-    { store: { type: 'string' }, interval: { type: 'string' }, 'max-clock-skew': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    {
+      store: { type: 'string' },
+      interval: { type: 'string' },
+      'max-clock-skew': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     true,
   );
   if (positionals.length === 0) throw usage('leasehold watch needs at least one lease name, e.g. leasehold watch nightly-report --store postgres://host/db');
@@ -139,7 +145,7 @@ export async function watchCommand(args: string[], env: NodeJS.ProcessEnv, stdou
         stdout(`${new Date(t.readAt).toISOString()}  ${name}  ${change.text}${until}`);
       }
     };
-    names.forEach((n, i) => record(n, first[i] as LeaseStatus));
+    for (const [i, n] of names.entries()) record(n, first[i] as LeaseStatus);
 
     let previousLines = 0;
     const render = () => {
@@ -210,7 +216,11 @@ export async function watchCommand(args: string[], env: NodeJS.ProcessEnv, stdou
               const t = tracked.get(name) as Tracked;
               const message = error instanceof Error ? error.message : String(error);
               if (t.error === undefined && !live) {
-                stdout(values.json ? JSON.stringify({ event: 'error', at: new Date().toISOString(), name, message }) : `${new Date().toISOString()}  ${name}  unreachable: ${message}`);
+                stdout(
+                  values.json
+                    ? JSON.stringify({ event: 'error', at: new Date().toISOString(), name, message })
+                    : `${new Date().toISOString()}  ${name}  unreachable: ${message}`,
+                );
               }
               t.error = message;
             }
