@@ -436,6 +436,29 @@ describe('leasehold on DynamoDB Local (dynamodb:// URL)', () => {
   });
 });
 
+describe("leasehold on Google's Firestore emulator (firestore:// URL)", () => {
+  const host = inject('firestoreEmulatorHost');
+  const skip = inject('firestoreEmulatorSkip');
+  (host ? it.concurrent : it.skip)(`a run, a refused run and status${host ? '' : ` (skipped: ${skip})`}`, async () => {
+    const env = { LEASEHOLD_STORE: 'firestore://demo-cli/cli_leases', FIRESTORE_EMULATOR_HOST: host, METADATA_SERVER_DETECTION: 'none' };
+    const { name, file } = fresh('firestore');
+    // A lease long enough for the emulator's slow first answers: a renewal that comes too late stops the command.
+    const first = start(['run', '--name', name, '--ttl', '10s', '--holder', 'fs-1', '--', 'sh', '-c', `echo ran >> ${file('out')}; sleep 4`], env);
+    started.push(first);
+    await until('the first run to start', () => lines(file('out')).length === 1, 20_000);
+    const refused = await cli(['run', '--name', name, '--ttl', '10s', '--', 'sh', '-c', `echo again >> ${file('out')}`], env);
+    expect(refused.code, `${refused.stderr}${first.stderr()}`).toBe(EXIT.HELD);
+    expect(refused.stderr).toContain(`${name} is held by fs-1`);
+    const [status] = json((await cli(['status', name, '--json'], env)).stdout);
+    expect(status).toMatchObject({ state: 'held', holder: 'fs-1', clock: 'store' });
+    expect((await first.done).code).toBe(0);
+    expect(lines(file('out'))).toEqual(['ran']);
+    const short = await cli(['run', '--name', name, '--ttl', '2s', '--', 'true'], env);
+    expect(short.code).toBe(EXIT.USAGE);
+    expect(short.stderr).toContain('ttlMs must be at least 3000 ms');
+  });
+});
+
 describe('leasehold watch in a real terminal (tmux)', () => {
   const hasTmux = (() => {
     try {

@@ -82,9 +82,10 @@ export async function readStatus(store: Store, name: string, maxClockSkewMs = DE
       holder: r.holder,
       lastHolder: null,
       token: r.token,
-      acquiredAt: r.acquiredAt,
-      expiresAt: r.expiresAt,
-      timeLeftMs: Math.max(0, r.expiresAt - now),
+      // Whole milliseconds: Postgres keeps microseconds.
+      acquiredAt: Math.round(r.acquiredAt),
+      expiresAt: Math.round(r.expiresAt),
+      timeLeftMs: Math.max(0, Math.round(r.expiresAt - now)),
     };
   }
   return { ...base, state: 'free', holder: null, lastHolder: r.holder, token: r.token, acquiredAt: null, expiresAt: null, timeLeftMs: 0 };

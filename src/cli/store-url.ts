@@ -89,6 +89,18 @@ export function parseStoreUrl(url: string): StoreSpec {
   );
 }
 
+/** Waits for `closing` at most `ms` (a pool ending against a silent server must not hold the process). */
+function settleWithin(closing: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    closing.then(
+      () => resolve(),
+      () => resolve(),
+    );
+  }).then(() => {});
+}
+
 /** `import()` of an optional SDK, with the fix when it is not installed. */
 async function load<T>(name: string, scheme: string, importer: () => Promise<T>): Promise<T> {
   try {
@@ -135,7 +147,7 @@ export async function openStore(spec: StoreSpec, timeoutMs = 5_000): Promise<Ope
           await store.migrate();
           return `postgres: table ${spec.schema ? `${spec.schema}.` : ''}${spec.table ?? 'leasehold_leases'} is ready`;
         },
-        close: () => pool.end().catch(() => {}),
+        close: () => settleWithin(pool.end(), 1_000),
       };
     }
     case 'dynamodb': {
@@ -162,7 +174,7 @@ export async function openStore(spec: StoreSpec, timeoutMs = 5_000): Promise<Ope
         store,
         spec,
         init: async () => 'firestore: nothing to create (collections appear with their first document)',
-        close: () => firestore.terminate().catch(() => {}),
+        close: () => settleWithin(firestore.terminate(), 1_000),
       };
     }
   }
