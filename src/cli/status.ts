@@ -66,6 +66,8 @@ ${STORE_FLAG}
   --json                 Print { store, message } as JSON
   -h, --help             Show this help
 
+Exit codes: 0 ready, 64 bad usage, 69 store unreachable (or no right to create the table).
+
 Examples:
   leasehold init --store postgres://localhost/ops
   leasehold init --store 'dynamodb://leases?region=us-east-1&endpoint=http://127.0.0.1:8000'
