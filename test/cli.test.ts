@@ -80,10 +80,10 @@ const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : 
 const lines = (file: string) => read(file).split('\n').filter(Boolean);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(what: string, check: () => boolean, timeoutMs = 10_000, detail: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail() ? `:\n${detail()}` : ''}`);
     await sleep(25);
   }
 }
@@ -215,15 +215,17 @@ describe('leasehold run (PostgreSQL)', () => {
     await until('the command to start', () => lines(file('log')).includes('start') && read(file('pgid')).endsWith('\n'));
     const childGroup = Number(read(file('pgid')));
     await sleep(300);
-    const before = await readStatus(store, name);
     await proxy.cut(); // every connection refused from now on: renewals fail
     const done = await run.done;
     const diedAt = Date.now();
     expect(done.code).toBe(EXIT.LOST);
     expect(groupAlive(childGroup)).toBe(false);
     const termAt = Number(lines(file('log'))[1]?.split(' ')[1]);
-    // Stopped before the lease could lapse in the store, and killed by then: no other host could have run yet.
-    expect(termAt).toBeLessThan(before.expiresAt as number);
+    // Stopped before the lease could lapse in the store (its last renewal's expiry, read now): no other host could
+    // have run yet.
+    const last = (await store.read(name)).record;
+    expect(last?.holder).not.toBeNull(); // leasehold could not release it either: it lapses
+    expect(termAt).toBeLessThan(last?.expiresAt as number);
     const events = json(done.stderr);
     expect(events.find((e) => e.event === 'stopping')?.reason).toMatch(/running out/);
     expect(events.at(-1)).toMatchObject({ outcome: 'lost', sent: ['SIGTERM', 'SIGKILL'] });
@@ -489,7 +491,13 @@ describe('leasehold watch in a real terminal (tmux)', () => {
       // Redrawn in place: the header is on the screen once.
       expect(view.split('\n').filter((l) => l.startsWith('leasehold watch')).length).toBe(1);
       tmux('send-keys', '-t', 'w', 'q');
-      await until('watch to quit on q', () => tmux('display-message', '-p', '-t', 'w', '#{pane_dead} #{pane_dead_status}').trim() === '1 0');
+      const pane = () => tmux('display-message', '-p', '-t', 'w', '#{pane_dead} #{pane_dead_status}').trim();
+      await until(
+        'watch to quit on q',
+        () => pane() === '1 0',
+        10_000,
+        () => `pane dead, status: ${pane()}\n${screen()}`,
+      );
     } finally {
       try {
         tmux('kill-server');

@@ -272,7 +272,8 @@ function commandJob(options: RunOptions, relay: SignalRelay, out: Output) {
       let watchTimer: ReturnType<typeof setTimeout> | undefined;
       let settled = false;
       const send = (sig: NodeJS.Signals) => {
-        if (group === undefined || settled) return;
+        if (group === undefined || settled || stopping?.sent.includes(sig)) return;
+        if (sig === 'SIGKILL') clearTimeout(killTimer);
         stopping?.sent.push(sig);
         killGroup(group, sig);
       };
