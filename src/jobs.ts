@@ -76,6 +76,8 @@ export type RunExclusiveResult<T> =
       leader: string | null;
       /** The current holder's token (`held`), or the last one seen. */
       token: number;
+      /** When the current holder's lease runs out unless renewed (`held`; epoch ms on the judging clock), else `0`. */
+      expiresAt: number;
       /** The last completed slot, when known. */
       doneSlot: Slot | null;
     };
@@ -159,7 +161,7 @@ export async function runExclusive<T>(
   if (!first.isLeader || !first.stillLeader()) {
     // An answer that came after its own validity (a paused process) carries no authority: give that lease back.
     if (first.isLeader) await first.release().catch(() => false);
-    return { ran: false, reason: 'held', leader: first.leader, token: first.token, doneSlot: null };
+    return { ran: false, reason: 'held', leader: first.leader, token: first.token, expiresAt: first.expiresAt, doneSlot: null };
   }
   const slotName = `${p.name}${SLOT_RECORD_SUFFIX}`;
   let slotRecord: LeaseRecord | null = null;
@@ -179,7 +181,7 @@ export async function runExclusive<T>(
     const done = decodeSlot(slotRecord);
     if (done !== null && compareSlots(done, slot) >= 0) {
       await release(s, { name: p.name, holder, clock }).catch(() => false);
-      return { ran: false, reason: 'done', leader: null, token: first.token, doneSlot: done };
+      return { ran: false, reason: 'done', leader: null, token: first.token, expiresAt: 0, doneSlot: done };
     }
   }
 

@@ -10,7 +10,7 @@
  * resolves only to the installed tarball (the project has its own package.json, no tsconfig paths).
  * @module
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,6 +131,31 @@ describe('the packed package (npm pack, installed offline into a fresh project)'
     expect(out).toMatchObject({ isLeader: true, token: 1, bad: true });
     expect(fileURLToPath(out.from)).toBe(join(INSTALLED, 'dist', 'index.js'));
   });
+
+  it('its bin runs from the installed copy with npx (no build step for the user): --help, and a run on memory:', async () => {
+    expect(packedFiles).toEqual(expect.arrayContaining(['dist/cli/bin.js', 'dist/cli/main.js', 'dist/cli/run.js']));
+    const env = {
+      ...process.env,
+      npm_config_update_notifier: 'false',
+      npm_config_offline: 'true',
+      PATH: `${join(PROJECT, 'node_modules', '.bin')}:${process.env.PATH}`,
+    };
+    const help = await run('npx', ['--no-install', 'leasehold', '--help'], { cwd: PROJECT, env });
+    expect(help.stdout).toMatch(/^Usage: leasehold <command> \[options\]/);
+    expect((await run('npx', ['--no-install', 'leasehold', 'run', '--help'], { cwd: PROJECT, env })).stdout).toContain('--conflict-exit-code');
+    const ran = await run(
+      'npx',
+      ['--no-install', 'leasehold', 'run', '--store', 'memory:', '--name', 'packed', '--ttl', '5s', '--', 'sh', '-c', 'echo "token $LEASEHOLD_FENCING_TOKEN"'],
+      {
+        cwd: PROJECT,
+        env,
+      },
+    );
+    expect(ran.stdout).toBe('token 1\n');
+    // The installed bin is the packed build, never the repository's sources.
+    const bin = execFileSync('readlink', ['-f', join(PROJECT, 'node_modules', '.bin', 'leasehold')], { encoding: 'utf8' }).trim();
+    expect(bin).toBe(join(INSTALLED, 'dist', 'cli', 'bin.js'));
+  }, 60_000);
 
   it('the examples and every README snippet type-check against it (Node files, and Worker files with @cloudflare/workers-types)', async () => {
     const snippets = readdirSync(NODE_DIR)

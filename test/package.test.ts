@@ -26,7 +26,11 @@ describe('package layout', () => {
   it('the core imports no SDK and no node: module, so it runs in Lambda, Workers and browsers', () => {
     const core = files('src').filter(
       (f) =>
-        !f.includes(`${join('src', 'stores')}`) && !f.includes(join('src', 'testing')) && !f.includes(join('src', 'hono')) && !f.includes(join('src', 'otel')),
+        !f.includes(`${join('src', 'stores')}`) &&
+        !f.includes(join('src', 'testing')) &&
+        !f.includes(join('src', 'hono')) &&
+        !f.includes(join('src', 'otel')) &&
+        !f.includes(join('src', 'cli')),
     );
     expect(core.length).toBeGreaterThan(4);
     for (const file of core) {
@@ -60,5 +64,22 @@ describe('package layout', () => {
     }
     expect(pkg.peerDependenciesMeta['@opentelemetry/api']?.optional).toBe(true);
     // test/otel-absent.test.ts checks the built import graph and Node's loading, with OpenTelemetry hidden.
+  });
+
+  it('the CLI (src/cli) imports only node: modules and leasehold itself at load; each SDK only by import() when its scheme is used', () => {
+    for (const file of files(join('src', 'cli'))) {
+      const text = readFileSync(file, 'utf8');
+      const runtime = [...text.matchAll(/^import (?!type)[^;]*from '([^']+)'/gm)].map((m) => m[1] ?? '');
+      for (const spec of runtime) expect(spec.startsWith('.') || spec.startsWith('node:'), `${file} imports ${spec}`).toBe(true);
+      for (const [, spec] of text.matchAll(/import\('([^']+)'\)/g)) {
+        expect(
+          spec?.startsWith('../stores/') || ['pg', '@aws-sdk/client-dynamodb', '@google-cloud/firestore'].includes(spec ?? ''),
+          `${file} imports ${spec}`,
+        ).toBe(true);
+      }
+    }
+    const bin = (pkg as unknown as { bin: Record<string, string> }).bin;
+    expect(bin).toEqual({ leasehold: './dist/cli/bin.js' });
+    expect(readFileSync(join('src', 'cli', 'bin.ts'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
   });
 });

@@ -1,0 +1,103 @@
+/**
+ * One lease's state as the CLI shows it (`status`, `watch`, and `run` when the lease is held): read once from the
+ * store, judged live by the core's own rule (`isLive`: the store's clock where it has one, the skew bound
+ * otherwise), with the job's last completed slot beside it.
+ * @module
+ */
+import { isLeaseholdError, LeaseholdError } from '../errors.js';
+import { SLOT_RECORD_SUFFIX } from '../jobs.js';
+import { isLive } from '../lead.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, MAX_NAME_LENGTH } from '../options.js';
+import type { ReadResult, Store } from '../store.js';
+import { CliError, EXIT } from './exit-codes.js';
+import type { StoreSpec } from './store-url.js';
+
+/** A lease as `status --json` prints it (times are epoch ms; `null` where there is none). */
+export interface LeaseStatus {
+  name: string;
+  /** `held`: someone holds it now; `free`: released or expired; `never`: never claimed. */
+  state: 'held' | 'free' | 'never';
+  /** The current holder (`held`), else `null`. */
+  holder: string | null;
+  /** The last holder when the lease is free but was not released (it expired), else `null`. */
+  lastHolder: string | null;
+  /** The fencing token of the current (or last) term; `0` when never claimed. */
+  token: number;
+  /** When the current holder acquired it, or `null`. */
+  acquiredAt: number | null;
+  /** When it runs out unless renewed, or `null` when free. */
+  expiresAt: number | null;
+  /** Time left until `expiresAt`, by the judging clock (the store's where it has one), or `0`. */
+  timeLeftMs: number;
+  /** The job's last completed slot (`run --slot`), or `null`. */
+  lastCompletedSlot: string | number | null;
+  /** Whose clock judges expiry: `store` (Postgres, Firestore) or `client` (DynamoDB, with the skew bound). */
+  clock: 'store' | 'client';
+}
+
+/** Runs one store read within the store's bound, failing closed as the library does. */
+async function boundedRead(store: Store, name: string): Promise<ReadResult> {
+  const ms = store.timeoutMs ?? 5_000;
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: reading ${name} got no answer within ${ms} ms`);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+  });
+  try {
+    return await Promise.race([store.read(name, { signal: controller.signal }), timeout]);
+  } catch (error) {
+    if (isLeaseholdError(error)) throw error;
+    throw new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: reading ${name} failed (${error instanceof Error ? error.message : String(error)})`, {
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads `name` (and its completed slot, when the name leaves room for one) and says who holds it. */
+export async function readStatus(store: Store, name: string, maxClockSkewMs = DEFAULT_MAX_CLOCK_SKEW_MS): Promise<LeaseStatus> {
+  const clientNow = Date.now();
+  const withSlot = name.length <= MAX_NAME_LENGTH - SLOT_RECORD_SUFFIX.length;
+  const [read, slotRead] = await Promise.all([boundedRead(store, name), withSlot ? boundedRead(store, `${name}${SLOT_RECORD_SUFFIX}`) : null]);
+  const r = read.record;
+  const now = read.now ?? clientNow;
+  let lastCompletedSlot: string | number | null = null;
+  try {
+    const slot = slotRead?.record?.data ? (JSON.parse(slotRead.record.data) as { slot?: unknown }).slot : null;
+    if (typeof slot === 'string' || typeof slot === 'number') lastCompletedSlot = slot;
+  } catch {
+    // Not a slot record leasehold wrote: show none.
+  }
+  const base = { name, lastCompletedSlot, clock: store.clockSource };
+  if (r === null) return { ...base, state: 'never', holder: null, lastHolder: null, token: 0, acquiredAt: null, expiresAt: null, timeLeftMs: 0 };
+  if (r.holder !== null && isLive(store.clockSource, r, read.now, clientNow, maxClockSkewMs)) {
+    return {
+      ...base,
+      state: 'held',
+      holder: r.holder,
+      lastHolder: null,
+      token: r.token,
+      // Whole milliseconds: Postgres keeps microseconds.
+      acquiredAt: Math.round(r.acquiredAt),
+      expiresAt: Math.round(r.expiresAt),
+      timeLeftMs: Math.max(0, Math.round(r.expiresAt - now)),
+    };
+  }
+  return { ...base, state: 'free', holder: null, lastHolder: r.holder, token: r.token, acquiredAt: null, expiresAt: null, timeLeftMs: 0 };
+}
+
+/** Turns a store failure into the CLI's error: exit 69, the store (password masked) and what to do. */
+export function storeFailure(error: unknown, spec: StoreSpec, what: string): CliError {
+  if (error instanceof CliError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (isLeaseholdError(error) && error.code !== 'STORE_UNAVAILABLE' && error.code !== 'STORE_CORRUPT') {
+    return new CliError(EXIT.USAGE, message, 'usage', { cause: error });
+  }
+  const hint = /does not exist/.test(message) ? `; create it with: leasehold init --store '${spec.shown}'` : '';
+  return new CliError(EXIT.STORE_UNAVAILABLE, `cannot use the store ${spec.shown}: ${message}${hint}; ${what}`, 'store-unavailable', { cause: error });
+}

@@ -1,0 +1,103 @@
+/**
+ * `leasehold`, the command line: `run` (a distributed flock for crontab hosts), `status`, `release`, `watch` and
+ * `init`, over a store URL. Built on `runExclusive`, `release` and the stores; the election rule stays in the core.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { CliError, EXIT } from './exit-codes.js';
+import { createOutput, toStderr, toStdout } from './output.js';
+import { RUN_HELP, runCommand } from './run.js';
+import { INIT_HELP, initCommand, RELEASE_HELP, releaseCommand, STATUS_HELP, statusCommand } from './status.js';
+import { WATCH_HELP, watchCommand } from './watch.js';
+
+/** `leasehold --help`. */
+export const MAIN_HELP = `Usage: leasehold <command> [options]
+
+Leader election over the database you already use, from the shell: run a command on one host of many.
+
+Commands:
+  run       Run a command only while this host holds the lease (a distributed flock for crontabs)
+  status    Show who holds a lease, its fencing token and the time left
+  release   Release a lease held by a given holder
+  watch     A live view of leases, with takeovers as they happen
+  init      Create the table a store needs (Postgres, DynamoDB)
+
+Store URLs (--store, or LEASEHOLD_STORE; credentials come from each SDK's usual environment):
+  postgres://user@host:5432/db[?table=leasehold_leases&schema=…]   needs the pg package
+  dynamodb://<table>?region=<region>[&endpoint=<url>]             needs @aws-sdk/client-dynamodb
+  firestore://<project>[/<collection>]                              needs @google-cloud/firestore
+  memory:                                                           this process only, for trying it out
+
+Run leasehold <command> --help for each command's options, exit codes and examples.
+
+Examples:
+  leasehold init --store postgres://localhost/ops
+  leasehold run --store postgres://localhost/ops --name nightly --ttl 2m -- ./nightly.sh
+  leasehold status nightly --store postgres://localhost/ops
+  leasehold watch nightly backup --store postgres://localhost/ops
+`;
+
+const HELP: Record<string, string> = { run: RUN_HELP, status: STATUS_HELP, release: RELEASE_HELP, watch: WATCH_HELP, init: INIT_HELP };
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Whether `--help`/`-h` comes before any `--` (after it, it belongs to the command `run` runs). */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script); resolves to the exit code. Never throws: errors are
+ * printed (as JSON with `--json`) and mapped to their exit codes.
+ */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command, ...args] = argv;
+  const json = (() => {
+    const end = args.indexOf('--');
+    return (end < 0 ? args : args.slice(0, end)).includes('--json');
+  })();
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      const topic = command === 'help' ? args[0] : undefined;
+      toStdout((topic && HELP[topic]) || MAIN_HELP);
+      return command === undefined ? EXIT.USAGE : EXIT.OK;
+    }
+    if (command === '--version' || command === '-v') {
+      toStdout(version());
+      return EXIT.OK;
+    }
+    const help = HELP[command];
+    if (help === undefined)
+      throw new CliError(EXIT.USAGE, `unknown command ${JSON.stringify(command)}; commands: run, status, release, watch, init (see leasehold --help)`, 'usage');
+    if (wantsHelp(args)) {
+      toStdout(help);
+      return EXIT.OK;
+    }
+    switch (command) {
+      case 'run':
+        return await runCommand(args, createOutput(json, toStderr), env);
+      case 'status':
+        return await statusCommand(args, env, toStdout, toStderr);
+      case 'release':
+        return await releaseCommand(args, env, toStdout, toStderr);
+      case 'watch':
+        return await watchCommand(args, env, toStdout, toStderr);
+      default:
+        return await initCommand(args, env, toStdout, toStderr);
+    }
+  } catch (error) {
+    const e =
+      error instanceof CliError
+        ? error
+        : new CliError(EXIT.SOFTWARE, `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 'error');
+    createOutput(json, toStderr).result(e.outcome, e.exitCode, e.message);
+    return e.exitCode;
+  }
+}

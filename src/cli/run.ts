@@ -1,0 +1,451 @@
+/**
+ * `leasehold run`: a distributed `flock`. Runs a command only while this host leads the lease (through
+ * `runExclusive`, which claims, renews well inside the lease and releases after the command has exited), in its
+ * own process group, without a shell; stops it (SIGTERM, then SIGKILL after `--kill-grace`) when leadership is
+ * being lost; exits with its code, or with one of the CLI's own codes.
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { constants, hostname } from 'node:os';
+import { isLeaseholdError } from '../errors.js';
+import { type JobContext, type RunExclusiveResult, runExclusive } from '../jobs.js';
+import { checkHolder, checkName, DEFAULT_MAX_CLOCK_SKEW_MS } from '../options.js';
+import { formatDuration, parseCommandArgs, parseDuration, parseExitCode, required } from './args.js';
+import { CliError, EXIT, usage } from './exit-codes.js';
+import { readStatus, storeFailure } from './lease-status.js';
+import type { Output } from './output.js';
+import { type OpenedStore, openStore, parseStoreUrl } from './store-url.js';
+
+/** `leasehold run --help`. */
+export const RUN_HELP = `Usage: leasehold run --store <url> --name <name> --ttl <duration> [options] -- <command> [args…]
+
+Runs <command> only on the host that holds the lease <name>, renewing the lease while it runs and
+releasing it when the command has exited: the same crontab line on several hosts runs the job once.
+The command is spawned directly (no shell), in its own process group; SIGINT, SIGTERM and SIGHUP are
+passed on to that group. leasehold exits with the command's exit code (128 + n if signal n ended it),
+or with one of its own codes below. Nothing is printed on success; messages go to stderr.
+
+Options:
+  --store <url>              The store (default: $LEASEHOLD_STORE): postgres://user@host/db[?table=t],
+                             dynamodb://<table>?region=<r>[&endpoint=<url>], firestore://<project>/<collection>,
+                             memory: (this process only: for trying it out)
+  --name <name>              Lease name: 1-128 of A-Z a-z 0-9 _ . : @ - (at most 123 with --slot)
+  --ttl <duration>           Lease length, e.g. 30s, 2m: how long a crashed host blocks the job. Renewed
+                             every ttl/3 while the command runs; choose it well above a renewal round trip
+  --slot <key>               Run at most once per slot, e.g. the scheduled time: "$(date -u +%Y-%m-%dT%H:%M)".
+                             A later slot counts as done for earlier ones; a failed run does not complete it
+  --wait <duration>          Keep trying until leader or the duration passes (polling well inside the
+                             lease); default: do not wait
+  --holder <id>              This run's holder id (default: <hostname>:<pid>)
+  --kill-grace <duration>    After SIGTERM, SIGKILL the group this long later (default: 10s, or less to fit
+                             the lease). Shorter than the lease: ttl - max-clock-skew - ttl/3
+  --max-clock-skew <d>       Clock-skew margin (default 1s): subtracted from validity; DynamoDB waits it out
+  --conflict-exit-code <n>   Exit code when another host holds the lease (default 75)
+  --done-exit-code <n>       Exit code when the slot is already done (default 79)
+  --quiet                    Print nothing when the command is not run because the lease is held or the
+                             slot is done (the exit code still says so): cron then mails nothing
+  --json                     Print leasehold's own messages as JSON lines on stderr (stdout is the command's)
+  -h, --help                 Show this help
+
+Losing leadership: when validity is about to run out with no renewal (the store unreachable), or a
+renewal finds another holder, the command's group gets SIGTERM, then SIGKILL after --kill-grace; when a
+renewal is merely late, the SIGKILL comes no later than the end of validity, so a command never runs
+past its lease. The command sees LEASEHOLD_FENCING_TOKEN (pass it to what it writes), LEASEHOLD_NAME,
+LEASEHOLD_SLOT and LEASEHOLD_HOLDER.
+
+Exit codes:
+  <n>   the command's own exit code (128 + signal number when a signal ended it)
+  64    bad usage: unknown flag, bad duration, unknown store scheme, missing SDK (nothing ran)
+  69    the store could not be reached or failed: fail closed, the command did not run
+  75    another holder has the lease (--conflict-exit-code); stderr says who and until when
+  79    --slot: this slot (or a later one) is already done (--done-exit-code)
+  80    leadership was lost while the command ran; the command was stopped
+  126   the command could not be executed; 127: the command was not found
+
+Examples:
+  # crontab, the same on every host (LEASEHOLD_STORE=… at its top): the report runs once per trigger
+  */5 * * * * leasehold run --quiet --name report --ttl 2m --slot "$(date -u +\\%Y-\\%m-\\%dT\\%H:\\%M)" -- /opt/report/run.sh
+  leasehold run --store postgres://localhost/ops --name deploy --ttl 30s --wait 5m -- ./deploy.sh --prod
+  leasehold run --store 'dynamodb://leases?region=eu-west-1' --name backup --ttl 10m -- pg_dump -f /backups/db.sql ops
+  leasehold run --store memory: --name try --ttl 5s -- sh -c 'echo "token $LEASEHOLD_FENCING_TOKEN"'
+`;
+
+/** How the command ended. */
+interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** The job ended without completing: the command failed, could not start, was interrupted, or leadership was lost. */
+class JobEnded extends Error {
+  constructor(
+    readonly exitCode: number,
+    readonly kind: 'failed' | 'spawn' | 'lost' | 'interrupted',
+    message: string,
+    readonly detail: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function signalExit(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
+function defaultHolder(): string {
+  const host = hostname().replace(/[^\x21-\x7e]/g, '') || 'host';
+  return `${host}:${process.pid}`.slice(0, 256);
+}
+
+interface RunOptions {
+  storeUrl: string;
+  name: string;
+  ttlMs: number;
+  maxClockSkewMs: number;
+  slot: string | undefined;
+  waitMs: number;
+  holder: string;
+  killGraceMs: number;
+  conflictExitCode: number;
+  doneExitCode: number;
+  quiet: boolean;
+  command: string[];
+}
+
+function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
+  const split = args.indexOf('--');
+  const own = split < 0 ? args : args.slice(0, split);
+  const command = split < 0 ? [] : args.slice(split + 1);
+  const { values } = parseCommandArgs(
+    'run',
+    own,
+    {
+      store: { type: 'string' },
+      name: { type: 'string' },
+      ttl: { type: 'string' },
+      slot: { type: 'string' },
+      wait: { type: 'string' },
+      holder: { type: 'string' },
+      'kill-grace': { type: 'string' },
+      'max-clock-skew': { type: 'string' },
+      'conflict-exit-code': { type: 'string' },
+      'done-exit-code': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    false,
+  );
+  const example = 'leasehold run --store postgres://host/db --name report --ttl 30s -- ./report.sh';
+  const storeUrl = values.store ?? env.LEASEHOLD_STORE;
+  if (storeUrl === undefined || storeUrl === '')
+    throw usage(`leasehold run needs --store <url> (or LEASEHOLD_STORE), e.g. ${example}; see leasehold run --help`);
+  const name = required(values.name, '--name <name>', 'run', example);
+  try {
+    checkName(name, '--name');
+  } catch (error) {
+    throw usage((error as Error).message);
+  }
+  const ttlMs = parseDuration(required(values.ttl, '--ttl <duration>', 'run', example), '--ttl');
+  const maxClockSkewMs = values['max-clock-skew'] === undefined ? DEFAULT_MAX_CLOCK_SKEW_MS : parseDuration(values['max-clock-skew'], '--max-clock-skew');
+  if (ttlMs <= maxClockSkewMs) {
+    throw usage(
+      `--ttl (${formatDuration(ttlMs)}) must be longer than --max-clock-skew (${formatDuration(maxClockSkewMs)}); a lease of 30s or more suits most jobs`,
+    );
+  }
+  // The validity left when a renewal falls due: a kill grace at least this long would start stopping a healthy run.
+  const renewEveryMs = ttlMs / 3;
+  const graceLimit = ttlMs - maxClockSkewMs - renewEveryMs;
+  let killGraceMs: number;
+  if (values['kill-grace'] === undefined) {
+    killGraceMs = Math.min(10_000, Math.floor(graceLimit / 2));
+  } else {
+    killGraceMs = parseDuration(values['kill-grace'], '--kill-grace');
+    if (killGraceMs <= 0 || killGraceMs >= graceLimit) {
+      throw usage(
+        `--kill-grace (${formatDuration(killGraceMs)}) must be above 0 and shorter than the validity left when a renewal falls due (ttl - max-clock-skew - ttl/3 = ${formatDuration(graceLimit)}); lower it or raise --ttl`,
+      );
+    }
+  }
+  if (killGraceMs < 1) throw usage(`--ttl (${formatDuration(ttlMs)}) leaves no time to stop the command; raise --ttl`);
+  const holder = values.holder ?? defaultHolder();
+  try {
+    checkHolder(holder);
+  } catch (error) {
+    throw usage((error as Error).message.replace(/^holder/, '--holder'));
+  }
+  if (values.slot !== undefined && (values.slot === '' || values.slot.length > 256))
+    throw usage('--slot must be 1-256 characters, e.g. the scheduled time 2030-01-01T05:00');
+  if (command.length === 0 || command[0] === '') throw usage(`leasehold run needs a command after --, e.g. ${example}; see leasehold run --help`);
+  return {
+    storeUrl,
+    name,
+    ttlMs,
+    maxClockSkewMs,
+    slot: values.slot,
+    waitMs: values.wait === undefined ? 0 : parseDuration(values.wait, '--wait'),
+    holder,
+    killGraceMs,
+    conflictExitCode: values['conflict-exit-code'] === undefined ? EXIT.HELD : parseExitCode(values['conflict-exit-code'], '--conflict-exit-code'),
+    doneExitCode: values['done-exit-code'] === undefined ? EXIT.DONE : parseExitCode(values['done-exit-code'], '--done-exit-code'),
+    quiet: values.quiet === true,
+    command,
+  };
+}
+
+/** Signals that reached leasehold: passed on to the command's group while it runs; before it, they cancel the run. */
+class SignalRelay {
+  received: NodeJS.Signals | undefined;
+  private group: number | undefined;
+  private readonly listeners = new Map<NodeJS.Signals, () => void>();
+  private wake: (() => void) | undefined;
+
+  constructor() {
+    for (const signal of FORWARDED) {
+      const listener = () => {
+        this.received ??= signal;
+        if (this.group !== undefined) killGroup(this.group, signal);
+        this.wake?.();
+      };
+      this.listeners.set(signal, listener);
+      process.on(signal, listener);
+    }
+  }
+
+  attach(group: number | undefined): void {
+    this.group = group;
+  }
+
+  /** Sleeps `ms`, or less if a signal arrives. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  close(): void {
+    for (const [signal, listener] of this.listeners) process.off(signal, listener);
+  }
+}
+
+function killGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/** The job: spawn the command and see it through, stopping it when leadership is being lost. */
+function commandJob(options: RunOptions, relay: SignalRelay, out: Output) {
+  return ({ signal, token, lead }: JobContext): Promise<ChildExit> =>
+    new Promise<ChildExit>((resolve, reject) => {
+      if (relay.received) {
+        reject(new JobEnded(signalExit(relay.received), 'interrupted', `received ${relay.received} before the command started; it was not run`));
+        return;
+      }
+      const [file, ...args] = options.command as [string, ...string[]];
+      const child = spawn(file, args, {
+        detached: true,
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          LEASEHOLD_FENCING_TOKEN: String(token),
+          LEASEHOLD_NAME: options.name,
+          LEASEHOLD_SLOT: options.slot ?? '',
+          LEASEHOLD_HOLDER: options.holder,
+        },
+      });
+      const group = child.pid;
+      relay.attach(group);
+      let stopping: { why: string; sent: NodeJS.Signals[]; at: number } | undefined;
+      let killTimer: ReturnType<typeof setTimeout> | undefined;
+      let watchTimer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const send = (sig: NodeJS.Signals) => {
+        if (group === undefined || settled || stopping?.sent.includes(sig)) return;
+        if (sig === 'SIGKILL') clearTimeout(killTimer);
+        stopping?.sent.push(sig);
+        killGroup(group, sig);
+      };
+      const stop = (why: string) => {
+        if (stopping) return;
+        stopping = { why, sent: [], at: Date.now() };
+        out.event('stopping', `${why}: sending SIGTERM to the command (process group ${group}), SIGKILL in ${formatDuration(options.killGraceMs)}`, {
+          reason: why,
+          processGroup: group,
+          killGraceMs: options.killGraceMs,
+        });
+        send('SIGTERM');
+        killTimer = setTimeout(() => send('SIGKILL'), options.killGraceMs);
+      };
+      // Stop the command before validity runs out when renewals are failing: it is dead by the end of validity,
+      // which comes before any other host can take over (the store's expiry is later by at least the skew margin).
+      const watchValidity = () => {
+        if (settled || stopping) return;
+        const left = lead.remainingMs();
+        if (left <= options.killGraceMs) stop(`leadership of ${options.name} is running out (${formatDuration(left)} left, no renewal succeeded)`);
+        else watchTimer = setTimeout(watchValidity, Math.max(20, left - options.killGraceMs));
+      };
+      const onLost = () => {
+        const reason = /\(([a-z-]+)\)/.exec(String((signal.reason as Error | undefined)?.message))?.[1] ?? 'lost';
+        if (!stopping) stop(`lost leadership of ${options.name} (${reason})`);
+        // Validity has ended: whatever grace is left, the command must not run on.
+        else if (reason === 'expired') send('SIGKILL');
+      };
+      const finish = (exit: ChildExit | Error) => {
+        if (settled) return;
+        settled = true;
+        relay.attach(undefined);
+        clearTimeout(killTimer);
+        clearTimeout(watchTimer);
+        signal.removeEventListener('abort', onLost);
+        if (exit instanceof Error) {
+          reject(exit);
+          return;
+        }
+        const detail = { commandExitCode: exit.code, commandSignal: exit.signal, processGroup: group };
+        if (stopping) {
+          reject(
+            new JobEnded(EXIT.LOST, 'lost', `${stopping.why}; the command was stopped (${stopping.sent.join(', then ')})`, { ...detail, sent: stopping.sent }),
+          );
+        } else if (exit.signal) {
+          reject(new JobEnded(signalExit(exit.signal), 'failed', `the command was ended by ${exit.signal}`, detail));
+        } else if (exit.code !== 0) {
+          reject(new JobEnded(exit.code ?? EXIT.SOFTWARE, 'failed', `the command exited with code ${exit.code}`, detail));
+        } else {
+          resolve(exit);
+        }
+      };
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        if (child.pid !== undefined && error.code !== 'ENOENT' && error.code !== 'EACCES') return;
+        const notFound = error.code === 'ENOENT';
+        finish(
+          new JobEnded(
+            notFound ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE,
+            'spawn',
+            `${notFound ? 'command not found' : 'cannot execute'}: ${file} (${error.code ?? error.message})`,
+          ),
+        );
+      });
+      child.once('exit', (code, sig) => finish({ code, signal: sig }));
+      if (signal.aborted) onLost();
+      else {
+        signal.addEventListener('abort', onLost, { once: true });
+        watchValidity();
+      }
+    });
+}
+
+/** `leasehold run …`: returns the exit code. */
+export async function runCommand(args: string[], out: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const options = parseRunArgs(args, env);
+  const spec = parseStoreUrl(options.storeUrl);
+  if (spec.scheme === 'memory') out.note('memory: is a store inside this one process: nothing is shared with other runs or hosts (for trying leasehold out)');
+  const relay = new SignalRelay();
+  let opened: OpenedStore | undefined;
+  try {
+    opened = await openStore(spec);
+    return await runLoop(opened, options, relay, out);
+  } finally {
+    relay.close();
+    await opened?.close();
+  }
+}
+
+async function runLoop(opened: OpenedStore, options: RunOptions, relay: SignalRelay, out: Output): Promise<number> {
+  const { store, spec } = opened;
+  const deadline = Date.now() + options.waitMs;
+  // Poll well inside the lease (a quarter of it, 100 ms to 2 s, with jitter): a released lease is taken at the next poll.
+  const pollMs = Math.min(2_000, Math.max(100, options.ttlMs / 4));
+  const base = { name: options.name, holder: options.holder, ...(options.slot !== undefined ? { slot: options.slot } : {}) };
+  let reported = false;
+  for (;;) {
+    let outcome: RunExclusiveResult<ChildExit>;
+    try {
+      outcome = await runExclusive(
+        store,
+        {
+          name: options.name,
+          holder: options.holder,
+          ttlMs: options.ttlMs,
+          maxClockSkewMs: options.maxClockSkewMs,
+          ...(options.slot !== undefined ? { slot: options.slot } : {}),
+        },
+        commandJob(options, relay, out),
+      );
+    } catch (error) {
+      if (error instanceof JobEnded) {
+        const outcome = error.kind === 'lost' ? 'lost' : error.kind === 'failed' ? 'ran' : error.kind;
+        // A command that exits non-zero speaks for itself; an ending by a signal is worth a line.
+        const quiet = error.kind === 'failed' && error.detail.commandSignal === null;
+        out.result(outcome, error.exitCode, quiet ? '' : error.message, { ...base, ...error.detail });
+        return error.exitCode;
+      }
+      const failure = storeFailure(error, spec, 'the command was not run');
+      const left = deadline - Date.now();
+      if (failure.exitCode === EXIT.STORE_UNAVAILABLE && isLeaseholdError(error, 'STORE_UNAVAILABLE') && left > 0 && !relay.received) {
+        if (!reported) out.note(`${failure.message}; retrying until --wait runs out (${formatDuration(left)})`);
+        reported = true;
+        await relay.sleep(Math.min(left, pollMs));
+        if (!relay.received) continue;
+      }
+      if (relay.received) return interrupted(relay.received, out, base);
+      throw failure;
+    }
+    if (outcome.ran) {
+      out.result('ran', EXIT.OK, '', { ...base, token: outcome.token, exitCode: 0, slotRecorded: outcome.slotRecorded });
+      return EXIT.OK;
+    }
+    if (outcome.reason === 'done') {
+      out.result(
+        'done',
+        options.doneExitCode,
+        options.quiet && !out.json
+          ? ''
+          : `slot ${options.slot} of ${options.name} is already done (last completed slot: ${outcome.doneSlot}); the command was not run`,
+        { ...base, doneSlot: outcome.doneSlot },
+      );
+      return options.doneExitCode;
+    }
+    const left = deadline - Date.now();
+    if (left > 0 && !relay.received) {
+      await relay.sleep(Math.min(left, pollMs * (0.8 + Math.random() * 0.4)));
+      if (!relay.received) continue;
+    }
+    if (relay.received) return interrupted(relay.received, out, base);
+    // Who holds it and until when: one more read (the claim's answer carries the holder, not the expiry).
+    const status = await readStatus(store, options.name, options.maxClockSkewMs).catch(() => undefined);
+    const until =
+      status?.state === 'held' && status.expiresAt !== null
+        ? ` until ${new Date(status.expiresAt).toISOString()} (${formatDuration(status.timeLeftMs)} left, unless renewed)`
+        : '';
+    const waited = options.waitMs > 0 ? ` after waiting ${formatDuration(options.waitMs)}` : '';
+    out.result(
+      'held',
+      options.conflictExitCode,
+      options.quiet && !out.json
+        ? ''
+        : `${options.name} is held by ${outcome.leader ?? 'another run'} (token ${outcome.token})${until}${waited}; the command was not run`,
+      { ...base, leader: outcome.leader, token: outcome.token, expiresAt: status?.expiresAt ?? null, timeLeftMs: status?.timeLeftMs ?? null },
+    );
+    return options.conflictExitCode;
+  }
+}
+
+function interrupted(signal: NodeJS.Signals, out: Output, base: Record<string, unknown>): number {
+  const code = signalExit(signal);
+  out.result('interrupted', code, `received ${signal}; the command was not run`, base);
+  return code;
+}
+
+export { CliError };
