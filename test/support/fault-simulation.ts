@@ -97,6 +97,7 @@ export const SIMULATION_DEFAULTS: Omit<SimulationConfig, 'seed'> = {
 export const GENERIC_CONFIG: Omit<SimulationConfig, 'seed'> = {
   ...SIMULATION_DEFAULTS,
   renewBelow: undefined,
+  pHold: 0.12,
   pLoseAnswer: 0.3,
   pFailBefore: 0.2,
   pThrottle: 0.15,
@@ -137,9 +138,16 @@ export const FIRESTORE_CONFIG: Omit<SimulationConfig, 'seed'> = {
   pCrash: 0.08,
 };
 
-/** The generic path on Firestore: {@link GENERIC_CONFIG}'s fault mix on {@link FIRESTORE_CONFIG}'s timing. */
+/**
+ * The generic path on Firestore: {@link GENERIC_CONFIG}'s fault mix on {@link FIRESTORE_CONFIG}'s timing, with write
+ * faults likelier still: with 3 s leases only a few dozen writes happen per run, and every kind must be injected.
+ */
 export const FIRESTORE_GENERIC_CONFIG: Omit<SimulationConfig, 'seed'> = {
   ...GENERIC_CONFIG,
+  pLoseAnswer: 0.35,
+  pFailBefore: 0.25,
+  pLatencySpike: 0.4,
+  pHold: 0.2,
   ttlMs: FIRESTORE_CONFIG.ttlMs,
   maxClockSkewMs: FIRESTORE_CONFIG.maxClockSkewMs,
   pollMs: FIRESTORE_CONFIG.pollMs,
