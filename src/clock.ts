@@ -198,3 +198,29 @@ function realTimeout(ms: number): AbortSignal {
   systemClock.setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
   return controller.signal;
 }
+
+/**
+ * Like {@link abortSignalWithin}, for one request: a signal that aborts when `signal` does or after `ms` of real
+ * time, and `done()` to call when the request settled, which clears the timer and the listener at once (cheaper
+ * than `AbortSignal.timeout` + `AbortSignal.any`, whose timer lives on until it fires).
+ */
+export function requestBound(signal: AbortSignal | undefined, ms: number): { signal: AbortSignal; done(): void } {
+  const controller = new AbortController();
+  if (signal?.aborted) {
+    controller.abort(signal.reason);
+    return { signal: controller.signal, done() {} };
+  }
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = systemClock.setTimeout(
+    () => controller.abort(new DOMException(`no answer within ${Math.round(ms)} ms`, 'TimeoutError')),
+    Math.max(1, Math.ceil(ms)),
+  );
+  return {
+    signal: controller.signal,
+    done() {
+      systemClock.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}

@@ -15,7 +15,7 @@ import {
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { abortSignalWithin } from '../clock.js';
+import { requestBound } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
 import { checkStoreTimeout, describeValue, isWellFormed } from '../options.js';
@@ -269,8 +269,12 @@ export class DynamoDBStore implements Store {
       // answer after it wins nothing usable, and the core resolves the now-ambiguous write by reading back).
       // Each request is also bounded in real time by timeoutMs (and a claim's by what is left of its window),
       // so the SDK's own retries stop even under an injected clock.
-      const abortSignal = abortSignalWithin(options?.signal, Math.min(this.timeoutMs, budgetMs ?? Number.POSITIVE_INFINITY));
-      return (await this.client.send(command as never, { abortSignal })) as T;
+      const bound = requestBound(options?.signal, Math.min(this.timeoutMs, budgetMs ?? Number.POSITIVE_INFINITY));
+      try {
+        return (await this.client.send(command as never, { abortSignal: bound.signal })) as T;
+      } finally {
+        bound.done();
+      }
     } catch (error) {
       const e = error as { name?: unknown; message?: unknown; Item?: Record<string, AttributeValue> };
       if (e.name === 'ConditionalCheckFailedException') return new Refusal(e.Item);
