@@ -80,6 +80,11 @@ function quoteIdentifier(value: unknown, option: string): string {
  * are optional: without them (or without `EXECUTE` on them) the store sends the same rule as one inline statement.
  */
 export function postgresSchema(options: { table?: string; schema?: string } = {}): string {
+  return schemaStatements(options).join('');
+}
+
+/** The schema as separate statements (the table, then the functions), for drivers that take one statement per query. */
+function schemaStatements(options: { table?: string; schema?: string }): string[] {
   const table = qualifiedTable(options);
   const fn = functionNames(options);
   const ddl = `CREATE TABLE IF NOT EXISTS ${table} (
@@ -92,14 +97,16 @@ export function postgresSchema(options: { table?: string; schema?: string } = {}
   data        text
 );
 `;
-  if (!fn) return ddl;
+  if (!fn) return [ddl];
   // The function bodies name the table with its schema (the schema given, or the one CREATE TABLE used: the first
   // of the search_path), so a caller with another search_path still reaches this table and no other.
   const schema = options.schema === undefined ? 'current_schema()' : `'${options.schema}'`;
   const t = `%1$I.${quoteIdentifier(options.table ?? DEFAULT_POSTGRES_TABLE, 'table')}`;
   const record = (r: string, now: string) =>
     `json_build_array(${r}.holder, ${r}.token, ${ms(`${r}.acquired_at`)}, ${ms(`${r}.expires_at`)}, ${r}.version, ${r}.data, ${ms(now)})::text`;
-  return `${ddl}
+  return [
+    ddl,
+    `
 -- leasehold's claim and release, one call each (see src/stores/postgres.ts): PL/pgSQL caches their plans per
 -- connection, so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON.
 DO $install$ BEGIN EXECUTE format($sql$
@@ -145,7 +152,8 @@ BEGIN
 END
 $fn$;
 $sql$, ${schema}); END $install$;
-`;
+`,
+  ];
 }
 
 /**
@@ -290,8 +298,8 @@ export class PostgresStore implements Store {
    * `sql/postgres.sql` with your table name. Needs the rights to create a table and functions in the schema.
    */
   async migrate(): Promise<void> {
-    // Several statements in one simple-protocol query (no values): drivers answer with one result per statement.
-    await this.pool.query(postgresSchema(this.options));
+    // One statement per query: PGlite and serverless drivers refuse several in one (the extended protocol).
+    for (const statement of schemaStatements(this.options)) await this.pool.query(statement);
     this.useFunctions = this.sql.claimFunction !== undefined;
   }
 
