@@ -1,4 +1,3 @@
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { DeleteItemCommand, DescribeTimeToLiveCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
@@ -7,6 +6,7 @@ import { getLeader, type LeadResult, release, tryLead } from '../src/lead.js';
 import { DynamoDBStore, type DynamoDBStoreOptions } from '../src/stores/dynamodb.js';
 import { describeStoreConformance, genericOnly } from '../src/testing/index.js';
 import { localClient } from './setup/dynamodb.js';
+import { startSilentServer, timedCall } from './support/silent-server.js';
 
 const endpoint = inject('dynamodbEndpoint');
 const client = localClient(endpoint);
@@ -565,31 +565,18 @@ describe('dynamodb store: late and silent requests (README safety points 4 and 1
   });
 
   it('an endpoint that accepts connections and never answers: tryLead, release and getLeader settle within their bounds', async () => {
-    const sockets = new Set<Socket>();
-    const silent = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const port = (silent.address() as AddressInfo).port;
+    const silent = await startSilentServer();
+    const port = silent.port;
     const c = localClient(`http://127.0.0.1:${port}`, { maxAttempts: 1 });
     const s = new DynamoDBStore({ client: c, table, timeoutMs: 400 });
-    const timed = async (call: () => Promise<unknown>) => {
-      const started = performance.now();
-      const error = await call().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      return { code: (error as { code?: unknown } | undefined)?.code, ms: performance.now() - started };
-    };
     try {
       // The real clock: a Lambda on a silent endpoint must not burn its whole timeout.
-      const lead = await timed(() => tryLead(s, { name: fresh('silent'), holder: 'a', ttlMs: 60_000, maxClockSkewMs: 1_000 }));
-      const shortLease = await timed(() =>
+      const lead = await timedCall(() => tryLead(s, { name: fresh('silent'), holder: 'a', ttlMs: 60_000, maxClockSkewMs: 1_000 }));
+      const shortLease = await timedCall(() =>
         tryLead(new DynamoDBStore({ client: c, table }), { name: fresh('silent'), holder: 'a', ttlMs: 600, maxClockSkewMs: 100 }),
       );
-      const rel = await timed(() => release(s, { name: fresh('silent'), holder: 'a' }));
-      const get = await timed(() => getLeader(s, fresh('silent')));
+      const rel = await timedCall(() => release(s, { name: fresh('silent'), holder: 'a' }));
+      const get = await timedCall(() => getLeader(s, fresh('silent')));
       console.info('[leasehold] silent DynamoDB endpoint, ms to fail closed:', {
         tryLead: lead.ms,
         tryLeadShortLease: shortLease.ms,
@@ -608,8 +595,7 @@ describe('dynamodb store: late and silent requests (README safety points 4 and 1
       }
     } finally {
       c.destroy();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await silent.close();
     }
   });
 });

@@ -4,13 +4,13 @@
  * the fused path and the generic one, and on the read-back that resolves a lost answer. The library must
  * neither claim a leadership it lacks nor strand a lease it won.
  */
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import { PostgresStore } from '../src/stores/postgres.js';
 import { genericOnly } from '../src/testing/faults.js';
 import { recordFigures } from './support/safety-figures.js';
+import { startSilentServer, timedCall } from './support/silent-server.js';
 import { postgresAnswerScanner, startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 const url = new URL(inject('databaseUrl'));
@@ -167,34 +167,21 @@ describe('postgres behind a faulty connection', () => {
 
 describe('postgres behind a silent endpoint (README safety point 10)', () => {
   it('a server that accepts connections and never answers: tryLead, release and getLeader fail closed within their bounds', async () => {
-    const sockets = new Set<Socket>();
-    const silent = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const port = (silent.address() as AddressInfo).port;
+    const silent = await startSilentServer();
+    const port = silent.port;
     // No connectionTimeoutMillis, as many pools are configured: the library's own bound must end the wait.
     const pool = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, max: 4 });
     pool.on('error', () => {});
     const s = new PostgresStore({ pool, table, timeoutMs: 400 });
-    const timed = async (call: () => Promise<unknown>) => {
-      const started = performance.now();
-      const error = await call().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      return { code: (error as { code?: unknown } | undefined)?.code, ms: performance.now() - started };
-    };
     try {
       const results = {
-        'tryLead (timeoutMs 400)': [await timed(() => tryLead(s, { name: 'silent-a', holder: 'a', ttlMs })), 400],
+        'tryLead (timeoutMs 400)': [await timedCall(() => tryLead(s, { name: 'silent-a', holder: 'a', ttlMs })), 400],
         'tryLead (validity window 500)': [
-          await timed(() => tryLead(new PostgresStore({ pool, table }), { name: 'silent-b', holder: 'a', ttlMs: 600, maxClockSkewMs: 100 })),
+          await timedCall(() => tryLead(new PostgresStore({ pool, table }), { name: 'silent-b', holder: 'a', ttlMs: 600, maxClockSkewMs: 100 })),
           500,
         ],
-        release: [await timed(() => release(s, { name: 'silent-a', holder: 'a' })), 400],
-        getLeader: [await timed(() => getLeader(s, 'silent-a')), 400],
+        release: [await timedCall(() => release(s, { name: 'silent-a', holder: 'a' })), 400],
+        getLeader: [await timedCall(() => getLeader(s, 'silent-a')), 400],
       } as const;
       console.info(
         '[leasehold] silent Postgres endpoint, ms to fail closed:',
@@ -206,9 +193,8 @@ describe('postgres behind a silent endpoint (README safety point 10)', () => {
         expect(r.ms, label).toBeLessThan(bound + 400);
       }
     } finally {
-      for (const socket of sockets) socket.destroy();
+      await silent.close();
       await pool.end().catch(() => {});
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });
