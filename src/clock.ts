@@ -177,7 +177,9 @@ export function monotonicNow(clock: Clock, owner?: string): number {
 
 /**
  * A signal that aborts when `signal` does (a call's bound, on the caller's clock) or after `ms` of real time,
- * whichever comes first: what a store hands its SDK, so a request is bounded even under an injected clock.
+ * whichever comes first: what a store hands its SDK, so a request is bounded even under an injected clock. For a
+ * request whose end the caller cannot mark (a wrapped `fetch` whose body is read later); where it can, prefer
+ * {@link requestBound}, which clears its timer when the request ends.
  */
 export function abortSignalWithin(signal: AbortSignal | undefined, ms: number): AbortSignal {
   const timeout = realTimeout(ms);

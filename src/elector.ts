@@ -271,11 +271,6 @@ export class Elector {
     }, ms);
   }
 
-  /** Ends the current term (once) and tells the listeners. */
-  private endTerm(reason: TermEndReason): void {
-    this.term?.end(reason);
-  }
-
   private startTerm(result: LeadResult): void {
     const term: LeadershipTerm = new LeadershipTerm(result, this.clock, (reason) => {
       // Every way a term ends comes through here, once: validity ran out, a release, taken over, stopped, resigned.
@@ -314,14 +309,14 @@ export class Elector {
     }
     // A term whose validity ran out while this attempt was away (a pause, a wall-clock step) ends first, so
     // that `lost` always comes before anything this answer brings.
-    if (this.term && !this.term.lead.stillLeader()) this.endTerm('expired');
+    if (this.term && !this.term.lead.stillLeader()) this.term?.end('expired');
     if (result.isLeader && result.stillLeader()) {
       if (this.term && !this.term.ended && this.term.token === result.token) {
         this.term.renew(result);
         this.emit({ type: 'renewed', lead: this.term.lead });
       } else {
         // A different token: the store started a new term (the old one had lapsed there).
-        this.endTerm('expired');
+        this.term?.end('expired');
         this.startTerm(result);
       }
       this.schedule(this.renewEveryMs);
@@ -332,7 +327,7 @@ export class Elector {
       this.schedule(this.quickRetryMs());
       return;
     }
-    if (this.term) this.endTerm('taken-over');
+    if (this.term) this.term?.end('taken-over');
     if (result.leader !== this.lastLeader || result.token !== this.lastToken) {
       this.lastLeader = result.leader;
       this.lastToken = result.token;

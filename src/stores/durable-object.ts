@@ -18,7 +18,7 @@
  * }
  * @module
  */
-import { abortSignalWithin } from '../clock.js';
+import { requestBound } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
 import { describeValue } from '../options.js';
@@ -146,22 +146,22 @@ export class DurableObjectStore implements Store {
   private async call(name: string, operation: Operation, options?: StoreCallOptions): Promise<Record<string, unknown>> {
     const id = this.namespace.idFromName(name) as never;
     const stub = this.locationHint === undefined ? this.namespace.get(id) : this.namespace.get(id, { locationHint: this.locationHint });
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The core's bound (the lease's validity window for a claim) or this store's own, whichever ends first; the
+    // answer is raced against it too, body included, in case the runtime does not abort a request to an object.
+    const bound = requestBound(options?.signal, this.timeoutMs);
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(new Error(`no answer from the lease's Durable Object within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+      const fail = () => reject(new Error(`no answer from the lease's Durable Object within its bound (timeoutMs ${this.timeoutMs})`));
+      if (bound.signal.aborted) fail();
+      else bound.signal.addEventListener('abort', fail, { once: true });
     });
+    timeout.catch(() => {});
     try {
       const response = await Promise.race([
         stub.fetch(URL_OF_OBJECT, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(operation),
-          // The core's bound (the lease's validity window for a claim) or this store's own, whichever ends first.
-          signal: options?.signal ? abortSignalWithin(options.signal, this.timeoutMs) : controller.signal,
+          signal: bound.signal,
         }),
         timeout,
       ]);
@@ -176,7 +176,7 @@ export class DurableObjectStore implements Store {
       if (typeof body !== 'object' || body === null) throw corrupt('the object answered something that is not a JSON object');
       return body as Record<string, unknown>;
     } finally {
-      clearTimeout(timer);
+      bound.done();
     }
   }
 }
