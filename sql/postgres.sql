@@ -32,7 +32,7 @@ BEGIN
     SELECT c.holder, c.token, c.acquired_at, c.expires_at, c.version, c.data INTO r FROM %1$I."leasehold_leases" AS c WHERE c.name = p_name;
     IF NOT FOUND THEN RETURN NULL; END IF;
   END IF;
-  RETURN json_build_array(r.holder, r.token, (extract(epoch from r.acquired_at) * 1000)::float8, (extract(epoch from r.expires_at) * 1000)::float8, r.version, r.data, (extract(epoch from ts) * 1000)::float8)::text;
+  RETURN json_build_array(r.holder, r.token, date_part('epoch', r.acquired_at) * 1000, date_part('epoch', r.expires_at) * 1000, r.version, r.data, date_part('epoch', ts) * 1000)::text;
 END
 $fn$;
 CREATE OR REPLACE FUNCTION %1$I."leasehold_leases_release"(p_name text, p_holder text, p_version text, p_expected text)
@@ -49,7 +49,7 @@ BEGIN
     SELECT c.holder, c.token, c.acquired_at, c.expires_at, c.version, c.data INTO r FROM %1$I."leasehold_leases" AS c WHERE c.name = p_name;
     IF NOT FOUND THEN RETURN NULL; END IF;
   END IF;
-  RETURN json_build_array(r.holder, r.token, (extract(epoch from r.acquired_at) * 1000)::float8, (extract(epoch from r.expires_at) * 1000)::float8, r.version, r.data, (extract(epoch from ts) * 1000)::float8)::text;
+  RETURN json_build_array(r.holder, r.token, date_part('epoch', r.acquired_at) * 1000, date_part('epoch', r.expires_at) * 1000, r.version, r.data, date_part('epoch', ts) * 1000)::text;
 END
 $fn$;
 $sql$, current_schema()); END $install$;

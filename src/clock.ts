@@ -202,15 +202,33 @@ function realTimeout(ms: number): AbortSignal {
 }
 
 /**
+ * Set on signals known to abort on the real clock by a given moment (`performance.now()` ms): a call's bound on the
+ * system clock marks its signal so, and a store's {@link requestBound} that would abort no earlier adds nothing to it.
+ */
+const REAL_TIME_DEADLINE = Symbol('leasehold.realTimeDeadline');
+
+/** Marks `signal` as aborting in real time no later than `deadline` (`performance.now()` ms). Internal to leasehold. */
+export function markRealTimeDeadline(signal: AbortSignal, deadline: number): void {
+  (signal as { [REAL_TIME_DEADLINE]?: number })[REAL_TIME_DEADLINE] = deadline;
+}
+
+const NO_OP = () => {};
+
+/**
  * Like {@link abortSignalWithin}, for one request: a signal that aborts when `signal` does or after `ms` of real
  * time, and `done()` to call when the request settled, which clears the timer and the listener at once (cheaper
- * than `AbortSignal.timeout` + `AbortSignal.any`, whose timer lives on until it fires).
+ * than `AbortSignal.timeout` + `AbortSignal.any`, whose timer lives on until it fires). When `signal` is a call's
+ * bound that already aborts in real time within `ms` (the system clock's), it is returned as is: no second timer.
  */
 export function requestBound(signal: AbortSignal | undefined, ms: number): { signal: AbortSignal; done(): void } {
+  if (signal) {
+    const deadline = (signal as { [REAL_TIME_DEADLINE]?: number })[REAL_TIME_DEADLINE];
+    if (deadline !== undefined && deadline <= globalThis.performance.now() + ms) return { signal, done: NO_OP };
+  }
   const controller = new AbortController();
   if (signal?.aborted) {
     controller.abort(signal.reason);
-    return { signal: controller.signal, done() {} };
+    return { signal: controller.signal, done: NO_OP };
   }
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });

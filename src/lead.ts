@@ -3,7 +3,7 @@
  * with fencing tokens, validity measured on the caller's monotonic clock, and ambiguous-write recovery.
  * @module
  */
-import { type Clock, checkClock, monotonicNow, type TimerHandle, wallNow } from './clock.js';
+import { type Clock, checkClock, markRealTimeDeadline, monotonicNow, systemClock, type TimerHandle, wallNow } from './clock.js';
 import { isLeaseholdError, LeaseholdError } from './errors.js';
 import {
   checkDuration,
@@ -16,7 +16,7 @@ import {
   isWellFormed,
   MAX_CLOCK_SKEW_MS,
 } from './options.js';
-import type { LeaseRecord, LeaseWrite, ReadResult, Store, StoreCallOptions } from './store.js';
+import type { LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions } from './store.js';
 
 /** Options of {@link tryLead}. */
 export interface TryLeadOptions {
@@ -93,7 +93,9 @@ function newVersion(generate: unknown): string {
   if (generate !== undefined && typeof generate !== 'function') {
     throw new LeaseholdError('INVALID_OPTION', 'newVersion must be a function returning a new, non-empty string at every call; omit it for crypto.randomUUID');
   }
-  const version = generate === undefined ? globalThis.crypto.randomUUID() : (generate as () => unknown)();
+  // The default needs no check: a UUID is short, ASCII and new at every call.
+  if (generate === undefined) return globalThis.crypto.randomUUID();
+  const version = (generate as () => unknown)();
   // Every store must give the version back exactly as written, or a caller would not recognise its own write.
   if (typeof version !== 'string' || version.length === 0 || version.length > MAX_VERSION_LENGTH || version.includes('\u0000') || !isWellFormed(version)) {
     throw new LeaseholdError(
@@ -128,12 +130,20 @@ export function checkStore(store: unknown): Store {
 
 /**
  * One library call's bound: every store request of the call shares it, and past it the call fails closed
- * (README safety point 10). The timer runs on the call's clock; the signal is handed to the store so its SDK
- * can stop the request too, and the core stops waiting at that moment whatever the store does.
+ * (README safety point 10). The timer runs on the call's clock; the core stops waiting at that moment whatever the
+ * store does. The abort signal handed to the store (so its SDK can stop the request too) is made only when the
+ * store reads it: a store that takes no signal (`pg`) costs no `AbortController`, listener or event per call.
  */
 class CallBound {
-  private readonly controller = new AbortController();
+  private controller: AbortController | undefined;
+  private expired: LeaseholdError | undefined;
+  /** Rejects the request in flight (requests of one call run one after another). */
+  private stopWaiting: ((reason: unknown) => void) | undefined;
   private readonly timer: TimerHandle;
+  /** When the bound runs out on the real clock (`performance.now()`), if the call's clock is the system clock. */
+  private readonly realDeadline: number | undefined;
+  /** Options to pass to the store; `signal` is made on first read. */
+  readonly options: StoreCallOptions;
 
   constructor(
     private readonly clock: Clock,
@@ -141,25 +151,34 @@ class CallBound {
     readonly ms: number,
     what: string,
   ) {
+    this.realDeadline = clock === systemClock ? globalThis.performance.now() + ms : undefined;
     this.timer = clock.setTimeout(() => {
-      this.controller.abort(
-        new LeaseholdError(
-          'STORE_UNAVAILABLE',
-          `${store.kind} store: ${what} got no answer within ${Math.round(ms)} ms (the call's bound); not leader. Check the store's reachability, or raise the store's timeoutMs`,
-        ),
+      const reason = new LeaseholdError(
+        'STORE_UNAVAILABLE',
+        `${store.kind} store: ${what} got no answer within ${Math.round(ms)} ms (the call's bound); not leader. Check the store's reachability, or raise the store's timeoutMs`,
       );
+      this.expired = reason;
+      this.stopWaiting?.(reason);
+      this.controller?.abort(reason);
     }, ms);
+    this.options = new BoundOptions(this);
   }
 
-  /** Options to pass to the store. */
-  get options(): StoreCallOptions {
-    return { signal: this.controller.signal };
+  /** The call's signal, made on first read. */
+  signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.expired) this.controller.abort(this.expired);
+      // Tells the built-in stores' per-request bound (clock.ts `requestBound`) that this signal already aborts in
+      // real time, so they need no second timer.
+      else if (this.realDeadline !== undefined) markRealTimeDeadline(this.controller.signal, this.realDeadline);
+    }
+    return this.controller.signal;
   }
 
   /** Runs one store request, settling no later than the bound. */
   run<T>(request: (options: StoreCallOptions) => Promise<T>): Promise<T> {
-    const signal = this.controller.signal;
-    if (signal.aborted) return Promise.reject(signal.reason);
+    if (this.expired) return Promise.reject(this.expired);
     let pending: Promise<T>;
     try {
       pending = request(this.options);
@@ -167,15 +186,14 @@ class CallBound {
       return Promise.reject(error);
     }
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      this.stopWaiting = reject;
       pending.then(
         (value) => {
-          signal.removeEventListener('abort', onAbort);
+          if (this.stopWaiting === reject) this.stopWaiting = undefined;
           resolve(value);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          if (this.stopWaiting === reject) this.stopWaiting = undefined;
           reject(error);
         },
       );
@@ -185,6 +203,15 @@ class CallBound {
   /** Stops the timer (the call has settled). */
   done(): void {
     this.clock.clearTimeout(this.timer);
+  }
+}
+
+/** A call's {@link StoreCallOptions}: `signal` is a getter (made on first read), on the prototype for speed. */
+class BoundOptions implements StoreCallOptions {
+  constructor(private readonly bound: CallBound) {}
+
+  get signal(): AbortSignal {
+    return this.bound.signal();
   }
 }
 
@@ -233,8 +260,11 @@ function rememberVersion(store: Store, name: string, holder: string, record: Lea
     seenVersions.set(store, versions);
   }
   const key = seenKey(name, holder);
-  versions.delete(key);
-  if (record === null) return;
+  if (record === null) {
+    versions.delete(key);
+    return;
+  }
+  // Updated in place (a delete and re-insert per call would churn the map's table): the oldest-inserted entry goes first.
   versions.set(key, record.version);
   if (versions.size > SEEN_VERSIONS_LIMIT) {
     const oldest = versions.keys().next();
@@ -299,7 +329,7 @@ interface WarmEntry {
   ttlMs: number;
   maxClockSkewMs: number;
   data: string | null;
-  result: LeadResult;
+  result: Result;
 }
 const warm = new WeakMap<Store, Map<string, WarmEntry>>();
 const WARM_LIMIT = 1_024;
@@ -318,27 +348,6 @@ function setWarm(store: Store, name: string, entry: WarmEntry | undefined): void
     const oldest = byName.keys().next();
     if (!oldest.done) byName.delete(oldest.value);
   }
-}
-
-/** A warm holder's result again, marked as answered from memory; its validity is the original's, re-checked at each call. */
-function fromMemory(result: LeadResult): LeadResult {
-  return {
-    isLeader: true,
-    leader: result.leader,
-    token: result.token,
-    expiresAt: result.expiresAt,
-    acquiredAt: result.acquiredAt,
-    data: result.data,
-    validUntil: result.validUntil,
-    validUntilWall: result.validUntilWall,
-    remainingMs: () => result.remainingMs(),
-    stillLeader: () => result.stillLeader(),
-    get signal() {
-      return result.signal;
-    },
-    fromMemory: true,
-    release: () => result.release(),
-  };
 }
 
 function checkRenewBelow(value: unknown): number | undefined {
@@ -428,40 +437,111 @@ function makeResult(
   startWall: number,
   windowMs: number,
   live: boolean,
-  owner: { store: Store; name: string; holder: string },
-): LeadResult {
+  store: Store,
+  name: string,
+  holder: string,
+): Result {
   const validUntil = leading ? startMono + windowMs : startMono;
   const validUntilWall = leading ? startWall + windowMs : startWall;
+  const shown = live && record !== null;
+  if (!leading) {
+    return new Result(
+      false,
+      shown ? record.holder : null,
+      record?.token ?? 0,
+      record?.expiresAt ?? 0,
+      shown ? record.acquiredAt : null,
+      shown ? record.data : null,
+      validUntil,
+      validUntilWall,
+      clock,
+      undefined,
+    );
+  }
   // A release by this process ends this result at once (README: results of a released lease stop leading).
-  const held = leading ? holding(owner.store, owner.name, owner.holder, validUntilWall, startWall) : undefined;
-  const bornUnder = held?.generation;
+  const held = holding(store, name, holder, validUntilWall, startWall);
+  const bornUnder = held.generation;
   // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
   const remainingMs = () => {
-    if (!leading || held === undefined || held.generation !== bornUnder) return 0;
+    if (held.generation !== bornUnder) return 0;
     const left = Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now());
     // A clock that stops returning numbers ends validity: fail closed, never NaN.
     return Number.isFinite(left) && left > 0 ? left : 0;
   };
-  let signal: AbortSignal | undefined;
-  const shown = live && record !== null;
-  return {
-    isLeader: leading,
-    leader: shown ? record.holder : null,
-    token: record?.token ?? 0,
-    expiresAt: record?.expiresAt ?? 0,
-    acquiredAt: shown ? record.acquiredAt : null,
-    data: shown ? record.data : null,
+  return new Result(
+    true,
+    shown ? record.holder : null,
+    record?.token ?? 0,
+    record?.expiresAt ?? 0,
+    shown ? record.acquiredAt : null,
+    shown ? record.data : null,
     validUntil,
     validUntilWall,
+    clock,
+    held,
     remainingMs,
-    stillLeader: () => remainingMs() > 0,
-    get signal() {
-      if (!signal) signal = expirySignal(clock, remainingMs, held);
-      return signal;
-    },
-    release: () => (leading ? release(owner.store, { name: owner.name, holder: owner.holder, clock }) : Promise.resolve(false)),
-  };
+    () => release(store, { name, holder, clock }),
+  );
 }
+
+const NOT_LEADER = () => 0;
+const NOT_RELEASED = () => Promise.resolve(false);
+
+/**
+ * A {@link LeadResult}. A class, not an object literal with a getter (which V8 builds an order of magnitude more
+ * slowly): its methods are still closures, so they keep working when passed around unbound; its `signal` is made
+ * on first read (most callers never read it).
+ */
+class Result implements LeadResult {
+  readonly stillLeader: () => boolean;
+  declare readonly fromMemory?: boolean;
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    readonly isLeader: boolean,
+    readonly leader: string | null,
+    readonly token: number,
+    readonly expiresAt: number,
+    readonly acquiredAt: number | null,
+    readonly data: string | null,
+    readonly validUntil: number,
+    readonly validUntilWall: number,
+    private readonly clock: Clock,
+    private readonly held: Holding | undefined,
+    readonly remainingMs: () => number = NOT_LEADER,
+    readonly release: () => Promise<boolean> = NOT_RELEASED,
+    private readonly original?: LeadResult,
+  ) {
+    this.stillLeader = isLeader ? () => remainingMs() > 0 : NOT_LEADING;
+    if (original) (this as { fromMemory?: boolean }).fromMemory = true;
+  }
+
+  /** This result again, marked as answered from memory (a warm holder's, see `renewBelow`); its validity is this one's, re-checked at each call. */
+  again(): LeadResult {
+    return new Result(
+      true,
+      this.leader,
+      this.token,
+      this.expiresAt,
+      this.acquiredAt,
+      this.data,
+      this.validUntil,
+      this.validUntilWall,
+      this.clock,
+      undefined,
+      this.remainingMs,
+      this.release,
+      this,
+    );
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#signal) this.#signal = this.original ? this.original.signal : expirySignal(this.clock, this.remainingMs, this.held);
+    return this.#signal;
+  }
+}
+
+const NOT_LEADING = () => false;
 
 /** An AbortSignal that fires once `remainingMs()` reaches zero (re-checking on each wake-up), or at once on a release. */
 function expirySignal(clock: Clock, remainingMs: () => number, held: Holding | undefined): AbortSignal {
@@ -516,16 +596,19 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
     const entry = warm.get(s)?.get(p.name);
     if (entry && entry.holder === p.holder && entry.ttlMs === p.ttlMs && entry.maxClockSkewMs === p.maxClockSkewMs && entry.data === p.data) {
       // Re-checked now, on both clocks (a frozen Lambda or a paused VM finds it run out), and against releases.
-      if (entry.result.remainingMs() > renewBelow * windowMs) return fromMemory(entry.result);
+      if (entry.result.remainingMs() > renewBelow * windowMs) return entry.result.again();
     }
   }
   const result = (record: LeaseRecord | null, storeNow: number | undefined) => {
     const leading = record !== null && record.version === version && record.holder === p.holder;
     const live = leading || (record !== null && isLive(s.clockSource, record, storeNow, startWall, p.maxClockSkewMs));
     rememberVersion(s, p.name, p.holder, record);
-    const made = makeResult(clock, record, leading, startMono, startWall, windowMs, live, { store: s, name: p.name, holder: p.holder });
+    const made = makeResult(clock, record, leading, startMono, startWall, windowMs, live, s, p.name, p.holder);
     // Every fresh answer for this name (an Elector's included) replaces what a warm holder may answer from memory.
-    setWarm(s, p.name, leading ? { holder: p.holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, data: p.data, result: made } : undefined);
+    // Entries are made only by calls with renewBelow (the others need none, and a missing entry costs one request).
+    if (renewBelow !== undefined || warm.get(s)?.has(p.name)) {
+      setWarm(s, p.name, leading ? { holder: p.holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, data: p.data, result: made } : undefined);
+    }
     return made;
   };
   // Every request of this claim, the read-back of an ambiguous write included, shares one bound: the
@@ -617,6 +700,22 @@ async function recoverAmbiguous(
   throw unavailable(store, 'write', error);
 }
 
+/** The call's options plus the version a release is pinned to; the signal is still made only if the store reads it. */
+function withExpectedVersion(options: StoreCallOptions, expectedVersion: string): ReleaseCallOptions {
+  return new PinnedReleaseOptions(options, expectedVersion);
+}
+
+class PinnedReleaseOptions implements ReleaseCallOptions {
+  constructor(
+    private readonly options: StoreCallOptions,
+    readonly expectedVersion: string,
+  ) {}
+
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+}
+
 /** Options of {@link release}. */
 export interface ReleaseOptions {
   /** Election name. */
@@ -662,7 +761,7 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
     const { releaseHolder } = s;
     if (releaseHolder) {
       const { record } = await bound.run((o) =>
-        releaseHolder.call(s, name, holder, version, clientNow, expectedVersion === undefined ? o : { ...o, expectedVersion }),
+        releaseHolder.call(s, name, holder, version, clientNow, expectedVersion === undefined ? o : withExpectedVersion(o, expectedVersion)),
       );
       return released(record);
     }

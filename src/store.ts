@@ -77,7 +77,9 @@ export interface ClaimRequest {
 /**
  * Per-request options the core passes to every store call. `signal` aborts when the call's bound runs out
  * (the lease's validity window for a claim, the store's `timeoutMs` otherwise): pass it to your SDK so a
- * request that will never be used stops. The core stops waiting at that moment either way.
+ * request that will never be used stops. The core stops waiting at that moment either way. `signal` is a getter
+ * that makes the signal on first read (a store that takes none costs no `AbortController`): read it as
+ * `options.signal`, and do not copy the options with `{ ...options }`, which drops it.
  */
 export interface StoreCallOptions {
   signal?: AbortSignal;

@@ -593,6 +593,10 @@ describe('dynamodb store: late and silent requests (README safety points 4 and 1
         expect(r.ms, label).toBeGreaterThanOrEqual(bound - 5);
         expect(r.ms, label).toBeLessThan(bound + 400);
       }
+      // Each request was aborted at its call's bound (the SDK got the call's signal), not left waiting on its socket.
+      const deadline = performance.now() + 1_000;
+      while (silent.openSockets() > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(silent.openSockets()).toBe(0);
     } finally {
       c.destroy();
       await silent.close();

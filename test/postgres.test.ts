@@ -8,7 +8,7 @@ import { describeStoreConformance } from '../src/testing/index.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 20 });
 const table = `leases_test_${process.pid}`;
-// The default: named statements (pool is node-postgres) calling the claim and release functions.
+// The default: named statements (pool is node-postgres); the functions are installed for unnamed ones.
 const store = new PostgresStore({ pool, table });
 // A table whose functions were never installed (or were dropped): the store sends the inline statements.
 const inlineTable = `leases_inline_${process.pid}`;
@@ -132,6 +132,46 @@ describe('postgres store', () => {
       for (const text of c.texts) expect(text).not.toMatch(/;\s*\S/);
       expect(c.named() > 0).toBe(expectNamed);
       if (!expectNamed) expect(c.named()).toBe(0);
+    });
+  }
+
+  for (const [mode, t, asPg] of [
+    ['named inline statements', table, true],
+    ['inline statements, unprepared (no functions)', inlineTable, false],
+  ] as const) {
+    it(`renews a holder it saw win with the claim alone (no report); one that lost the lease meanwhile is refused and learns the holder with one read more: ${mode}`, async () => {
+      const c = counting(asPg);
+      const counted = new PostgresStore({ pool: c.queryable, table: t });
+      const other = new PostgresStore({ pool, table: t });
+      const name = `lean-${Date.now()}-${t.length}`;
+      if (!asPg) await tryLead(counted, opts(`${name}-warm`, 'a')); // learns that the functions are absent
+      expect(await tryLead(counted, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+      expect(c.texts.at(-1)).toMatch(/COALESCE/);
+      let before = c.count();
+      expect(await tryLead(counted, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+      expect(c.count() - before).toBe(1);
+      expect(c.texts.at(-1)).not.toMatch(/COALESCE/);
+      expect(c.texts.at(-1)).toMatch(/ON CONFLICT/);
+      // Another process takes the lease over after it ran out; this store still remembers 'a' as the winner.
+      await expireIn(t)(name);
+      expect(await tryLead(other, opts(name, 'b'))).toMatchObject({ isLeader: true, token: 2 });
+      before = c.count();
+      const stale = await tryLead(counted, opts(name, 'a'));
+      expect(stale).toMatchObject({ isLeader: false, leader: 'b', token: 2 });
+      expect(stale.stillLeader()).toBe(false);
+      expect(c.count() - before).toBe(2);
+      expect(await getLeader(other, name)).toMatchObject({ holder: 'b', token: 2 });
+      // No longer taken for the winner: the next claim is one statement again, with the report.
+      before = c.count();
+      expect(await tryLead(counted, opts(name, 'a'))).toMatchObject({ isLeader: false, leader: 'b', token: 2 });
+      expect(c.count() - before).toBe(1);
+      // A refused contender on the same store does not make the holder's next renewal cost more.
+      expect(await tryLead(counted, opts(`${name}-2`, 'a'))).toMatchObject({ isLeader: true });
+      expect(await tryLead(counted, opts(`${name}-2`, 'z'))).toMatchObject({ isLeader: false, leader: 'a' });
+      before = c.count();
+      expect(await tryLead(counted, opts(`${name}-2`, 'a'))).toMatchObject({ isLeader: true });
+      expect(c.count() - before).toBe(1);
+      expect(c.texts.at(-1)).not.toMatch(/COALESCE/);
     });
   }
 

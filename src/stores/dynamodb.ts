@@ -119,17 +119,21 @@ class Refusal {
 class Expression {
   readonly names: Record<string, string> = {};
   readonly values: Record<string, AttributeValue> = {};
-  private n = 0;
+  private readonly placeholders = new Map<string, string>();
+  private v = 0;
 
   name(attribute: string): string {
-    for (const [k, v] of Object.entries(this.names)) if (v === attribute) return k;
-    const key = `#a${this.n++}`;
-    this.names[key] = attribute;
+    let key = this.placeholders.get(attribute);
+    if (key === undefined) {
+      key = `#a${this.placeholders.size}`;
+      this.placeholders.set(attribute, key);
+      this.names[key] = attribute;
+    }
     return key;
   }
 
   value(v: AttributeValue): string {
-    const key = `:v${Object.keys(this.values).length}`;
+    const key = `:v${this.v++}`;
     this.values[key] = v;
     return key;
   }
@@ -254,7 +258,7 @@ export class DynamoDBStore implements Store {
   }
 
   private remember(name: string, record: LeaseRecord | null): void {
-    this.seen.delete(name);
+    // Updated in place (a delete and re-insert per call would churn the map's table): the oldest-inserted goes first.
     this.seen.set(name, record);
     if (this.seen.size > SEEN_LIMIT) {
       const oldest = this.seen.keys().next();

@@ -171,7 +171,8 @@ function qualifiedTable(options: { table?: string; schema?: string }): string {
   return options.schema === undefined ? table : `${quoteIdentifier(options.schema, 'schema')}.${table}`;
 }
 
-const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
+// date_part, not extract: extract returns numeric since PostgreSQL 14, and numeric arithmetic costs more than float8.
+const ms = (column: string) => `date_part('epoch', ${column}) * 1000`;
 /** One text column `r`: the lease and the server's clock as a JSON array (one column parses faster than seven). */
 const RECORD = (r: string) =>
   `json_build_array(${r}.holder, ${r}.token, ${ms(`${r}.acquired_at`)}, ${ms(`${r}.expires_at`)}, ${r}.version, ${r}.data, ${ms('statement_timestamp()')})::text AS r`;
@@ -181,6 +182,9 @@ const TTL = (param: string) => `statement_timestamp() + ${param}::float8 * inter
 // A renewal (mine and live) keeps the term; anything else the claim may do starts a new one, token + 1.
 const RENEWAL = 't.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp()';
 const ACQUIRED = (param: string) => `COALESCE(to_timestamp(${param}::float8 / 1000), statement_timestamp())`;
+
+/** Names whose last winner a store remembers. */
+const WINNERS_LIMIT = 1_024;
 
 /** SQLSTATEs after which the store stops naming statements (see {@link PostgresStoreOptions.prepare}). */
 const STATEMENT_NOT_PREPARED = new Set(['26000', '42P05']);
@@ -221,6 +225,7 @@ export class PostgresStore implements Store {
     create: Statement;
     replace: Statement;
     claim: Statement;
+    renew: Statement;
     release: Statement;
     claimFunction: Statement | undefined;
     releaseFunction: Statement | undefined;
@@ -232,6 +237,8 @@ export class PostgresStore implements Store {
   private useFunctions: boolean;
   /** Bound of one library call, in ms (see {@link PostgresStoreOptions.timeoutMs}). */
   readonly timeoutMs: number;
+  /** The holder each lease name was last won by through this store (a hint: it only picks the statement). */
+  private readonly winners = new Map<string, string>();
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function') {
@@ -251,18 +258,9 @@ export class PostgresStore implements Store {
     const fn = functionNames(this.options);
     const inSchema = (name: string) => (this.options.schema === undefined ? name : `${quoteIdentifier(this.options.schema, 'schema')}.${name}`);
     this.useFunctions = fn !== undefined;
-    this.sql = {
-      read: statement(`SELECT ${RECORD('l')} FROM (SELECT 1) AS clock LEFT JOIN ${t} AS l ON l.name = $1`),
-      create: statement(`INSERT INTO ${t} AS l (name, holder, token, acquired_at, expires_at, version, data)
-        VALUES ($1, $2, $3, ${ACQUIRED('$4')}, ${TTL('$5')}, $6, $7)
-        ON CONFLICT (name) DO NOTHING RETURNING ${RECORD('l')}`),
-      replace: statement(`UPDATE ${t} AS l SET holder = $2, token = $3, acquired_at = ${ACQUIRED('$4')}, expires_at = ${TTL('$5')}, version = $6, data = $7
-        WHERE l.name = $1 AND l.version = $8 RETURNING ${RECORD('l')}`),
-      // The fused claim, inline (where the claim function is absent): the same rule as the function in one
-      // statement. Create, or renew if mine and live, or take over if released or expired by the server's clock.
-      // A refused claim updates nothing, and the second branch reports the holder in the same statement.
-      claim: statement(`WITH attempt AS (
-          INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
+    // Create, or renew if mine and live (same term), or take over if released or expired by the server's clock
+    // (token + 1). A refused claim updates nothing.
+    const upsert = `INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
           VALUES ($1, $2, 1, statement_timestamp(), ${TTL('$3')}, $4, $5)
           ON CONFLICT (name) DO UPDATE SET
             holder = EXCLUDED.holder,
@@ -271,12 +269,22 @@ export class PostgresStore implements Store {
             expires_at = EXCLUDED.expires_at,
             version = EXCLUDED.version,
             data = EXCLUDED.data
-          WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()
-          RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data
-        )
-        SELECT ${RECORD('a')} FROM attempt AS a
-        UNION ALL
-        SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1 AND NOT EXISTS (SELECT 1 FROM attempt)`),
+          WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()`;
+    this.sql = {
+      read: statement(`SELECT ${RECORD('l')} FROM (SELECT 1) AS clock LEFT JOIN ${t} AS l ON l.name = $1`),
+      create: statement(`INSERT INTO ${t} AS l (name, holder, token, acquired_at, expires_at, version, data)
+        VALUES ($1, $2, $3, ${ACQUIRED('$4')}, ${TTL('$5')}, $6, $7)
+        ON CONFLICT (name) DO NOTHING RETURNING ${RECORD('l')}`),
+      replace: statement(`UPDATE ${t} AS l SET holder = $2, token = $3, acquired_at = ${ACQUIRED('$4')}, expires_at = ${TTL('$5')}, version = $6, data = $7
+        WHERE l.name = $1 AND l.version = $8 RETURNING ${RECORD('l')}`),
+      // The fused claim, inline (named, or where the claim function is absent): the same rule as the function in
+      // one statement. The second subquery (run only when the first found nothing: COALESCE stops at its first
+      // non-null argument) reports the holder of a refused claim in the same statement.
+      claim: statement(`WITH attempt AS (${upsert} RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data)
+        SELECT COALESCE((SELECT ${RECORD('a')} FROM attempt AS a), (SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1)) AS r`),
+      // The same claim without the report, for a holder this store saw win the lease last (a warm Elector's
+      // renewal): the same rule, so it is right whatever happened since; only a refusal then costs a read.
+      renew: statement(`${upsert} RETURNING ${RECORD('t')}`),
       // Release keeps the row and its token: the next holder's token must still be larger. With $4 (the
       // version of the state the holder gives up), it clears only exactly that state: a release delivered late
       // must not clear a renewal the holder made after it.
@@ -285,9 +293,7 @@ export class PostgresStore implements Store {
           WHERE name = $1 AND holder = $2 AND ($4::text IS NULL OR version = $4::text)
           RETURNING holder, token, acquired_at, expires_at, version, data
         )
-        SELECT ${RECORD('d')} FROM done AS d
-        UNION ALL
-        SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1 AND NOT EXISTS (SELECT 1 FROM done)`),
+        SELECT COALESCE((SELECT ${RECORD('d')} FROM done AS d), (SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1)) AS r`),
       claimFunction: fn && statement(`SELECT ${inSchema(fn.claimName)}($1, $2, $3, $4, $5) AS r`),
       releaseFunction: fn && statement(`SELECT ${inSchema(fn.releaseName)}($1, $2, $3, $4) AS r`),
     };
@@ -309,17 +315,15 @@ export class PostgresStore implements Store {
   }
 
   /** Runs one statement: one round trip, one `r` column back. */
-  private async query(s: Statement, values: unknown[]): Promise<unknown> {
+  private query(s: Statement, values: unknown[]): Promise<unknown> {
     const named = this.prepared && values.length > 0;
-    try {
-      return await this.send(s, values, named);
-    } catch (error) {
+    return this.send(s, values, named).then(firstColumn, (error: unknown) => {
       const code = (error as { code?: unknown }).code;
       if (named && this.fallBackFromPrepared && typeof code === 'string' && STATEMENT_NOT_PREPARED.has(code)) {
         // The server never ran this statement (Postgres reports both before executing): send it unnamed, and
         // name no statement again on this store (calls already in flight land here too, and are re-sent alike).
         this.prepared = false;
-        return this.send(s, values, false);
+        return this.send(s, values, false).then(firstColumn);
       }
       if (code === '42P01') {
         throw new LeaseholdError('STORE_UNAVAILABLE', `postgres store: table ${this.table} does not exist; call store.migrate() or apply sql/postgres.sql`, {
@@ -327,18 +331,16 @@ export class PostgresStore implements Store {
         });
       }
       throw error;
-    }
+    });
   }
 
-  private async send(s: Statement, values: unknown[], named: boolean): Promise<unknown> {
+  private send(s: Statement, values: unknown[], named: boolean): Promise<{ rows: Record<string, unknown>[] }> {
     if (named) {
       // pg accepts a config object; the structural type keeps the plain (text, values) form for other drivers.
       const query: NamedQuery = { name: s.name, text: s.text, values };
-      const { rows } = await (this.pool.query as unknown as (q: NamedQuery) => Promise<{ rows: Record<string, unknown>[] }>).call(this.pool, query);
-      return rows[0]?.r;
+      return (this.pool.query as unknown as (q: NamedQuery) => Promise<{ rows: Record<string, unknown>[] }>).call(this.pool, query);
     }
-    const { rows } = await this.pool.query(s.text, values);
-    return rows[0]?.r;
+    return this.pool.query(s.text, values);
   }
 
   /**
@@ -346,15 +348,14 @@ export class PostgresStore implements Store {
    * the inline statement is not), or the function is absent; named, the inline statement is planned once per
    * connection and measured a little faster than the function call (BENCHMARKS.md), so it is sent instead.
    */
-  private async call(fn: Statement | undefined, inline: Statement, values: unknown[]): Promise<unknown> {
+  private call(fn: Statement | undefined, inline: Statement, values: unknown[]): Promise<unknown> {
     if (fn && this.useFunctions && !this.prepared) {
-      try {
-        return await this.query(fn, values);
-      } catch (error) {
+      return this.query(fn, values).catch((error: unknown) => {
         // Absent (never migrated, or another signature): reported while the call is analysed, before anything ran.
         if ((error as { code?: unknown }).code !== UNDEFINED_FUNCTION) throw error;
         this.useFunctions = false;
-      }
+        return this.query(inline, values);
+      });
     }
     return this.query(inline, values);
   }
@@ -380,16 +381,50 @@ export class PostgresStore implements Store {
 
   async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
     const values = [request.name, request.holder, request.ttlMs, request.version, request.data];
+    if (this.winners.get(request.name) === request.holder && !this.callsFunctions()) {
+      // A warm holder: the claim without the report. A row back is this very write (RETURNING shows only rows it
+      // wrote); none means refused, and a read reports who holds the lease.
+      const won = parseRecord(await this.query(this.sql.renew, values), request.name);
+      if (won?.record) return { record: won.record, now: won.now };
+      this.winners.delete(request.name);
+      return this.current(request.name);
+    }
     const parsed = parseRecord(await this.call(this.sql.claimFunction, this.sql.claim, values), request.name);
     if (parsed?.record) {
       const { record, now } = parsed;
+      if (record.version === request.version) {
+        this.won(request.name, request.holder);
+        return { record, now };
+      }
+      // Another holder's lease: the remembered winner (if that is not it) no longer holds it.
+      if (this.winners.get(request.name) !== record.holder) this.winners.delete(request.name);
       const refusedByLiveHolder = record.holder !== null && record.holder !== request.holder && record.expiresAt > now;
-      if (record.version === request.version || refusedByLiveHolder) return { record, now };
+      if (refusedByLiveHolder) return { record, now };
     }
     // Only under a race, and only on the inline statement: the row that refused this claim was written by a
     // transaction that committed after this statement's snapshot, so the reporting branch saw an older row (or
     // none). Read the current one. (The function's report reads with a fresh snapshot, under the row lock.)
-    const read = await this.read(request.name);
+    return this.current(request.name);
+  }
+
+  /** Whether claims and releases go to the functions (unnamed statements, functions installed). */
+  private callsFunctions(): boolean {
+    return this.sql.claimFunction !== undefined && this.useFunctions && !this.prepared;
+  }
+
+  /** Notes that `holder` won `name` through this store, so its next claim may skip the report (bounded). */
+  private won(name: string, holder: string): void {
+    if (this.winners.get(name) === holder) return;
+    this.winners.set(name, holder);
+    if (this.winners.size > WINNERS_LIMIT) {
+      const oldest = this.winners.keys().next();
+      if (!oldest.done) this.winners.delete(oldest.value);
+    }
+  }
+
+  /** The current record, for a refused claim's answer. */
+  private async current(name: string): Promise<{ record: LeaseRecord; now?: number }> {
+    const read = await this.read(name);
     if (!read.record) throw new LeaseholdError('STORE_CORRUPT', 'postgres store: claim neither wrote nor found a lease');
     return { record: read.record, ...(read.now !== undefined ? { now: read.now } : {}) };
   }
@@ -401,9 +436,15 @@ export class PostgresStore implements Store {
     _clientNow?: number,
     options?: ReleaseCallOptions,
   ): Promise<{ record: LeaseRecord | null; now?: number }> {
+    if (this.winners.get(name) === holder) this.winners.delete(name);
     const r = await this.call(this.sql.releaseFunction, this.sql.release, [name, holder, version, options?.expectedVersion ?? null]);
     return parseRecord(r, name) ?? { record: null };
   }
+}
+
+/** The `r` column of the first row, if any. */
+function firstColumn(result: { rows: Record<string, unknown>[] }): unknown {
+  return result.rows[0]?.r;
 }
 
 /** FNV-1a over the text twice (two seeds), hex: a 64-bit statement name unique to the statement's text (and so to its table). */

@@ -6,6 +6,8 @@ import { type AddressInfo, createServer, type Socket } from 'node:net';
 
 export interface SilentServer {
   port: number;
+  /** Connections the clients still hold open (a request given up on but not aborted keeps its socket). */
+  openSockets(): number;
   close(): Promise<void>;
 }
 
@@ -14,10 +16,14 @@ export async function startSilentServer(): Promise<SilentServer> {
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    // Reads (and drops) what arrives, so that a client closing the connection is noticed; never answers.
+    socket.resume();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    openSockets: () => sockets.size,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
