@@ -102,53 +102,50 @@ function schemaStatements(options: { table?: string; schema?: string }): string[
   // of the search_path), so a caller with another search_path still reaches this table and no other.
   const schema = options.schema === undefined ? 'current_schema()' : `'${options.schema}'`;
   const t = `%1$I.${quoteIdentifier(options.table ?? DEFAULT_POSTGRES_TABLE, 'table')}`;
-  const record = (r: string, now: string) =>
-    `json_build_array(${r}.holder, ${r}.token, ${ms(`${r}.acquired_at`)}, ${ms(`${r}.expires_at`)}, ${r}.version, ${r}.data, ${ms(now)})::text`;
+  const record = (r: string) =>
+    `json_build_array(${r}.holder, ${r}.token, ${ms(`${r}.acquired_at`)}, ${ms(`${r}.expires_at`)}, ${r}.version, ${r}.data, ${ms('statement_timestamp()')})::text`;
   return [
     ddl,
     `
 -- leasehold's claim and release, one call each (see src/stores/postgres.ts): PL/pgSQL caches their plans per
--- connection, so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON.
+-- connection, so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON (built in
+-- the statement itself), or NULL when there is none. statement_timestamp() is the same throughout one call.
 DO $install$ BEGIN EXECUTE format($sql$
 CREATE OR REPLACE FUNCTION %1$I.${fn.claimName}(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
-  ts timestamptz := statement_timestamp();
-  r record;
+  result text;
 BEGIN
   -- Create, or renew if mine and live (same term), or take over if released or expired (token + 1).
   INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
-  VALUES (p_name, p_holder, 1, ts, ts + p_ttl_ms * interval '1 millisecond', p_version, p_data)
+  VALUES (p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data)
   ON CONFLICT (name) DO UPDATE SET
     holder = EXCLUDED.holder,
-    token = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > ts THEN t.token ELSE t.token + 1 END,
-    acquired_at = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > ts THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
+    token = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.token ELSE t.token + 1 END,
+    acquired_at = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
     expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, data = EXCLUDED.data
-  WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= ts
-  RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data INTO r;
-  IF NOT FOUND THEN
+  WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()
+  RETURNING ${record('t')} INTO result;
+  IF result IS NULL THEN
     -- Refused: the row is locked by the upsert, and this statement's fresh snapshot sees its latest version.
-    SELECT c.holder, c.token, c.acquired_at, c.expires_at, c.version, c.data INTO r FROM ${t} AS c WHERE c.name = p_name;
-    IF NOT FOUND THEN RETURN NULL; END IF;
+    SELECT ${record('c')} INTO result FROM ${t} AS c WHERE c.name = p_name;
   END IF;
-  RETURN ${record('r', 'ts')};
+  RETURN result;
 END
 $fn$;
 CREATE OR REPLACE FUNCTION %1$I.${fn.releaseName}(p_name text, p_holder text, p_version text, p_expected text)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
-  ts timestamptz := statement_timestamp();
-  r record;
+  result text;
 BEGIN
   -- Keeps the row and its token; with p_expected, clears only exactly that state (a late release changes nothing newer).
-  UPDATE ${t} AS t SET holder = NULL, expires_at = ts, version = p_version, data = NULL
+  UPDATE ${t} AS t SET holder = NULL, expires_at = statement_timestamp(), version = p_version, data = NULL
   WHERE t.name = p_name AND t.holder = p_holder AND (p_expected IS NULL OR t.version = p_expected)
-  RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data INTO r;
-  IF NOT FOUND THEN
-    SELECT c.holder, c.token, c.acquired_at, c.expires_at, c.version, c.data INTO r FROM ${t} AS c WHERE c.name = p_name;
-    IF NOT FOUND THEN RETURN NULL; END IF;
+  RETURNING ${record('t')} INTO result;
+  IF result IS NULL THEN
+    SELECT ${record('c')} INTO result FROM ${t} AS c WHERE c.name = p_name;
   END IF;
-  RETURN ${record('r', 'ts')};
+  RETURN result;
 END
 $fn$;
 $sql$, ${schema}); END $install$;
