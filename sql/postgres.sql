@@ -12,23 +12,38 @@ CREATE TABLE IF NOT EXISTS "leasehold_leases" (
 -- connection, so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON (built in
 -- the statement itself), or NULL when there is none. statement_timestamp() is the same throughout one call.
 DO $install$ BEGIN EXECUTE format($sql$
-CREATE OR REPLACE FUNCTION %1$I."leasehold_leases_claim"(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text)
+CREATE OR REPLACE FUNCTION %1$I."leasehold_leases_claim"(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text, p_warm boolean)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
   result text;
 BEGIN
   -- Create, or renew if mine and live (same term), or take over if released or expired (token + 1).
-  INSERT INTO %1$I."leasehold_leases" AS t (name, holder, token, acquired_at, expires_at, version, data)
-  VALUES (p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data)
-  ON CONFLICT (name) DO UPDATE SET
-    holder = EXCLUDED.holder,
-    token = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.token ELSE t.token + 1 END,
-    acquired_at = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
-    expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, data = EXCLUDED.data
-  WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()
-  RETURNING json_build_array(t.holder, t.token, date_part('epoch', t.acquired_at) * 1000, date_part('epoch', t.expires_at) * 1000, t.version, t.data, date_part('epoch', statement_timestamp()) * 1000)::text INTO result;
+  IF p_warm THEN
+    -- The caller last won this lease (a renewal, most likely): the upsert alone decides.
+    INSERT INTO %1$I."leasehold_leases" AS t (name, holder, token, acquired_at, expires_at, version, data)
+    VALUES (p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data)
+    ON CONFLICT (name) DO UPDATE SET
+      holder = EXCLUDED.holder,
+      token = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.token ELSE t.token + 1 END,
+      acquired_at = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
+      expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, data = EXCLUDED.data
+    WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()
+    RETURNING json_build_array(t.holder, t.token, date_part('epoch', t.acquired_at) * 1000, date_part('epoch', t.expires_at) * 1000, t.version, t.data, date_part('epoch', statement_timestamp()) * 1000)::text INTO result;
+  ELSE
+    -- Refused with no attempt, so without the row lock, when another holder's lease is live (NOT EXISTS).
+    INSERT INTO %1$I."leasehold_leases" AS t (name, holder, token, acquired_at, expires_at, version, data)
+    SELECT p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data
+    WHERE NOT EXISTS (SELECT 1 FROM %1$I."leasehold_leases" AS c WHERE c.name = p_name AND c.holder <> p_holder AND c.expires_at > statement_timestamp())
+    ON CONFLICT (name) DO UPDATE SET
+      holder = EXCLUDED.holder,
+      token = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.token ELSE t.token + 1 END,
+      acquired_at = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
+      expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, data = EXCLUDED.data
+    WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()
+    RETURNING json_build_array(t.holder, t.token, date_part('epoch', t.acquired_at) * 1000, date_part('epoch', t.expires_at) * 1000, t.version, t.data, date_part('epoch', statement_timestamp()) * 1000)::text INTO result;
+  END IF;
   IF result IS NULL THEN
-    -- Refused: the row is locked by the upsert, and this statement's fresh snapshot sees its latest version.
+    -- Refused: this statement's fresh snapshot sees the row that refused it (under the upsert's lock if it got that far).
     SELECT json_build_array(c.holder, c.token, date_part('epoch', c.acquired_at) * 1000, date_part('epoch', c.expires_at) * 1000, c.version, c.data, date_part('epoch', statement_timestamp()) * 1000)::text INTO result FROM %1$I."leasehold_leases" AS c WHERE c.name = p_name;
   END IF;
   RETURN result;

@@ -175,6 +175,32 @@ describe('postgres store', () => {
     });
   }
 
+  for (const [mode, prepare] of [
+    ['named inline statement', 'auto'],
+    ['function call, unprepared', false],
+  ] as const) {
+    it(`a refused contender takes no row lock, so it does not queue behind a write holding the lease's row: ${mode}`, async () => {
+      const s = new PostgresStore({ pool, table, prepare, timeoutMs: 1_500 });
+      const name = `nolock-${Date.now()}-${String(prepare)}`;
+      expect(await tryLead(s, { name, holder: 'a', ttlMs: 60_000 })).toMatchObject({ isLeader: true });
+      const locker = await pool.connect();
+      try {
+        // A transaction holds the row lock (as a renewal in flight, or a slow writer, would).
+        await locker.query('BEGIN');
+        await locker.query(`SELECT 1 FROM ${table} WHERE name = $1 FOR UPDATE`, [name]);
+        const started = performance.now();
+        const b = await tryLead(s, { name, holder: 'b', ttlMs: 60_000 });
+        expect(b).toMatchObject({ isLeader: false, leader: 'a' });
+        expect(performance.now() - started).toBeLessThan(1_000);
+      } finally {
+        await locker.query('ROLLBACK');
+        locker.release();
+      }
+      // The holder itself still renews (under the lock, once it is free).
+      expect(await tryLead(s, { name, holder: 'a', ttlMs: 60_000 })).toMatchObject({ isLeader: true });
+    });
+  }
+
   it('judges expiry by the server clock: a caller whose clock runs an hour ahead takes nothing early', async () => {
     const name = `skew-${Date.now()}`;
     await tryLead(store, opts(name, 'a'));

@@ -111,23 +111,27 @@ function schemaStatements(options: { table?: string; schema?: string }): string[
 -- connection, so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON (built in
 -- the statement itself), or NULL when there is none. statement_timestamp() is the same throughout one call.
 DO $install$ BEGIN EXECUTE format($sql$
-CREATE OR REPLACE FUNCTION %1$I.${fn.claimName}(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text)
+CREATE OR REPLACE FUNCTION %1$I.${fn.claimName}(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text, p_warm boolean)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
   result text;
 BEGIN
   -- Create, or renew if mine and live (same term), or take over if released or expired (token + 1).
-  INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
-  VALUES (p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data)
-  ON CONFLICT (name) DO UPDATE SET
-    holder = EXCLUDED.holder,
-    token = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.token ELSE t.token + 1 END,
-    acquired_at = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
-    expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, data = EXCLUDED.data
-  WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()
-  RETURNING ${record('t')} INTO result;
+  IF p_warm THEN
+    -- The caller last won this lease (a renewal, most likely): the upsert alone decides.
+    ${functionUpsert(t, "VALUES (p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data)")}
+    RETURNING ${record('t')} INTO result;
+  ELSE
+    -- Refused with no attempt, so without the row lock, when another holder's lease is live (NOT EXISTS).
+    ${functionUpsert(
+      t,
+      `SELECT p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data
+    WHERE NOT EXISTS (SELECT 1 FROM ${t} AS c WHERE c.name = p_name AND c.holder <> p_holder AND c.expires_at > statement_timestamp())`,
+    )}
+    RETURNING ${record('t')} INTO result;
+  END IF;
   IF result IS NULL THEN
-    -- Refused: the row is locked by the upsert, and this statement's fresh snapshot sees its latest version.
+    -- Refused: this statement's fresh snapshot sees the row that refused it (under the upsert's lock if it got that far).
     SELECT ${record('c')} INTO result FROM ${t} AS c WHERE c.name = p_name;
   END IF;
   RETURN result;
@@ -151,6 +155,18 @@ $fn$;
 $sql$, ${schema}); END $install$;
 `,
   ];
+}
+
+/** The claim's upsert inside the claim function, with `rows` as its source (VALUES, or a SELECT with a condition). */
+function functionUpsert(t: string, rows: string): string {
+  return `INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
+    ${rows}
+    ON CONFLICT (name) DO UPDATE SET
+      holder = EXCLUDED.holder,
+      token = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.token ELSE t.token + 1 END,
+      acquired_at = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
+      expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, data = EXCLUDED.data
+    WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()`;
 }
 
 /**
@@ -257,8 +273,8 @@ export class PostgresStore implements Store {
     this.useFunctions = fn !== undefined;
     // Create, or renew if mine and live (same term), or take over if released or expired by the server's clock
     // (token + 1). A refused claim updates nothing.
-    const upsert = `INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
-          VALUES ($1, $2, 1, statement_timestamp(), ${TTL('$3')}, $4, $5)
+    const upsert = (rows: string) => `INSERT INTO ${t} AS t (name, holder, token, acquired_at, expires_at, version, data)
+          ${rows}
           ON CONFLICT (name) DO UPDATE SET
             holder = EXCLUDED.holder,
             token = CASE WHEN ${RENEWAL} THEN t.token ELSE t.token + 1 END,
@@ -275,13 +291,19 @@ export class PostgresStore implements Store {
       replace: statement(`UPDATE ${t} AS l SET holder = $2, token = $3, acquired_at = ${ACQUIRED('$4')}, expires_at = ${TTL('$5')}, version = $6, data = $7
         WHERE l.name = $1 AND l.version = $8 RETURNING ${RECORD('l')}`),
       // The fused claim, inline (named, or where the claim function is absent): the same rule as the function in
-      // one statement. The second subquery (run only when the first found nothing: COALESCE stops at its first
-      // non-null argument) reports the holder of a refused claim in the same statement.
-      claim: statement(`WITH attempt AS (${upsert} RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data)
-        SELECT COALESCE((SELECT ${RECORD('a')} FROM attempt AS a), (SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1)) AS r`),
+      // one statement. When the statement's snapshot already shows another holder's live lease, the claim is refused
+      // without an attempt, so a refused contender takes no row lock (contenders do not queue behind the holder's
+      // renewal); that lease was live when the statement began, so the refusal is right as of then. Otherwise the
+      // upsert decides, under the row lock. The report of a refused claim is the snapshot's row (COALESCE stops at
+      // its first non-null argument); when a concurrent write refused it, that row is older, and claim() reads again.
+      claim: statement(`WITH seen AS (SELECT * FROM ${t} AS l WHERE l.name = $1),
+        attempt AS (${upsert(`SELECT $1::text, $2::text, 1, statement_timestamp(), ${TTL('$3')}, $4::text, $5::text
+          WHERE NOT EXISTS (SELECT 1 FROM seen WHERE seen.holder <> $2 AND seen.expires_at > statement_timestamp())`)}
+          RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data)
+        SELECT COALESCE((SELECT ${RECORD('a')} FROM attempt AS a), (SELECT ${RECORD('s')} FROM seen AS s)) AS r`),
       // The same claim without the report, for a holder this store saw win the lease last (a warm Elector's
       // renewal): the same rule, so it is right whatever happened since; only a refusal then costs a read.
-      renew: statement(`${upsert} RETURNING ${RECORD('t')}`),
+      renew: statement(`${upsert(`VALUES ($1, $2, 1, statement_timestamp(), ${TTL('$3')}, $4, $5)`)} RETURNING ${RECORD('t')}`),
       // Release keeps the row and its token: the next holder's token must still be larger. With $4 (the
       // version of the state the holder gives up), it clears only exactly that state: a release delivered late
       // must not clear a renewal the holder made after it.
@@ -291,7 +313,7 @@ export class PostgresStore implements Store {
           RETURNING holder, token, acquired_at, expires_at, version, data
         )
         SELECT COALESCE((SELECT ${RECORD('d')} FROM done AS d), (SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1)) AS r`),
-      claimFunction: fn && statement(`SELECT ${inSchema(fn.claimName)}($1, $2, $3, $4, $5) AS r`),
+      claimFunction: fn && statement(`SELECT ${inSchema(fn.claimName)}($1, $2, $3, $4, $5, $6) AS r`),
       releaseFunction: fn && statement(`SELECT ${inSchema(fn.releaseName)}($1, $2, $3, $4) AS r`),
     };
   }
@@ -345,9 +367,9 @@ export class PostgresStore implements Store {
    * the inline statement is not), or the function is absent; named, the inline statement is planned once per
    * connection and measured a little faster than the function call (BENCHMARKS.md), so it is sent instead.
    */
-  private call(fn: Statement | undefined, inline: Statement, values: unknown[]): Promise<unknown> {
+  private call(fn: Statement | undefined, inline: Statement, values: unknown[], fnValues: unknown[] = values): Promise<unknown> {
     if (fn && this.useFunctions && !this.prepared) {
-      return this.query(fn, values).catch((error: unknown) => {
+      return this.query(fn, fnValues).catch((error: unknown) => {
         // Absent (never migrated, or another signature): reported while the call is analysed, before anything ran.
         if ((error as { code?: unknown }).code !== UNDEFINED_FUNCTION) throw error;
         this.useFunctions = false;
@@ -378,7 +400,8 @@ export class PostgresStore implements Store {
 
   async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
     const values = [request.name, request.holder, request.ttlMs, request.version, request.data];
-    if (this.winners.get(request.name) === request.holder && !this.callsFunctions()) {
+    const warm = this.winners.get(request.name) === request.holder;
+    if (warm && !this.callsFunctions()) {
       // A warm holder: the claim without the report. A row back is this very write (RETURNING shows only rows it
       // wrote); none means refused, and a read reports who holds the lease.
       const won = parseRecord(await this.query(this.sql.renew, values), request.name);
@@ -386,7 +409,8 @@ export class PostgresStore implements Store {
       this.winners.delete(request.name);
       return this.current(request.name);
     }
-    const parsed = parseRecord(await this.call(this.sql.claimFunction, this.sql.claim, values), request.name);
+    // The function takes the same hint: a warm holder's call skips the check that spares a refused claim the row lock.
+    const parsed = parseRecord(await this.call(this.sql.claimFunction, this.sql.claim, values, [...values, warm]), request.name);
     if (parsed?.record) {
       const { record, now } = parsed;
       if (record.version === request.version) {
