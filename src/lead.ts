@@ -444,32 +444,23 @@ function makeResult(
   const validUntil = leading ? startMono + windowMs : startMono;
   const validUntilWall = leading ? startWall + windowMs : startWall;
   const shown = live && record !== null;
-  if (!leading) {
-    return new Result(
-      false,
-      shown ? record.holder : null,
-      record?.token ?? 0,
-      record?.expiresAt ?? 0,
-      shown ? record.acquiredAt : null,
-      shown ? record.data : null,
-      validUntil,
-      validUntilWall,
-      clock,
-      undefined,
-    );
+  let held: Holding | undefined;
+  let remainingMs: (() => number) | undefined;
+  if (leading) {
+    // A release by this process ends this result at once (README: results of a released lease stop leading).
+    const h = holding(store, name, holder, validUntilWall, startWall);
+    const bornUnder = h.generation;
+    held = h;
+    // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
+    remainingMs = () => {
+      if (h.generation !== bornUnder) return 0;
+      const left = Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now());
+      // A clock that stops returning numbers ends validity: fail closed, never NaN.
+      return Number.isFinite(left) && left > 0 ? left : 0;
+    };
   }
-  // A release by this process ends this result at once (README: results of a released lease stop leading).
-  const held = holding(store, name, holder, validUntilWall, startWall);
-  const bornUnder = held.generation;
-  // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
-  const remainingMs = () => {
-    if (held.generation !== bornUnder) return 0;
-    const left = Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now());
-    // A clock that stops returning numbers ends validity: fail closed, never NaN.
-    return Number.isFinite(left) && left > 0 ? left : 0;
-  };
   return new Result(
-    true,
+    leading,
     shown ? record.holder : null,
     record?.token ?? 0,
     record?.expiresAt ?? 0,
@@ -480,7 +471,7 @@ function makeResult(
     clock,
     held,
     remainingMs,
-    () => release(store, { name, holder, clock }),
+    leading ? () => release(store, { name, holder, clock }) : undefined,
   );
 }
 

@@ -119,7 +119,7 @@ export function withFaults(store: Store): FaultyStore {
   if (claim) wrapped.claim = (r, o) => write('claim', (late) => claim.call(store, r, late ? undefined : o));
   if (releaseHolder) {
     wrapped.releaseHolder = (n, h, v, c, o) =>
-      write('releaseHolder', (late) => releaseHolder.call(store, n, h, v, c, late && o ? { ...o, signal: undefined } : o));
+      write('releaseHolder', (late) => releaseHolder.call(store, n, h, v, c, late && o ? { expectedVersion: o.expectedVersion } : o));
   }
   return wrapped;
 }
