@@ -208,10 +208,14 @@ class CallBound {
 
 /** A call's {@link StoreCallOptions}: `signal` is a getter (made on first read), on the prototype for speed. */
 class BoundOptions implements StoreCallOptions {
-  constructor(private readonly bound: CallBound) {}
+  readonly #bound: CallBound;
+
+  constructor(bound: CallBound) {
+    this.#bound = bound;
+  }
 
   get signal(): AbortSignal {
-    return this.bound.signal();
+    return this.#bound.signal();
   }
 }
 
@@ -486,6 +490,10 @@ const NOT_RELEASED = () => Promise.resolve(false);
 class Result implements LeadResult {
   readonly stillLeader: () => boolean;
   declare readonly fromMemory?: boolean;
+  // Private (#), so a result's own keys are only what LeadResult declares.
+  readonly #clock: Clock;
+  readonly #held: Holding | undefined;
+  readonly #original: LeadResult | undefined;
   #signal: AbortSignal | undefined;
 
   constructor(
@@ -497,17 +505,23 @@ class Result implements LeadResult {
     readonly data: string | null,
     readonly validUntil: number,
     readonly validUntilWall: number,
-    private readonly clock: Clock,
-    private readonly held: Holding | undefined,
+    clock: Clock,
+    held: Holding | undefined,
     readonly remainingMs: () => number = NOT_LEADER,
     readonly release: () => Promise<boolean> = NOT_RELEASED,
-    private readonly original?: LeadResult,
+    original?: LeadResult,
   ) {
+    this.#clock = clock;
+    this.#held = held;
+    this.#original = original;
     this.stillLeader = isLeader ? () => remainingMs() > 0 : NOT_LEADING;
     if (original) (this as { fromMemory?: boolean }).fromMemory = true;
   }
 
-  /** This result again, marked as answered from memory (a warm holder's, see `renewBelow`); its validity is this one's, re-checked at each call. */
+  /**
+   * This result again, marked as answered from memory (a warm holder's, see `renewBelow`); its validity is this
+   * one's, re-checked at each call. Internal to leasehold.
+   */
   again(): LeadResult {
     return new Result(
       true,
@@ -518,7 +532,7 @@ class Result implements LeadResult {
       this.data,
       this.validUntil,
       this.validUntilWall,
-      this.clock,
+      this.#clock,
       undefined,
       this.remainingMs,
       this.release,
@@ -527,7 +541,7 @@ class Result implements LeadResult {
   }
 
   get signal(): AbortSignal {
-    if (!this.#signal) this.#signal = this.original ? this.original.signal : expirySignal(this.clock, this.remainingMs, this.held);
+    if (!this.#signal) this.#signal = this.#original ? this.#original.signal : expirySignal(this.#clock, this.remainingMs, this.#held);
     return this.#signal;
   }
 }
@@ -697,13 +711,17 @@ function withExpectedVersion(options: StoreCallOptions, expectedVersion: string)
 }
 
 class PinnedReleaseOptions implements ReleaseCallOptions {
+  readonly #options: StoreCallOptions;
+
   constructor(
-    private readonly options: StoreCallOptions,
+    options: StoreCallOptions,
     readonly expectedVersion: string,
-  ) {}
+  ) {
+    this.#options = options;
+  }
 
   get signal(): AbortSignal | undefined {
-    return this.options.signal;
+    return this.#options.signal;
   }
 }
 

@@ -120,6 +120,20 @@ describe('the call bound, as the store sees it', () => {
 });
 
 describe('a result', () => {
+  it('has the documented fields as its own keys, and no internals', async () => {
+    const store = new MemoryStore();
+    const lead = await tryLead(store, { name: 'n', holder: 'a' });
+    const documented = ['acquiredAt', 'data', 'expiresAt', 'isLeader', 'leader', 'release', 'remainingMs', 'stillLeader', 'token', 'validUntil', 'validUntilWall'];
+    expect(Object.keys(lead).sort()).toEqual(documented);
+    expect(lead.signal).toBeInstanceOf(AbortSignal);
+    const warm = await tryLead(store, { name: 'n', holder: 'a', renewBelow: 0.5 });
+    const again = await tryLead(store, { name: 'n', holder: 'a', renewBelow: 0.5 });
+    expect(warm.fromMemory).toBeUndefined();
+    expect(again.fromMemory).toBe(true);
+    expect(Object.keys(again).sort()).toEqual([...documented, 'fromMemory'].sort());
+    expect(again.signal).toBe(warm.signal);
+  });
+
   it('keeps its methods working when they are passed around unbound', async () => {
     const clock = new ManualClock();
     const store = new MemoryStore({ clock });
