@@ -123,7 +123,19 @@ describe('a result', () => {
   it('has the documented fields as its own keys, and no internals', async () => {
     const store = new MemoryStore();
     const lead = await tryLead(store, { name: 'n', holder: 'a' });
-    const documented = ['acquiredAt', 'data', 'expiresAt', 'isLeader', 'leader', 'release', 'remainingMs', 'stillLeader', 'token', 'validUntil', 'validUntilWall'];
+    const documented = [
+      'acquiredAt',
+      'data',
+      'expiresAt',
+      'isLeader',
+      'leader',
+      'release',
+      'remainingMs',
+      'stillLeader',
+      'token',
+      'validUntil',
+      'validUntilWall',
+    ];
     expect(Object.keys(lead).sort()).toEqual(documented);
     expect(lead.signal).toBeInstanceOf(AbortSignal);
     const warm = await tryLead(store, { name: 'n', holder: 'a', renewBelow: 0.5 });
