@@ -198,3 +198,33 @@ describe('postgres behind a silent endpoint (README safety point 10)', () => {
     }
   });
 });
+
+describe('postgres: a statement stuck on the server (a lock held elsewhere)', () => {
+  it('fails closed at the call bound, and pg gives the query up then, so the pool slot is free for the next call', async () => {
+    // One connection, as in a Lambda: a query that never returns would otherwise hold the pool's only slot.
+    const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    pool.on('error', () => {});
+    const s = new PostgresStore({ pool, table, timeoutMs: 400 });
+    const name = `stuck-${Date.now()}`;
+    expect(await tryLead(s, { name, holder: 'a', ttlMs })).toMatchObject({ isLeader: true });
+    const locker = await direct.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM ${table} WHERE name = $1 FOR UPDATE`, [name]);
+      // The holder's renewal needs the row lock: it waits on the server, and the call fails closed at its bound.
+      const stuck = await timedCall(() => tryLead(s, { name, holder: 'a', ttlMs }));
+      expect(stuck.code).toBe('STORE_UNAVAILABLE');
+      expect(stuck.ms).toBeLessThan(400 + 300);
+      // The lock is still held. Another lease on the same pool of one: pg gave the stuck query up at the bound and
+      // the pool closed that connection, so this call gets a new one instead of waiting behind it.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const other = await timedCall(() => tryLead(s, { name: `${name}-other`, holder: 'b', ttlMs }));
+      expect(other.code).toBeUndefined();
+      expect(await getLeader(s, `${name}-other`)).toMatchObject({ holder: 'b' });
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      await pool.end();
+    }
+  });
+});

@@ -18,11 +18,12 @@ export interface PostgresQueryable {
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
-/** A `pg`-style named query, sent only when the `prepare` option is on. */
-interface NamedQuery {
-  name: string;
+/** A `pg` query config: named when the `prepare` option is on; `query_timeout` on node-postgres. */
+interface QueryConfig {
+  name?: string;
   text: string;
   values: unknown[];
+  query_timeout?: number;
 }
 
 /** Options of {@link PostgresStore}. */
@@ -50,8 +51,10 @@ export interface PostgresStoreOptions {
   /**
    * Bound of one library call on this store, in ms (default 5 000): `release()` and `getLeader()` settle within
    * it, `tryLead()` within it or the lease's validity window if shorter, then fail closed (`STORE_UNAVAILABLE`).
-   * `pg` takes no abort signal, so also give your pool a `connectionTimeoutMillis` and `query_timeout` (or the
-   * server a `statement_timeout`) so a request past it does not hold a connection for long.
+   * `pg` takes no abort signal: on node-postgres the store gives each statement this as pg's `query_timeout`, so
+   * pg gives a stuck query up then and a `pg.Pool` closes its connection (the slot is free again). Also give your
+   * pool a `connectionTimeoutMillis` (a connection that never completes is not a query yet), and the server a
+   * `statement_timeout` if a query left behind must not run on.
    */
   timeoutMs?: number;
 }
@@ -250,6 +253,8 @@ export class PostgresStore implements Store {
   private useFunctions: boolean;
   /** Bound of one library call, in ms (see {@link PostgresStoreOptions.timeoutMs}). */
   readonly timeoutMs: number;
+  /** pg's `query_timeout` for each statement (node-postgres only): {@link timeoutMs}. */
+  private readonly queryTimeout: number | undefined;
   /** The holder each lease name was last won by through this store (a hint: it only picks the statement). */
   private readonly winners = new Map<string, string>();
 
@@ -265,6 +270,9 @@ export class PostgresStore implements Store {
     this.prepared = prepare === 'auto' ? isNodePostgres(options.pool) : prepare;
     this.fallBackFromPrepared = prepare === 'auto';
     this.timeoutMs = checkStoreTimeout(options.timeoutMs, this.kind);
+    // pg cannot abort a query, but gives one up after its query_timeout, and a pg.Pool then closes that connection:
+    // a query stuck on a lock or a dead peer does not hold a pool slot past the bound of one call.
+    this.queryTimeout = isNodePostgres(options.pool) ? this.timeoutMs : undefined;
     this.options = { ...(options.table !== undefined ? { table: options.table } : {}), ...(options.schema !== undefined ? { schema: options.schema } : {}) };
     const t = qualifiedTable(this.options);
     this.table = t;
@@ -354,10 +362,11 @@ export class PostgresStore implements Store {
   }
 
   private send(s: Statement, values: unknown[], named: boolean): Promise<{ rows: Record<string, unknown>[] }> {
-    if (named) {
-      // pg accepts a config object; the structural type keeps the plain (text, values) form for other drivers.
-      const query: NamedQuery = { name: s.name, text: s.text, values };
-      return (this.pool.query as unknown as (q: NamedQuery) => Promise<{ rows: Record<string, unknown>[] }>).call(this.pool, query);
+    if (named || this.queryTimeout !== undefined) {
+      // pg takes a config object; the structural type keeps the plain (text, values) form for other drivers.
+      const query: QueryConfig = named ? { name: s.name, text: s.text, values } : { text: s.text, values };
+      if (this.queryTimeout !== undefined) query.query_timeout = this.queryTimeout;
+      return (this.pool.query as unknown as (q: QueryConfig) => Promise<{ rows: Record<string, unknown>[] }>).call(this.pool, query);
     }
     return this.pool.query(s.text, values);
   }
