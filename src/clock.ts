@@ -244,3 +244,14 @@ export function requestBound(signal: AbortSignal | undefined, ms: number): { sig
     },
   };
 }
+
+/**
+ * Keeps the process alive while a long-lived component (an `Elector`, a `Tracker`) runs: its own timers are
+ * unref'd (a Lambda handler must be able to return), so without this a process whose only work is an elector
+ * would exit at once. One real, ref'd, idle interval; `release()` lets the process exit again. A no-op where
+ * timers do not keep anything alive (Workers).
+ */
+export function holdProcessOpen(): () => void {
+  const handle = globalThis.setInterval(() => {}, 2 ** 31 - 1);
+  return () => globalThis.clearInterval(handle);
+}

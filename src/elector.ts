@@ -5,10 +5,10 @@
  * state machine (follower → `elected` → `renewed`… → `lost` → follower), and each term has one signal.
  * @module
  */
-import { type Clock, checkClock, type TimerHandle } from './clock.js';
+import { type Clock, checkClock, holdProcessOpen, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
 import { checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
-import { checkDuration, checkLeadOptions, type LeadParams, MAX_TTL_MS } from './options.js';
+import { checkDuration, checkKeepAlive, checkLeadOptions, checkRenewInterval, type LeadParams, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
@@ -22,7 +22,7 @@ export interface ElectorOptions {
   ttlMs?: number;
   /** Clock-skew margin in ms (default 1 000). */
   maxClockSkewMs?: number;
-  /** How often the leader renews, in ms (default `ttlMs / 3`). Must be shorter than `ttlMs - maxClockSkewMs`. */
+  /** How often the leader renews, in ms (default `ttlMs / 3`, or half of `ttlMs - maxClockSkewMs` when that is shorter). Must be shorter than `ttlMs - maxClockSkewMs`. */
   renewEveryMs?: number;
   /** How often a follower tries to claim, in ms (default `ttlMs / 3`, less up to 10% jitter). Failover takes at most ttl + skew + this. */
   retryEveryMs?: number;
@@ -30,6 +30,11 @@ export interface ElectorOptions {
   data?: string;
   /** Clock (default: the system clock). */
   clock?: Clock;
+  /**
+   * Whether a started elector keeps the process alive until {@link Elector.stop} (default `true`): its own timers do
+   * not, so a process whose only work is an elector would otherwise exit at once. `false` leaves that to the caller.
+   */
+  keepAlive?: boolean;
 }
 
 /** Why leadership was lost (the `reason` of a `lost` event). */
@@ -94,29 +99,19 @@ export class Elector {
   private inFlight: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private restartAfterStop = false;
+  private readonly keepAlive: boolean;
+  /** Lets the process exit again: set while started with `keepAlive`. */
+  private letExit: (() => void) | undefined;
 
   constructor(store: Store, options: ElectorOptions) {
     this.store = checkStore(store);
     this.params = checkLeadOptions(options);
     checkStoreLimits(this.store, this.params.ttlMs);
     this.clock = checkClock(options.clock);
-    const window = this.params.ttlMs - this.params.maxClockSkewMs;
-    this.renewEveryMs = checkDuration(options.renewEveryMs, 'renewEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
+    this.renewEveryMs = checkRenewInterval(options.renewEveryMs, 'renewEveryMs', this.params, this.store);
     this.retryEveryMs = checkDuration(options.retryEveryMs, 'retryEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
-    const minWrite = store.limits?.minWriteIntervalMs ?? 0;
-    if (this.renewEveryMs < minWrite) {
-      throw new LeaseholdError(
-        'INVALID_OPTION',
-        `renewEveryMs (${this.renewEveryMs}) must be at least ${minWrite}: the ${store.kind} store sustains about one write every ${minWrite} ms per lease`,
-      );
-    }
-    this.minWriteIntervalMs = minWrite;
-    if (this.renewEveryMs >= window) {
-      throw new LeaseholdError(
-        'INVALID_OPTION',
-        `renewEveryMs (${this.renewEveryMs}) must be shorter than ttlMs - maxClockSkewMs (${window}), or the lease lapses between renewals`,
-      );
-    }
+    this.minWriteIntervalMs = this.store.limits?.minWriteIntervalMs ?? 0;
+    this.keepAlive = checkKeepAlive(options.keepAlive);
   }
 
   /** Adds a listener; returns a function that removes it. A listener that throws does not stop the election. */
@@ -148,6 +143,7 @@ export class Elector {
     }
     if (this.running) return;
     this.running = true;
+    if (this.keepAlive) this.letExit ??= holdProcessOpen();
     this.schedule(0);
   }
 
@@ -182,7 +178,13 @@ export class Elector {
     term?.end('stopped');
     for (const waiter of [...this.waiters]) waiter.reject(new LeaseholdError('STOPPED', 'the elector was stopped before this process was elected'));
     this.waiters.clear();
-    if (won && giveBack) await this.giveBack();
+    try {
+      if (won && giveBack) await this.giveBack();
+    } finally {
+      // A restart queued meanwhile holds it again.
+      this.letExit?.();
+      this.letExit = undefined;
+    }
   }
 
   /**

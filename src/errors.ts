@@ -12,6 +12,11 @@ export type LeaseholdErrorCode =
   | 'INVALID_HOLDER'
   /** `ttlMs` is not a finite number in range, or not larger than `maxClockSkewMs`. */
   | 'INVALID_TTL'
+  /**
+   * A job's slot is neither an instant (ISO 8601 with a zone, epoch ms, a `Date`) nor a key string, or an instant is
+   * compared with a key (the message says which).
+   */
+  | 'INVALID_SLOT'
   /** Some other option has the wrong type or is out of range (the message names it). */
   | 'INVALID_OPTION'
   /** The store object does not implement the Store interface, or a store option is unsafe. */

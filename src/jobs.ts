@@ -8,12 +8,12 @@
 import { type Clock, checkClock, type TimerHandle, wallNow } from './clock.js';
 import { LeaseholdError } from './errors.js';
 import { boundedStoreCall, checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
-import { checkDuration, checkHolder, checkLeadOptions, describeValue, isWellFormed, MAX_NAME_LENGTH, MAX_TTL_MS } from './options.js';
+import { checkHolder, checkLeadOptions, checkRenewInterval, MAX_NAME_LENGTH, RESERVED_NAME_SUFFIX } from './options.js';
+import { compareSlotValues, readSlot, type Slot, type SlotValue, slotOutput } from './slot.js';
 import type { LeaseRecord, LeaseWrite, Store, StoreCallOptions } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
-/** A slot: the scheduled time of a trigger (an ISO 8601 string, epoch ms) or any key that orders the runs. */
-export type Slot = string | number;
+export { compareSlots, type Slot } from './slot.js';
 
 /** Options of {@link runExclusive}. */
 export interface RunExclusiveOptions {
@@ -25,12 +25,18 @@ export interface RunExclusiveOptions {
   ttlMs?: number;
   /** Clock-skew margin in ms (default 1 000). */
   maxClockSkewMs?: number;
-  /** How often the lease is renewed while the job runs, in ms (default `ttlMs / 3`); shorter than `ttlMs - maxClockSkewMs`. */
+  /**
+   * How often the lease is renewed while the job runs, in ms (default `ttlMs / 3`, or half of `ttlMs - maxClockSkewMs`
+   * when that is shorter); shorter than `ttlMs - maxClockSkewMs`.
+   */
   renewEveryMs?: number;
   /**
    * Run at most once per slot: the job runs only if no run of this slot (or of a later one) has completed.
-   * Strings compare as strings (use ISO 8601 UTC times, e.g. EventBridge's `event.time`), numbers as numbers
-   * (e.g. a Worker's `controller.scheduledTime`). A run that throws does not complete its slot.
+   * A slot is an instant, compared as an instant: an ISO 8601 string with a zone and any precision (EventBridge's
+   * `event.time`), epoch ms (a Worker's `controller.scheduledTime`) or a `Date`; so `…T02:00:00Z`,
+   * `…T02:00:00.000Z` and `…T03:00:00+01:00` are one slot, and a job may switch between the forms. Any other string
+   * is an opaque key, ordered as a string; a job's instants and keys are never compared (`INVALID_SLOT`, nothing
+   * runs). A run that throws does not complete its slot.
    */
   slot?: Slot;
   /** Payload stored with the lease while the job runs. */
@@ -78,39 +84,32 @@ export type RunExclusiveResult<T> =
       token: number;
       /** When the current holder's lease runs out unless renewed (`held`; epoch ms on the judging clock), else `0`. */
       expiresAt: number;
-      /** The last completed slot, when known. */
-      doneSlot: Slot | null;
+      /** The last completed slot, when known: epoch ms for an instant, the string for a key. */
+      doneSlot: number | string | null;
     };
 
-/** The suffix of the record that keeps a job's last completed slot, beside its lease. */
-export const SLOT_RECORD_SUFFIX = '@done';
-const MAX_SLOT_LENGTH = 256;
+/**
+ * The suffix of the record that keeps a job's last completed slot, beside its lease. Lease names ending in it are
+ * reserved (`INVALID_NAME` from every public call), so no lease can land on a job's slot record.
+ */
+export const SLOT_RECORD_SUFFIX = RESERVED_NAME_SUFFIX;
 
-function checkSlot(slot: unknown): Slot | undefined {
-  if (slot === undefined) return undefined;
-  if (typeof slot === 'number' && Number.isFinite(slot)) return slot;
-  if (typeof slot === 'string' && slot.length > 0 && slot.length <= MAX_SLOT_LENGTH && isWellFormed(slot) && !slot.includes('\u0000')) return slot;
-  throw new LeaseholdError(
-    'INVALID_OPTION',
-    `slot must be a finite number or a non-empty string of at most ${MAX_SLOT_LENGTH} characters (e.g. the trigger's scheduled time, ISO 8601); got ${describeValue(slot)}`,
-  );
-}
-
-/** Orders two slots: numbers as numbers, anything else as strings. */
-export function compareSlots(a: Slot, b: Slot): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  const [x, y] = [String(a), String(b)];
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-function decodeSlot(record: LeaseRecord | null): Slot | null {
+/**
+ * The completed slot a slot record keeps (`{"slot": epoch ms}` for an instant, `{"slot": "key"}` for a key; an ISO
+ * string written by an earlier version reads as the instant it names), or `null` when none.
+ */
+function decodeSlot(record: LeaseRecord | null): SlotValue | null {
   if (record?.data === null || record?.data === undefined) return null;
+  let value: unknown;
   try {
-    const value = (JSON.parse(record.data) as { slot?: unknown }).slot;
-    return typeof value === 'number' || typeof value === 'string' ? value : null;
+    value = (JSON.parse(record.data) as { slot?: unknown }).slot;
   } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'number' && typeof value !== 'string') {
     throw new LeaseholdError('STORE_CORRUPT', `the slot record ${record.name} holds no slot; leave ${SLOT_RECORD_SUFFIX} records to leasehold`);
   }
+  return readSlot(value, `the completed slot kept in ${record.name}`);
 }
 
 /**
@@ -139,21 +138,14 @@ export async function runExclusive<T>(
   const p = checkLeadOptions({ ...options, holder });
   checkStoreLimits(s, p.ttlMs);
   const clock = checkClock(options.clock);
-  const slot = checkSlot(options.slot);
+  const slot = options.slot === undefined ? undefined : readSlot(options.slot);
   if (slot !== undefined && p.name.length > MAX_NAME_LENGTH - SLOT_RECORD_SUFFIX.length) {
     throw new LeaseholdError(
       'INVALID_NAME',
       `with a slot, name must be at most ${MAX_NAME_LENGTH - SLOT_RECORD_SUFFIX.length} characters (its completed slot is kept under name${SLOT_RECORD_SUFFIX})`,
     );
   }
-  const window = p.ttlMs - p.maxClockSkewMs;
-  const renewEveryMs = checkDuration(options.renewEveryMs, 'renewEveryMs', p.ttlMs / 3, MAX_TTL_MS, Math.max(1, s.limits?.minWriteIntervalMs ?? 0));
-  if (renewEveryMs >= window) {
-    throw new LeaseholdError(
-      'INVALID_OPTION',
-      `renewEveryMs (${renewEveryMs}) must be shorter than ttlMs - maxClockSkewMs (${window}), or the lease lapses while the job runs`,
-    );
-  }
+  const renewEveryMs = checkRenewInterval(options.renewEveryMs, 'renewEveryMs', p, s);
   if (typeof job !== 'function') throw new LeaseholdError('INVALID_OPTION', 'job must be a function ({ signal, token, lead }) => result');
   const leadOptions = { name: p.name, holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, clock, ...(p.data !== null ? { data: p.data } : {}) };
 
@@ -178,10 +170,19 @@ export async function runExclusive<T>(
       await release(s, { name: p.name, holder, clock }).catch(() => false);
       throw error;
     }
-    const done = decodeSlot(slotRecord);
-    if (done !== null && compareSlots(done, slot) >= 0) {
+    let order: number | undefined;
+    let done: SlotValue | null;
+    try {
+      done = decodeSlot(slotRecord);
+      if (done !== null) order = compareSlotValues(done, slot);
+    } catch (error) {
+      // An instant against a key, or a record that holds no slot: nothing runs, and the lease is given back.
       await release(s, { name: p.name, holder, clock }).catch(() => false);
-      return { ran: false, reason: 'done', leader: null, token: first.token, expiresAt: 0, doneSlot: done };
+      throw error;
+    }
+    if (done !== null && order !== undefined && order >= 0) {
+      await release(s, { name: p.name, holder, clock }).catch(() => false);
+      return { ran: false, reason: 'done', leader: null, token: first.token, expiresAt: 0, doneSlot: slotOutput(done) };
     }
   }
 
@@ -194,12 +195,16 @@ export async function runExclusive<T>(
   try {
     result = await job({ signal: term.lead.signal, token: first.token, lead: term.lead });
   } catch (error) {
-    keeper.stop();
+    // A renewal in flight is waited for: one that lands after the release would take the free lease again.
+    await keeper.stop();
     term.end('stopped');
     await release(s, { name: p.name, holder, clock }).catch(() => false);
     throw error;
   }
-  keeper.stop();
+  // Judged at the moment the job returned, on both clocks, not at the next timer: a job that blocked the event loop
+  // past its validity is reported `lost` on every store.
+  term.check();
+  await keeper.stop();
   let slotRecorded = false;
   if (slot !== undefined) {
     slotRecorded = await boundedStoreCall(s, clock, `recording the completed slot of ${p.name}`, (call) =>
@@ -212,12 +217,23 @@ export async function runExclusive<T>(
 }
 
 /** Renews the term's lease every `renewEveryMs` until stopped; ends the term when leadership is lost. */
-function keepLease(store: Store, leadOptions: Parameters<typeof tryLead>[1], term: LeadershipTerm, clock: Clock, renewEveryMs: number): { stop(): void } {
+function keepLease(
+  store: Store,
+  leadOptions: Parameters<typeof tryLead>[1],
+  term: LeadershipTerm,
+  clock: Clock,
+  renewEveryMs: number,
+): { stop(): Promise<void> } {
   let timer: TimerHandle | undefined;
   let stopped = false;
+  let inFlight: Promise<void> | undefined;
   const schedule = (ms: number) => {
     if (stopped || term.ended) return;
-    timer = clock.setTimeout(renew, ms);
+    timer = clock.setTimeout(() => {
+      inFlight = renew().finally(() => {
+        inFlight = undefined;
+      });
+    }, ms);
   };
   const renew = async () => {
     timer = undefined;
@@ -242,9 +258,12 @@ function keepLease(store: Store, leadOptions: Parameters<typeof tryLead>[1], ter
   };
   schedule(renewEveryMs);
   return {
-    stop() {
+    /** Stops renewing; settles once a renewal already in flight has settled (within its call bound). */
+    async stop() {
       stopped = true;
       if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      await inFlight;
     },
   };
 }
@@ -257,14 +276,14 @@ async function recordSlot(
   call: <R>(request: (options: StoreCallOptions) => Promise<R>) => Promise<R>,
   name: string,
   seen: LeaseRecord | null,
-  slot: Slot,
+  slot: SlotValue,
   clock: Clock,
   store: Store,
 ): Promise<boolean> {
   let current = seen;
   for (let attempt = 0; attempt < 3; attempt++) {
     const done = decodeSlot(current);
-    if (done !== null && compareSlots(done, slot) >= 0) return true;
+    if (done !== null && compareSlotValues(done, slot) >= 0) return true;
     const write: LeaseWrite = {
       name,
       holder: null,
@@ -272,7 +291,7 @@ async function recordSlot(
       acquiredAt: null,
       ttlMs: 0,
       version: globalThis.crypto.randomUUID(),
-      data: JSON.stringify({ slot }),
+      data: JSON.stringify({ slot: slotOutput(slot) }),
       clientNow: wallNow(clock),
     };
     try {

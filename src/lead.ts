@@ -5,6 +5,7 @@
  */
 import { type Clock, checkClock, markRealTimeDeadline, monotonicNow, systemClock, type TimerHandle, wallNow } from './clock.js';
 import { isLeaseholdError, LeaseholdError } from './errors.js';
+import { liveSignal } from './live-signal.js';
 import {
   checkDuration,
   checkHolder,
@@ -570,7 +571,10 @@ function expirySignal(clock: Clock, remainingMs: () => number, held: Holding | u
   };
   held?.aborts.add(abort);
   check();
-  return controller.signal;
+  // Read after a synchronous block longer than the lease, the signal says aborted at once, not at the next timer.
+  return liveSignal(controller, () => {
+    if (remainingMs() <= 0) abort();
+  });
 }
 
 /**

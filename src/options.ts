@@ -50,8 +50,20 @@ export function checkName(name: unknown, where = 'name'): string {
       `${where} must be a string of 1-${MAX_NAME_LENGTH} characters from A-Z a-z 0-9 _ . : @ - starting with a letter or digit; got ${describe(name)}`,
     );
   }
+  if (name.endsWith(RESERVED_NAME_SUFFIX)) {
+    throw new LeaseholdError(
+      'INVALID_NAME',
+      `${where} must not end in ${RESERVED_NAME_SUFFIX}: names ending so are reserved for the completed slots of runExclusive jobs (job X keeps its slot under X${RESERVED_NAME_SUFFIX}); got ${describe(name)}`,
+    );
+  }
   return name;
 }
+
+/**
+ * Lease names ending in this are reserved: `runExclusive` keeps job X's last completed slot under `X@done`, beside
+ * its lease, and no public call may read, claim or release such a record.
+ */
+export const RESERVED_NAME_SUFFIX = '@done';
 
 /** Checks a holder id; returns it. */
 export function checkHolder(holder: unknown): string {
@@ -147,4 +159,55 @@ export function checkStoreTimeout(value: unknown, kind: string): number {
     );
   }
   return value;
+}
+
+/**
+ * The interval of a renewal (or of a tracker's round) for a lease of `ttlMs` with a `maxClockSkewMs` margin on a
+ * store that sustains one write every `minWriteIntervalMs`: `value` checked, or the default when undefined. The
+ * default is `ttlMs / 3`, shortened to half the validity window (`ttlMs - maxClockSkewMs`) when the margin leaves
+ * less, so a default is valid for every accepted lease: an error only ever names an option the caller set.
+ */
+export function checkRenewInterval(
+  value: unknown,
+  option: string,
+  lead: { ttlMs: number; maxClockSkewMs: number },
+  store: { kind: string; limits?: { readonly minWriteIntervalMs: number } },
+): number {
+  const window = lead.ttlMs - lead.maxClockSkewMs;
+  const minWrite = store.limits?.minWriteIntervalMs ?? 0;
+  if (value === undefined) {
+    const every = Math.max(minWrite, Math.min(lead.ttlMs / 3, window / 2));
+    if (every >= window) {
+      throw new LeaseholdError(
+        'INVALID_TTL',
+        `ttlMs (${lead.ttlMs}) - maxClockSkewMs (${lead.maxClockSkewMs}) leaves ${window} ms of validity, too little to renew inside it: the ${store.kind} store sustains one write every ${minWrite} ms per lease; raise ttlMs or lower maxClockSkewMs`,
+      );
+    }
+    return every;
+  }
+  const every = checkDuration(value, option, 0, MAX_TTL_MS, 1);
+  if (every < minWrite) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      `${option} (${every}) must be at least ${minWrite}: the ${store.kind} store sustains about one write every ${minWrite} ms per lease`,
+    );
+  }
+  if (every >= window) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      `${option} (${every}) must be shorter than ttlMs - maxClockSkewMs (${window}), or the lease lapses between renewals; lower ${option} or omit it`,
+    );
+  }
+  return every;
+}
+
+/** Checks a `keepAlive` option (default `true`). */
+export function checkKeepAlive(value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      `keepAlive must be true or false (default true: a started instance keeps the process alive until stop()); got ${describe(value)}`,
+    );
+  }
+  return value !== false;
 }

@@ -8,6 +8,7 @@
 import type { Clock, TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
 import type { LeadResult } from './lead.js';
+import { liveSignal } from './live-signal.js';
 
 /** Why a term ended. */
 export type TermEndReason =
@@ -83,10 +84,29 @@ export class LeadershipTerm {
 
   private signal(): AbortSignal {
     if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.reason !== undefined) this.controller.abort(this.endError());
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.reason !== undefined) controller.abort(this.endError());
+      // Current when read: a job that blocked past its lease sees the term ended at once (DESIGN.md, "Answers are
+      // current when read"), not at the next timers phase.
+      liveSignal(controller, () => this.check());
     }
     return this.controller.signal;
+  }
+
+  /**
+   * Ends the term now if the latest result has run out (or its lease was released by this process); returns whether
+   * the term has ended. Run on each read of the term's signal, by the timers, and by a layer that must know at once
+   * (a job that returned).
+   */
+  check(): boolean {
+    if (this.reason !== undefined) return true;
+    const result = this.latest;
+    if (result.remainingMs() > 0) return false;
+    // Validity left on the clocks means the result was ended early: its lease was released by this process.
+    const onClocks = Math.min(result.validUntil - this.clock.monotonic(), result.validUntilWall - this.clock.now());
+    this.end(onClocks > 0 ? 'released' : 'expired');
+    return true;
   }
 
   private endError(): LeaseholdError {
@@ -137,19 +157,11 @@ export class LeadershipTerm {
    */
   private timer: TimerHandle | undefined;
   private watch(): void {
-    const check = () => {
+    const tick = () => {
       this.timer = undefined;
-      if (this.reason !== undefined) return;
-      const result = this.latest;
-      const left = result.remainingMs();
-      if (left > 0) {
-        this.timer = this.clock.setTimeout(check, Math.min(left, 1_000));
-        return;
-      }
-      // Validity left on the clocks means the result was ended early: its lease was released by this process.
-      const onClocks = Math.min(result.validUntil - this.clock.monotonic(), result.validUntilWall - this.clock.now());
-      this.end(onClocks > 0 ? 'released' : 'expired');
+      if (this.check()) return;
+      this.timer = this.clock.setTimeout(tick, Math.min(this.latest.remainingMs(), 1_000));
     };
-    check();
+    tick();
   }
 }

@@ -9,10 +9,10 @@
  * names, so the survivors raise their share exactly when its names become free.
  * @module
  */
-import { type Clock, checkClock, monotonicNow, type TimerHandle } from './clock.js';
+import { type Clock, checkClock, holdProcessOpen, monotonicNow, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
 import { checkStore, checkStoreLimits, getLeader, type LeadResult, release, tryLead } from './lead.js';
-import { checkDuration, checkHolder, checkLeadOptions, checkName, describeValue, MAX_TTL_MS } from './options.js';
+import { checkDuration, checkHolder, checkKeepAlive, checkLeadOptions, checkName, checkRenewInterval, describeValue, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
@@ -41,7 +41,8 @@ export interface TrackerOptions {
   /** Clock-skew margin in ms (default 1 000), as for `tryLead`. */
   maxClockSkewMs?: number;
   /**
-   * Interval of a round, in ms (default `ttlMs / 3`, each wait drawn up to 10% early, never late). A round renews
+   * Interval of a round, in ms (default `ttlMs / 3`, or half of `ttlMs - maxClockSkewMs` when that is shorter; each
+   * wait drawn up to 10% early, never late). A round renews
    * the member slot and every held name, recounts the contenders, gives up excess names and claims free ones.
    * Must be below `ttlMs - maxClockSkewMs`. A crashed tracker's names are taken within `ttlMs + maxClockSkewMs +
    * pollEveryMs` (plus a round's own duration).
@@ -77,6 +78,11 @@ export interface TrackerOptions {
   clock?: Clock;
   /** Source of randomness in `[0, 1)` (default `Math.random`): jitter, claim order, resign odds. For tests. */
   random?: () => number;
+  /**
+   * Whether a started tracker keeps the process alive until {@link Tracker.stop} (default `true`): its own timers do
+   * not, so a process whose only work is a tracker would otherwise exit at once. `false` leaves that to the caller.
+   */
+  keepAlive?: boolean;
 }
 
 /** One name this tracker holds: its current term. */
@@ -217,21 +223,8 @@ function checkTrackerOptions(store: Store, options: unknown): TrackerParams {
   // The same rules as tryLead's (ttlMs above the skew, at most 7 days), and the store's own limits.
   const lead = checkLeadOptions({ name: names[0], holder, ttlMs: o.ttlMs, maxClockSkewMs: o.maxClockSkewMs });
   checkStoreLimits(store, lead.ttlMs);
-  const window = lead.ttlMs - lead.maxClockSkewMs;
-  const pollEveryMs = checkDuration(o.pollEveryMs, 'pollEveryMs', lead.ttlMs / 3, MAX_TTL_MS, 1);
-  if (pollEveryMs >= window) {
-    throw new LeaseholdError(
-      'INVALID_OPTION',
-      `pollEveryMs (${pollEveryMs}) must be shorter than ttlMs - maxClockSkewMs (${window}): each round renews the held names, so a longer one lets them lapse`,
-    );
-  }
-  const minWrite = store.limits?.minWriteIntervalMs ?? 0;
-  if (pollEveryMs < minWrite) {
-    throw new LeaseholdError(
-      'INVALID_OPTION',
-      `pollEveryMs (${pollEveryMs}) must be at least ${minWrite}: each round writes every held name, and the ${store.kind} store sustains about one write every ${minWrite} ms per lease`,
-    );
-  }
+  // Each round renews the held names: the same rule (and default) as an Elector's renewEveryMs.
+  const pollEveryMs = checkRenewInterval(o.pollEveryMs, 'pollEveryMs', lead, store);
   if (o.fairShare !== undefined && typeof o.fairShare !== 'boolean') {
     throw new LeaseholdError('INVALID_OPTION', `fairShare must be true or false; got ${describeValue(o.fairShare)}`);
   }
@@ -311,12 +304,16 @@ export class Tracker {
   private slotLead: LeadResult | undefined;
   private lastContenders: number | undefined;
   private lastShare: number | undefined;
+  private readonly keepAlive: boolean;
+  /** Lets the process exit again: set while started with `keepAlive`. */
+  private letExit: (() => void) | undefined;
 
   /** Checks every option (a typed {@link LeaseholdError}, nothing sent); the tracker starts with {@link start}. */
   constructor(store: Store, options: TrackerOptions) {
     this.store = checkStore(store);
     this.p = checkTrackerOptions(this.store, options);
     this.clock = checkClock(options.clock);
+    this.keepAlive = checkKeepAlive(options.keepAlive);
     const random = options.random ?? Math.random;
     // A bad value from a custom source must not break a round: fall back to 0 (no jitter, first in order).
     this.random = () => {
@@ -362,6 +359,7 @@ export class Tracker {
     return this.serialized(() => {
       if (this.running) return;
       this.running = true;
+      if (this.keepAlive) this.letExit ??= holdProcessOpen();
       this.generation++;
       this.rounds = 0;
       this.schedule(this.generation, this.random() * Math.max(this.p.claimStaggerMs, this.p.pollEveryMs / 10));
@@ -390,10 +388,14 @@ export class Tracker {
       const slot = this.slot;
       this.slot = this.slotLead = undefined;
       this.lastContenders = this.lastShare = undefined;
-      if (!releaseHeld) return;
       const names = ended.map((term) => term.name);
       if (slot !== undefined) names.push(this.slotName(slot));
-      await Promise.all(names.map((name) => this.release(name)));
+      try {
+        if (releaseHeld) await Promise.all(names.map((name) => this.release(name)));
+      } finally {
+        this.letExit?.();
+        this.letExit = undefined;
+      }
     });
   }
 

@@ -508,10 +508,14 @@ describe('Tracker', () => {
     it('a store that is not a store → INVALID_STORE', () => {
       expect(() => new Tracker({} as Store, base)).toThrow(expect.objectContaining({ code: 'INVALID_STORE' }));
     });
-    it('a store that sustains fewer writes than a round needs → INVALID_OPTION', () => {
+    it('a store that sustains fewer writes than a round needs → INVALID_OPTION for a set pollEveryMs; the default adapts', () => {
       const store = { ...new MemoryStore({ clock }), kind: 'slow', clockSource: 'store' as const, limits: { minTtlMs: 1_000, minWriteIntervalMs: 2_000 } };
       const slow: Store = Object.assign(Object.create(MemoryStore.prototype), store);
-      expect(() => new Tracker(slow, base)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+      expect(() => new Tracker(slow, { ...base, pollEveryMs: 1_000 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+      // Left to the default, the round waits the store's write interval: an option the caller never set never throws.
+      expect(() => new Tracker(slow, { ...base, ttlMs: 6_000 })).not.toThrow();
+      // A lease too short for any round that store sustains: the error names ttlMs, which the caller set.
+      expect(() => new Tracker(slow, { ...base, ttlMs: 2_000, maxClockSkewMs: 300 })).toThrow(expect.objectContaining({ code: 'INVALID_TTL' }));
     });
     it('bad stop options are refused', async () => {
       const t = new Tracker(new MemoryStore({ clock }), base);

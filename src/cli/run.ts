@@ -412,7 +412,7 @@ async function runLoop(opened: OpenedStore, options: RunOptions, relay: SignalRe
         options.doneExitCode,
         options.quiet && !out.json
           ? ''
-          : `slot ${options.slot} of ${options.name} is already done (last completed slot: ${outcome.doneSlot}); the command was not run`,
+          : `slot ${options.slot} of ${options.name} is already done (last completed slot: ${typeof outcome.doneSlot === 'number' ? new Date(outcome.doneSlot).toISOString() : outcome.doneSlot}); the command was not run`,
         { ...base, doneSlot: outcome.doneSlot },
       );
       return options.doneExitCode;

@@ -123,7 +123,7 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
 
 // Bad input is the caller's (400); an unreachable store is transient (503); the rest is the deployment's (500).
 function statusOf(code: LeaseholdErrorCode): HttpStatus {
-  if (code === 'INVALID_NAME' || code === 'INVALID_HOLDER' || code === 'INVALID_TTL' || code === 'INVALID_OPTION') return 400;
+  if (code === 'INVALID_NAME' || code === 'INVALID_HOLDER' || code === 'INVALID_TTL' || code === 'INVALID_OPTION' || code === 'INVALID_SLOT') return 400;
   if (code === 'STORE_UNAVAILABLE') return 503;
   return 500;
 }
