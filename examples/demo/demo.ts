@@ -65,6 +65,8 @@ async function openEngine(): Promise<{ pool: PostgresQueryable; label: string; c
     if (!/^postgres(ql)?:\/\//.test(url)) fail('--database-url must start with postgres:// or postgresql://');
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: url, max: workers + 2 });
+    // A database restart must not crash the demo: the pool drops the dead connection and reconnects.
+    pool.on('error', (error) => console.error(`idle Postgres connection lost: ${error.message}`));
     return { pool, label: `PostgreSQL at ${new URL(url).host}`, close: () => pool.end() };
   }
   const { PGlite } = await import('@electric-sql/pglite');

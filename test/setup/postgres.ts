@@ -43,8 +43,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a throwaway cluster; returns its URL and a stop function. */
-export async function startThrowawayPostgres(): Promise<{ url: string; stop: () => void }> {
+/** Starts a throwaway cluster; returns its URL, a stop function and a restart (a fast shutdown, as an operator's). */
+export async function startThrowawayPostgres(): Promise<{ url: string; stop: () => void; restart: () => void }> {
   const bin = findPostgresBin();
   const dir = mkdtempSync(join(tmpdir(), 'leasehold-pg-'));
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -73,6 +73,20 @@ export async function startThrowawayPostgres(): Promise<{ url: string; stop: () 
   ]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    // A fast shutdown terminates every session ("terminating connection due to administrator command"), then starts again.
+    restart: () => {
+      run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      run('pg_ctl', [
+        '-D',
+        data,
+        '-l',
+        join(dir, 'log'),
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+        '-w',
+        'start',
+      ]);
+    },
     stop: () => {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
