@@ -69,7 +69,7 @@ async function until(what: string, child: Child, test: (line: Record<string, unk
 // Each snippet, and what its appended lines report (one JSON line every 200 ms).
 const SNIPPETS = {
   elector: {
-    marker: "new Elector(store, { name: 'singleton', holder: `${hostname()}:${process.pid}`, ttlMs: 15_000 })",
+    marker: 'elector.on((event) =>',
     report: 'setInterval(() => console.log(JSON.stringify({ ok: elector.isLeader() })), 200)',
   },
   tracker: {
