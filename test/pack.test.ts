@@ -12,7 +12,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -92,12 +92,15 @@ beforeAll(async () => {
 afterAll(() => rmSync(WORK, { recursive: true, force: true }));
 
 describe('the packed package (npm pack, installed offline into a fresh project)', () => {
-  it('ships the build, the SQL schema, README, CHANGELOG and an MIT LICENSE; no sources or tests', () => {
+  it('ships the build, the SQL schema, README, CHANGELOG and an MIT LICENSE, and what the README links to; no sources or tests', () => {
     expect(packedFiles).toEqual(
       expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'sql/postgres.sql', 'dist/index.js', 'dist/index.d.ts']),
     );
-    expect(packedFiles.filter((f) => !/^(dist\/|sql\/|LICENSE$|README\.md$|CHANGELOG\.md$|package\.json$)/.test(f))).toEqual([]);
-    expect(packedFiles.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toBe(false);
+    const shipped = /^(dist\/|sql\/|docs\/|examples\/|infra\/|bench\/latency\.svg$|wrangler\.toml$|LICENSE$|(README|CHANGELOG|SAFETY|BENCHMARKS)\.md$|package\.json$)/;
+    expect(packedFiles.filter((f) => !shipped.test(f))).toEqual([]);
+    // Code outside dist/ is only the examples and the infrastructure the README links to, never the library's sources.
+    expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !/^(examples|infra)\//.test(f))).toEqual([]);
+    expect(packedFiles.some((f) => /^(src|test)\//.test(f) || /(^|\/)(node_modules|dist)\//.test(f.replace(/^dist\//, '')))).toBe(false);
     expect(readFileSync(join(INSTALLED, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
     expect(JSON.parse(readFileSync(join(INSTALLED, 'package.json'), 'utf8')).license).toBe('MIT');
     // Every export target is in the tarball.
@@ -105,6 +108,19 @@ describe('the packed package (npm pack, installed offline into a fresh project)'
     for (const target of Object.values(pkg.exports)) {
       for (const file of typeof target === 'string' ? [target] : [target.types, target.default]) expect(packedFiles, file).toContain(file.replace(/^\.\//, ''));
     }
+  });
+
+  it('every relative link of every Markdown file in the package resolves to a file in the package', () => {
+    const broken: string[] = [];
+    for (const doc of packedFiles.filter((f) => f.endsWith('.md'))) {
+      const text = readFileSync(join(INSTALLED, doc), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (target === undefined || /^[a-z]+:/i.test(target) || target.startsWith('#')) continue;
+        const path = join(dirname(doc), target.replace(/#.*$/, '')).replace(/\/$/, '');
+        if (!packedFiles.some((f) => f === path || f.startsWith(`${path}/`))) broken.push(`${doc}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 
   it('source maps carry their sources: each one names only sources it embeds (no src/ is shipped)', () => {
