@@ -96,7 +96,8 @@ describe('the packed package (npm pack, installed offline into a fresh project)'
     expect(packedFiles).toEqual(
       expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'sql/postgres.sql', 'dist/index.js', 'dist/index.d.ts']),
     );
-    const shipped = /^(dist\/|sql\/|docs\/|examples\/|infra\/|bench\/latency\.svg$|wrangler\.toml$|LICENSE$|(README|CHANGELOG|SAFETY|BENCHMARKS)\.md$|package\.json$)/;
+    const shipped =
+      /^(dist\/|sql\/|docs\/|examples\/|infra\/|bench\/latency\.svg$|wrangler\.toml$|LICENSE$|(README|CHANGELOG|SAFETY|BENCHMARKS)\.md$|package\.json$)/;
     expect(packedFiles.filter((f) => !shipped.test(f))).toEqual([]);
     // Code outside dist/ is only the examples and the infrastructure the README links to, never the library's sources.
     expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !/^(examples|infra)\//.test(f))).toEqual([]);
