@@ -98,11 +98,16 @@ async function main(): Promise<number> {
   const electedAt: { holder: string; at: number; token: number }[] = [];
   let leaderView: LeadResult | undefined;
   let leaderName: string | undefined;
+  // A crashed worker says nothing more: its elector is stopped without a release, and its events are not shown.
+  const crashed = new Set<string>();
+  let crashedUntil = 0;
+  let crashedName: string | undefined;
 
   for (let i = 1; i <= workers; i++) {
     const holder = `worker-${i}`;
     const elector = new Elector(store, { name, holder, ttlMs, maxClockSkewMs: skewMs, renewEveryMs: renewMs, retryEveryMs: pollMs });
     elector.on((e: ElectorEvent) => {
+      if (crashed.has(holder)) return;
       const now = performance.now();
       if (e.type === 'elected') {
         say(`${holder} ELECTED   token ${e.lead.token}, may act for ${(e.lead.remainingMs() / 1000).toFixed(2)} s`);
@@ -133,6 +138,8 @@ async function main(): Promise<number> {
   const status = setInterval(() => {
     if (leaderName && leaderView)
       say(`           leader ${leaderName}, token ${leaderView.token}, ${(leaderView.remainingMs() / 1000).toFixed(2)} s of validity left`);
+    else if (crashedUntil > performance.now())
+      say(`           no live leader: the crashed ${crashedName}'s lease runs out in ${((crashedUntil - performance.now()) / 1000).toFixed(2)} s`);
     else say('           no leader');
   }, 1_000);
 
@@ -141,8 +148,15 @@ async function main(): Promise<number> {
   if (!first) throw new Error('no leader emerged');
 
   // A crash: the leader stops renewing without releasing. Its lease must run out before anyone takes over.
-  say(`KILL ${first} (no release: the lease must run out first)`);
+  say(`CRASH ${first} (simulated: it stops renewing and never releases, so its lease must run out first)`);
   const killedAt = performance.now();
+  crashed.add(first);
+  // The validity it had when it crashed: nobody may lead before it runs out (the store adds the skew margin).
+  crashedUntil = performance.now() + (leaderView?.remainingMs() ?? 0);
+  crashedName = first;
+  // Its lease stays valid until it runs out: the overlap check keeps that window whole.
+  open.delete(first);
+  leaderName = undefined;
   await electors.get(first)?.stop({ release: false });
   electors.delete(first);
   while (!leaderName && performance.now() - killedAt < 3 * ttlMs) await sleep(20);
