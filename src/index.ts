@@ -7,6 +7,7 @@
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { Elector, type ElectorEvent, type ElectorOptions, type LostReason } from './elector.js';
 export { isLeaseholdError, LeaseholdError, type LeaseholdErrorCode } from './errors.js';
+export { identityOf, storeIdentity } from './identity.js';
 export {
   compareSlots,
   type JobContext,

@@ -5,6 +5,7 @@
  */
 import { type Clock, checkClock, markRealTimeDeadline, monotonicNow, systemClock, type TimerHandle, wallNow } from './clock.js';
 import { isLeaseholdError, LeaseholdError } from './errors.js';
+import { identityOf } from './identity.js';
 import { liveSignal } from './live-signal.js';
 import {
   checkDuration,
@@ -125,6 +126,13 @@ export function checkStore(store: unknown): Store {
   }
   if (s.timeoutMs !== undefined && (typeof s.timeoutMs !== 'number' || !Number.isFinite(s.timeoutMs) || s.timeoutMs <= 0)) {
     throw new LeaseholdError('INVALID_STORE', `store.timeoutMs must be a positive number of milliseconds, or absent; got ${describeValue(s.timeoutMs)}`);
+  }
+  const identity: unknown = s.identity;
+  if (identity !== undefined && ((typeof identity !== 'object' && typeof identity !== 'function') || identity === null)) {
+    throw new LeaseholdError(
+      'INVALID_STORE',
+      `store.identity must be an object (storeIdentity(client, key), or identityOf(inner) in a wrapper), or absent; got ${describeValue(identity)}`,
+    );
   }
   return s as Store;
 }
@@ -247,22 +255,22 @@ function storeTimeout(store: Store): number {
 
 /**
  * The version of the lease state each holder last saw (its last `tryLead()` result, or its release), per store
- * and name, so that a later `release()` by that holder is pinned to exactly that state: a release held by the
- * network and delivered after the holder renewed then changes nothing. Bounded; a forgotten entry only makes a
+ * identity and name, so that a later `release()` by that holder is pinned to exactly that state: a release held by
+ * the network and delivered after the holder renewed then changes nothing. Bounded; a forgotten entry only makes a
  * release conditional on the holder alone, as a cold release is.
  */
-const seenVersions = new WeakMap<Store, Map<string, string>>();
+const seenVersions = new WeakMap<object, Map<string, string>>();
 const SEEN_VERSIONS_LIMIT = 1_024;
 
 function seenKey(name: string, holder: string): string {
   return `${name}\n${holder}`;
 }
 
-function rememberVersion(store: Store, name: string, holder: string, record: LeaseRecord | null): void {
-  let versions = seenVersions.get(store);
+function rememberVersion(identity: object, name: string, holder: string, record: LeaseRecord | null): void {
+  let versions = seenVersions.get(identity);
   if (!versions) {
     versions = new Map();
-    seenVersions.set(store, versions);
+    seenVersions.set(identity, versions);
   }
   const key = seenKey(name, holder);
   if (record === null) {
@@ -278,9 +286,9 @@ function rememberVersion(store: Store, name: string, holder: string, record: Lea
 }
 
 /**
- * Results that may still say "leader", per store, name and holder, so that a release by this process ends them
- * at once. Each leading result keeps its entry and the generation it was born under; a release moves the entry to
- * a new generation (ending them all) and aborts the signals handed out. Entries whose results have all run out
+ * Results that may still say "leader", per store identity, name and holder, so that a release by this process ends
+ * them at once. Each leading result keeps its entry and the generation it was born under; a release moves the entry
+ * to a new generation (ending them all) and aborts the signals handed out. Entries whose results have all run out
  * are swept, so the map holds only live leases.
  */
 interface Holding {
@@ -289,13 +297,13 @@ interface Holding {
   /** The latest end of validity (wall clock) of any result born under this entry. */
   untilWall: number;
 }
-const holdings = new WeakMap<Store, { byKey: Map<string, Holding>; sweepAt: number }>();
+const holdings = new WeakMap<object, { byKey: Map<string, Holding>; sweepAt: number }>();
 
-function holding(store: Store, name: string, holder: string, untilWall: number, nowWall: number): Holding {
-  let table = holdings.get(store);
+function holding(identity: object, name: string, holder: string, untilWall: number, nowWall: number): Holding {
+  let table = holdings.get(identity);
   if (!table) {
     table = { byKey: new Map(), sweepAt: 64 };
-    holdings.set(store, table);
+    holdings.set(identity, table);
   }
   const key = seenKey(name, holder);
   let h = table.byKey.get(key);
@@ -311,9 +319,9 @@ function holding(store: Store, name: string, holder: string, untilWall: number, 
   return h;
 }
 
-/** Ends every result of `holder` for `name` on `store` in this process: a release is under way (fail-safe, whatever its outcome). */
-function endResults(store: Store, name: string, holder: string): void {
-  const table = holdings.get(store);
+/** Ends every result of `holder` for `name` on the store `identity` in this process: a release is under way (fail-safe). */
+function endResults(identity: object, name: string, holder: string): void {
+  const table = holdings.get(identity);
   const key = seenKey(name, holder);
   const h = table?.byKey.get(key);
   if (!table || !h) return;
@@ -325,8 +333,8 @@ function endResults(store: Store, name: string, holder: string): void {
 }
 
 /**
- * Warm holders' last results, per store and name (see `renewBelow`): only results that lead, with the options
- * they were won with. Any fresh answer for the name replaces or clears the entry; so do a release and a failed
+ * Warm holders' last results, per store identity and name (see `renewBelow`): only results that lead, with the
+ * options they were won with. Any fresh answer for the name replaces or clears the entry; so do a release and a failed
  * call. Bounded; a forgotten entry only costs a request.
  */
 interface WarmEntry {
@@ -336,15 +344,15 @@ interface WarmEntry {
   data: string | null;
   result: Result;
 }
-const warm = new WeakMap<Store, Map<string, WarmEntry>>();
+const warm = new WeakMap<object, Map<string, WarmEntry>>();
 const WARM_LIMIT = 1_024;
 
-function setWarm(store: Store, name: string, entry: WarmEntry | undefined): void {
-  let byName = warm.get(store);
+function setWarm(identity: object, name: string, entry: WarmEntry | undefined): void {
+  let byName = warm.get(identity);
   if (!byName) {
     if (!entry) return;
     byName = new Map();
-    warm.set(store, byName);
+    warm.set(identity, byName);
   }
   byName.delete(name);
   if (!entry) return;
@@ -453,7 +461,7 @@ function makeResult(
   let remainingMs: (() => number) | undefined;
   if (leading) {
     // A release by this process ends this result at once (README: results of a released lease stop leading).
-    const h = holding(store, name, holder, validUntilWall, startWall);
+    const h = holding(identityOf(store), name, holder, validUntilWall, startWall);
     const bornUnder = h.generation;
     held = h;
     // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
@@ -591,6 +599,8 @@ function expirySignal(clock: Clock, remainingMs: () => number, held: Holding | u
  */
 export async function tryLead(store: Store, options: TryLeadOptions): Promise<LeadResult> {
   const s = checkStore(store);
+  // This process's memory of the lease is keyed by the store's identity (DESIGN rule "One identity per lease table").
+  const id = identityOf(s);
   const p = checkLeadOptions(options);
   checkStoreLimits(s, p.ttlMs);
   const clock = checkClock(options.clock);
@@ -602,7 +612,7 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
   const startMono = monotonicNow(clock);
   const startWall = wallNow(clock);
   if (renewBelow !== undefined) {
-    const entry = warm.get(s)?.get(p.name);
+    const entry = warm.get(id)?.get(p.name);
     if (entry && entry.holder === p.holder && entry.ttlMs === p.ttlMs && entry.maxClockSkewMs === p.maxClockSkewMs && entry.data === p.data) {
       // Re-checked now, on both clocks (a frozen Lambda or a paused VM finds it run out), and against releases.
       if (entry.result.remainingMs() > renewBelow * windowMs) return entry.result.again();
@@ -611,12 +621,12 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
   const result = (record: LeaseRecord | null, storeNow: number | undefined) => {
     const leading = record !== null && record.version === version && record.holder === p.holder;
     const live = leading || (record !== null && isLive(s.clockSource, record, storeNow, startWall, p.maxClockSkewMs));
-    rememberVersion(s, p.name, p.holder, record);
+    rememberVersion(id, p.name, p.holder, record);
     const made = makeResult(clock, record, leading, startMono, startWall, windowMs, live, s, p.name, p.holder);
     // Every fresh answer for this name (an Elector's included) replaces what a warm holder may answer from memory.
     // Entries are made only by calls with renewBelow (the others need none, and a missing entry costs one request).
-    if (renewBelow !== undefined || warm.get(s)?.has(p.name)) {
-      setWarm(s, p.name, leading ? { holder: p.holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, data: p.data, result: made } : undefined);
+    if (renewBelow !== undefined || warm.get(id)?.has(p.name)) {
+      setWarm(id, p.name, leading ? { holder: p.holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, data: p.data, result: made } : undefined);
     }
     return made;
   };
@@ -627,7 +637,7 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
     return await claimWithin(s, p, version, startWall, bound, result);
   } catch (error) {
     // A failed or lost renewal: nothing is answered from memory until a fresh answer says who leads.
-    setWarm(s, p.name, undefined);
+    setWarm(id, p.name, undefined);
     throw error;
   } finally {
     bound.done();
@@ -760,13 +770,14 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
   monotonicNow(clock); // checked too: a clock with either half broken is refused before anything is sent
   // The state this holder last saw, if this process saw one: the release gives up exactly that (README safety
   // point 4), so a release that the network delivers after the same holder renewed changes nothing.
-  const expectedVersion = seenVersions.get(s)?.get(seenKey(name, holder));
+  const id = identityOf(s);
+  const expectedVersion = seenVersions.get(id)?.get(seenKey(name, holder));
   // From now on this holder gives the lease up: its results in this process stop leading, whatever the answer.
-  endResults(s, name, holder);
-  setWarm(s, name, undefined);
+  endResults(id, name, holder);
+  setWarm(id, name, undefined);
   const released = (record: LeaseRecord | null) => {
     const done = record !== null && record.version === version && record.holder === null;
-    if (done) rememberVersion(s, name, holder, record);
+    if (done) rememberVersion(id, name, holder, record);
     return done;
   };
   const bound = new CallBound(clock, s, storeTimeout(s), `release(${name})`);
@@ -842,8 +853,9 @@ export async function getLeader(store: Store, name: string, options: GetLeaderOp
   }
   const r = read.record;
   // A takeover seen by this process: a warm holder of this name may no longer answer from memory.
-  const entry = warm.get(s)?.get(name);
-  if (entry && (r?.holder !== entry.holder || r?.token !== entry.result.token)) setWarm(s, name, undefined);
+  const id = identityOf(s);
+  const entry = warm.get(id)?.get(name);
+  if (entry && (r?.holder !== entry.holder || r?.token !== entry.result.token)) setWarm(id, name, undefined);
   if (r === null || r.holder === null || !isLive(s.clockSource, r, read.now, clientNow, skew)) return null;
   return { holder: r.holder, token: r.token, acquiredAt: r.acquiredAt, expiresAt: r.expiresAt, data: r.data };
 }

@@ -123,6 +123,15 @@ export interface Store {
    * its lease's validity window, whichever is shorter. Past it the call fails closed (`STORE_UNAVAILABLE`).
    */
   readonly timeoutMs?: number;
+  /**
+   * What this process's memory of a lease (the version each holder last saw, the results that may still say
+   * leader, a warm holder's answer) is keyed by (DESIGN rule "One identity per lease table"): stores on the same
+   * client and table return the same object (`storeIdentity(client, key)` from `leasehold` makes one per client and key), so a release or a
+   * takeover seen through one ends the results won through the other at once. A wrapper returns the wrapped store's
+   * identity (`identityOf(inner)`). Default: the store object itself (its memory is its own). Must be an object, and
+   * the same object for the store's whole life; two stores that share it must read and write the same records.
+   */
+  readonly identity?: object;
   /** Reads the record for `name` (strongly consistent). */
   read(name: string, options?: StoreCallOptions): Promise<ReadResult>;
   /** Writes `write` only if no record exists for the name. */

@@ -379,6 +379,7 @@ describe('firestore-rest store: requests on the wire', () => {
     expect([...seen].sort()).toEqual([
       'src/clock.ts',
       'src/errors.ts',
+      'src/identity.ts',
       'src/lead.ts',
       'src/options.ts',
       'src/store.ts',
@@ -402,6 +403,7 @@ describe('firestore-rest store: requests on the wire', () => {
       { ...ok, timeoutMs: '1000' },
       { ...ok, timeoutMs: Number.POSITIVE_INFINITY },
       { ...ok, clock: { now: () => 0 } },
+      { ...ok, fetch: 'https://proxy.example' },
       { projectId: PROJECT },
       { ...ok, serviceAccount: { client_email: 'x@y', private_key: 'k' } },
       { projectId: PROJECT, serviceAccount: { client_email: 'x@y', private_key: 'not a pem' } },

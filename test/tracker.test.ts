@@ -4,7 +4,7 @@ import { isLeaseholdError } from '../src/errors.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import type { Store } from '../src/store.js';
 import { MemoryStore } from '../src/stores/memory.js';
-import { genericOnly, withFaults } from '../src/testing/faults.js';
+import { withFaults } from '../src/testing/faults.js';
 import { Tracker, type TrackerEvent, type TrackerOptions } from '../src/tracker.js';
 
 const TTL = 3_000;
@@ -338,7 +338,9 @@ describe('Tracker', () => {
     expect(a.lease('shard-3')).toBe(lease);
     expect(events.filter((e) => e.type === 'renewed' && e.name === 'shard-3').length).toBeGreaterThanOrEqual(8);
     // An operator in another process releases it and someone else claims it: a's next renewal sees it taken over.
-    const elsewhere = genericOnly(memory); // another Store object: the core treats it as another process
+    // A handle declaring no identity of its own (a wrapper that does not forward it): the core treats it as another
+    // process. (genericOnly(memory) forwards the identity, so its release would end a's results here at once.)
+    const elsewhere = counting(memory, clock).store;
     await release(elsewhere, { name: 'shard-3', holder: 'a', clock });
     expect(lease?.signal.aborted).toBe(false);
     const intruder = await tryLead(elsewhere, { name: 'shard-3', holder: 'intruder', ttlMs: TTL, maxClockSkewMs: SKEW, clock });

@@ -15,8 +15,9 @@ export type { LeaseholdLogFields, LeaseholdLogger, LoggerOptions, LogLevel, LogS
 
 /**
  * Wraps `store` so that its calls and leadership changes are logged to `logger`; use the result wherever you used
- * the store. Everything else is unchanged: same `kind`, clock model, limits and timeout, the same fused paths, the
- * same answers (a logger that throws is ignored). Keep the original for store-specific methods (`migrate()`,
+ * the store. Everything else is unchanged: same `kind`, clock model, limits, timeout and identity (a release through
+ * the original store ends the results won through the wrapper at once, and the other way round), the same fused
+ * paths, the same answers (a logger that throws is ignored). Keep the original for store-specific methods (`migrate()`,
  * `createTable()`). Wrap once, at module scope: leadership is tracked per wrapped store.
  *
  * Lines: `info` when leadership through this store is gained or lost (released, expired, superseded), `warn`

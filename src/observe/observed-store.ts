@@ -9,6 +9,7 @@
  */
 import { type Clock, checkClock } from '../clock.js';
 import { isLeaseholdError, LeaseholdError } from '../errors.js';
+import { identityOf } from '../identity.js';
 import { SLOT_RECORD_SUFFIX } from '../jobs.js';
 import { checkStore } from '../lead.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, describeValue, MAX_CLOCK_SKEW_MS } from '../options.js';
@@ -180,8 +181,9 @@ function recordFields(record: LeaseRecord | null | undefined): { token?: number;
 }
 
 /**
- * Wraps `store` so that `observers` hear every call. The result keeps the store's `kind`, `clockSource`, `limits`
- * and `timeoutMs`, and has `claim`/`releaseHolder` exactly when the store has them (so the core takes the same path).
+ * Wraps `store` so that `observers` hear every call. The result keeps the store's `kind`, `clockSource`, `limits`,
+ * `timeoutMs` and `identity` (so a release through the store or the wrapper ends the results won through the other),
+ * and has `claim`/`releaseHolder` exactly when the store has them (so the core takes the same path).
  * Throws `INVALID_STORE` when `store` is not a Store, `INVALID_OPTION` for a bad option.
  */
 export function observeStore(store: Store, observers: readonly StoreObserver[], options: ObserveOptions = {}): ObservedStore {
@@ -289,6 +291,7 @@ export function observeStore(store: Store, observers: readonly StoreObserver[], 
   const observed: Store = {
     kind,
     clockSource: inner.clockSource,
+    identity: identityOf(inner),
     ...(inner.limits ? { limits: inner.limits } : {}),
     ...(inner.timeoutMs !== undefined ? { timeoutMs: inner.timeoutMs } : {}),
 

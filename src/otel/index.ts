@@ -246,8 +246,9 @@ function metricsObserver(meter: Meter): { observer: StoreObserver; watch(tracker
 
 /**
  * Wraps `store` with OpenTelemetry spans and metrics (and, with `logger`, log lines); use the result wherever you
- * used the store. Everything else is unchanged: same `kind`, clock model, limits and timeout, the same fused paths,
- * the same answers (an exporter or logger that throws is ignored). Keep the original for store-specific methods
+ * used the store. Everything else is unchanged: same `kind`, clock model, limits, timeout and identity (a release
+ * through the original store ends the results won through the wrapper at once, and the other way round), the same
+ * fused paths, the same answers (an exporter or logger that throws is ignored). Keep the original for store-specific methods
  * (`migrate()`, `createTable()`). Wrap once, at module scope: leadership is tracked per wrapped store, and the gauge
  * reports each wrapped store's names.
  *

@@ -20,6 +20,7 @@
  */
 import { requestBound } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
+import { storeIdentity } from '../identity.js';
 import { planClaim } from '../lead.js';
 import { describeValue } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
@@ -73,6 +74,10 @@ type Operation =
 /**
  * Store over {@link LeaseDurableObject}: one object per lease name, one request per call, the object's clock
  * judges expiry (`clockSource: 'store'`). Build one per isolate (or per request; it holds no state).
+ *
+ * Its {@link DurableObjectStore.identity} is its namespace binding: every store on the same binding object
+ * (`env.LEASES`) shares this process's memory of each lease (DESIGN rule "One identity per lease table"), so a release
+ * through one ends the results won through another at once, however many stores the isolate builds.
  * @example
  * const store = new DurableObjectStore({ namespace: env.LEASES })
  * const lead = await tryLead(store, { name: 'hourly-sync', holder: crypto.randomUUID(), ttlMs: 60_000 })
@@ -84,6 +89,11 @@ export class DurableObjectStore implements Store {
   private readonly locationHint: string | undefined;
   /** Time limit of each request to the object, and the bound of one library call on this store, in ms. */
   readonly timeoutMs: number;
+  /**
+   * What this process's memory of a lease is keyed by: one object per namespace binding (`storeIdentity`); the
+   * `locationHint` does not count (it only says where a new object is created; `idFromName` picks the object).
+   */
+  readonly identity: object;
 
   constructor(options: DurableObjectStoreOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -106,6 +116,7 @@ export class DurableObjectStore implements Store {
       throw new LeaseholdError('INVALID_STORE', `durable-object store: timeoutMs must be a positive whole number of ms; got ${describeValue(timeoutMs)}`);
     }
     this.namespace = namespace;
+    this.identity = storeIdentity(namespace, 'durable-object namespace');
     this.locationHint = locationHint;
     this.timeoutMs = timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { requestBound } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
+import { storeIdentity } from '../identity.js';
 import { planClaim } from '../lead.js';
 import { checkStoreTimeout, describeValue, isWellFormed } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
@@ -149,6 +150,11 @@ const N = (n: number): AttributeValue => ({ N: String(n) });
  * Expiry is judged by callers' clocks: a contender takes over only after `expiresAt + maxClockSkewMs` on its
  * own clock, so callers' clocks must agree within `maxClockSkewMs` (default 1 000 ms). The table must have
  * one writable home region (not a global table with eventual multi-region consistency; see {@link DynamoDBStore.checkTable}).
+ *
+ * Its {@link DynamoDBStore.identity} is its client and the layout of its lease items (table, key attributes and
+ * prefix, sort-key value, attribute names): stores built on the same client object with the same such options share
+ * this process's memory of each lease (DESIGN rule "One identity per lease table"), so a release through one ends
+ * the results won through another at once. Build your stores on one client.
  * @example
  * import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
  * import { tryLead } from 'leasehold'
@@ -169,7 +175,13 @@ export class DynamoDBStore implements Store {
   private readonly ttlRetentionMs: number;
   /** Bound of one library call, in ms: the core gives up then; each request also carries an abort signal. */
   readonly timeoutMs: number;
+  /** The record each name was last seen with (a hint: it only picks which condition a claim tries first). */
   private readonly seen = new Map<string, LeaseRecord | null>();
+  /**
+   * What this process's memory of a lease is keyed by: one object per client and item layout (`storeIdentity`).
+   * Stores on another client object, or naming the table once by name and once by ARN, get another.
+   */
+  readonly identity: object;
 
   constructor(options: DynamoDBStoreOptions) {
     if (typeof options !== 'object' || options === null || typeof (options.client as { send?: unknown } | undefined)?.send !== 'function') {
@@ -229,6 +241,10 @@ export class DynamoDBStore implements Store {
     this.ttlAttribute = ttlAttribute;
     this.ttlRetentionMs = retention;
     this.timeoutMs = checkStoreTimeout(options.timeoutMs, this.kind);
+    // Everything that decides which item, and which of its attributes, a lease name maps to; nothing else (the TTL
+    // attribute and timeouts do not change what a read shows). JSON keeps the parts apart whatever they hold.
+    const layout = [options.table, keyPrefix, partitionKey, sortKey?.name ?? null, sortKey?.value ?? null, ...Object.values(attr)];
+    this.identity = storeIdentity(options.client, `dynamodb items ${JSON.stringify(layout)}`);
   }
 
   /** The table name (or ARN) this store uses. */

@@ -7,6 +7,7 @@
  */
 import { abortSignalWithin, type Clock, checkClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
+import { storeIdentity } from '../identity.js';
 import { describeValue } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
 import {
@@ -75,6 +76,8 @@ export interface FirestoreRestStoreOptions {
 }
 
 const SCOPE = 'https://www.googleapis.com/auth/datastore';
+/** The "client" of the stores that send with the global `fetch` (see {@link FirestoreRestStore.identity}). */
+const GLOBAL_FETCH: object = Object.freeze({});
 const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 const TOKEN_LIFETIME_S = 3_600;
 const TOKEN_REFRESH_MARGIN_MS = 60_000;
@@ -118,6 +121,11 @@ export class FirestoreRestError extends Error {
  * to learn whether it applied. Round trips, preconditions and the clock model are `leasehold/firestore`'s: the
  * lease runs out at the document's update time + `ttlMs`, judged by a read's `readTime`; `tryLead()` refuses
  * leases shorter than 3 s with `INVALID_TTL` before any request (one write per second per document).
+ *
+ * Its {@link FirestoreRestStore.identity} is the collection's URL (`baseUrl`, project, database, collection) and the
+ * `fetch` option: stores addressing the same collection share this process's memory of each lease (DESIGN rule "One
+ * identity per lease table") when both send with the global `fetch`, or with the same `fetch` function. So a store
+ * built per request (as below) still sees the releases of the others in its isolate.
  * @example
  * import { FirestoreRestStore } from 'leasehold/firestore-rest'
  * export default {
@@ -143,6 +151,12 @@ export class FirestoreRestStore implements Store {
   private readonly clock: Clock;
   private readonly token: () => Promise<string>;
   private readonly seen = new SeenLeases<string>();
+  /**
+   * What this process's memory of a lease is keyed by: one object per collection URL and `fetch` option
+   * (`storeIdentity`). A `fetch` you pass may send anywhere (a service binding, a proxy), so only stores given the
+   * same function share it; the credentials do not count (they reach the same documents).
+   */
+  readonly identity: object;
 
   constructor(options: FirestoreRestStoreOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -165,6 +179,9 @@ export class FirestoreRestStore implements Store {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     const given = options.fetch;
     if (given === undefined && typeof globalThis.fetch !== 'function') throw invalid('no global fetch in this runtime; pass { fetch }');
+    if (given !== undefined && typeof given !== 'function')
+      throw invalid(`fetch must be a function like the global fetch, or omitted; got ${describeValue(given)}`);
+    this.identity = storeIdentity(given ?? GLOBAL_FETCH, `firestore-rest collection ${this.baseUrl}/v1/${this.databasePath}/documents/${this.collection}`);
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
       throw invalid(`timeoutMs must be a positive whole number of milliseconds (default ${DEFAULT_TIMEOUT_MS}); got ${describeValue(timeoutMs)}`);

@@ -6,6 +6,7 @@
  */
 import { type Clock, checkClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
+import { storeIdentity } from '../identity.js';
 import { checkStoreTimeout } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
 import {
@@ -102,6 +103,10 @@ const ABORTED = 10;
  * Writes are limited to about one per second per document by Firestore, which the store declares as its
  * `limits`: `tryLead()` refuses leases shorter than {@link MIN_FIRESTORE_TTL_MS} (`INVALID_TTL`) before any
  * request, read included, and an `Elector` refuses `renewEveryMs` under 1 000 (`INVALID_OPTION`).
+ *
+ * Its {@link FirestoreStore.identity} is its `Firestore` instance and collection path: stores built on the same
+ * instance and collection share this process's memory of each lease (DESIGN rule "One identity per lease table"), so
+ * a release through one ends the results won through another at once. Build your stores on one `Firestore`.
  * @example
  * import { Firestore } from '@google-cloud/firestore'
  * import { FirestoreStore } from 'leasehold/firestore'
@@ -118,6 +123,11 @@ export class FirestoreStore implements Store {
   private readonly firestore: FirestoreLike;
   private readonly clock: Clock;
   private readonly seen = new SeenLeases<FirestoreTimestampLike>();
+  /**
+   * What this process's memory of a lease is keyed by: one object per `Firestore` instance and collection path
+   * (`storeIdentity`). A `FirestoreRestStore` on the same collection gets another (this process cannot tell).
+   */
+  readonly identity: object;
   /** Bound of one library call, in ms (see {@link FirestoreStoreOptions.timeoutMs}). */
   readonly timeoutMs: number;
 
@@ -127,6 +137,7 @@ export class FirestoreStore implements Store {
     }
     this.firestore = options.firestore;
     this.collection = checkCollection(this.kind, options.collection);
+    this.identity = storeIdentity(options.firestore, `firestore collection ${this.collection}`);
     this.clock = checkClock(options.clock, `${this.kind} store`);
     this.timeoutMs = checkStoreTimeout(options.timeoutMs, this.kind);
   }

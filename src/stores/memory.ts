@@ -22,7 +22,8 @@ export interface MemoryStoreOptions {
 
 /**
  * In-memory Store. Every operation yields to the event loop once, so concurrent callers interleave the
- * way they do against a database.
+ * way they do against a database. Each instance holds its own leases, so its {@link MemoryStore.identity} is the
+ * instance itself: wrappers of it share that, another `MemoryStore` does not.
  * @example
  * const store = new MemoryStore()
  * const lead = await tryLead(store, { name: 'job', holder: 'worker-1', ttlMs: 10_000 })
@@ -32,6 +33,8 @@ export class MemoryStore implements Store {
   readonly clockSource: 'store' | 'client';
   private readonly clock: Clock;
   private readonly leases = new Map<string, LeaseRecord>();
+  /** What this process's memory of a lease is keyed by: this store (its leases are its own). */
+  readonly identity: object = this;
 
   constructor(options: MemoryStoreOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new LeaseholdError('INVALID_STORE', 'memory store: options must be an object');

@@ -7,6 +7,7 @@
  * @module
  */
 import { LeaseholdError } from '../errors.js';
+import { storeIdentity } from '../identity.js';
 import { checkStoreTimeout, describeValue } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../store.js';
 
@@ -224,6 +225,10 @@ const statement = (text: string): Statement => ({ text, name: `leasehold_${hash(
 
 /**
  * Postgres store.
+ *
+ * Its {@link PostgresStore.identity} is its pool and qualified table: stores built on the same pool object and the
+ * same `schema`/`table` options share this process's memory of each lease (DESIGN rule "One identity per lease
+ * table"), so a release through one ends the results won through another at once. Build your stores on one pool.
  * @example
  * import pg from 'pg'
  * import { PostgresStore } from 'leasehold/postgres'
@@ -257,6 +262,11 @@ export class PostgresStore implements Store {
   private readonly queryTimeout: number | undefined;
   /** The holder each lease name was last won by through this store (a hint: it only picks the statement). */
   private readonly winners = new Map<string, string>();
+  /**
+   * What this process's memory of a lease is keyed by: one object per pool and qualified table (`storeIdentity`).
+   * Stores on another pool object, or naming the table once with and once without its schema, get another.
+   */
+  readonly identity: object;
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function') {
@@ -276,6 +286,7 @@ export class PostgresStore implements Store {
     this.options = { ...(options.table !== undefined ? { table: options.table } : {}), ...(options.schema !== undefined ? { schema: options.schema } : {}) };
     const t = qualifiedTable(this.options);
     this.table = t;
+    this.identity = storeIdentity(options.pool, `postgres table ${t}`);
     const fn = functionNames(this.options);
     const inSchema = (name: string) => (this.options.schema === undefined ? name : `${quoteIdentifier(this.options.schema, 'schema')}.${name}`);
     this.useFunctions = fn !== undefined;

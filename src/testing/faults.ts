@@ -3,13 +3,15 @@
  * store. They wrap a real engine; they never stand in for one.
  * @module
  */
+import { identityOf } from '../identity.js';
 import type { Store } from '../store.js';
 
-/** The same store with its fused `claim`/`releaseHolder` hidden, so the core's generic path runs. */
+/** The same store (same identity) with its fused `claim`/`releaseHolder` hidden, so the core's generic path runs. */
 export function genericOnly(store: Store): Store {
   return {
     kind: store.kind,
     clockSource: store.clockSource,
+    identity: identityOf(store),
     ...(store.limits ? { limits: store.limits } : {}),
     ...(store.timeoutMs !== undefined ? { timeoutMs: store.timeoutMs } : {}),
     read: (name, options) => store.read(name, options),
@@ -51,7 +53,10 @@ export interface FaultyStore extends Store {
   readonly calls: Record<'read' | 'create' | 'replace' | 'claim' | 'releaseHolder', number>;
 }
 
-/** Wraps `store` so tests can lose answers after a write applied, or fail requests before they apply. */
+/**
+ * Wraps `store` so tests can lose answers after a write applied, or fail requests before they apply. The wrapper
+ * keeps the store's identity: this process's memory of a lease is one, whichever of the two a call goes through.
+ */
 export function withFaults(store: Store): FaultyStore {
   let nextWrite: WriteFault | undefined;
   let readsFail = false;
@@ -82,6 +87,7 @@ export function withFaults(store: Store): FaultyStore {
   const wrapped: FaultyStore = {
     kind: store.kind,
     clockSource: store.clockSource,
+    identity: identityOf(store),
     ...(store.limits ? { limits: store.limits } : {}),
     ...(store.timeoutMs !== undefined ? { timeoutMs: store.timeoutMs } : {}),
     calls,
