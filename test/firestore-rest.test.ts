@@ -380,6 +380,7 @@ describe('firestore-rest store: requests on the wire', () => {
       'src/clock.ts',
       'src/errors.ts',
       'src/identity.ts',
+      'src/live-signal.ts',
       'src/lead.ts',
       'src/options.ts',
       'src/store.ts',
