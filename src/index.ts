@@ -11,12 +11,17 @@ export { identityOf, storeIdentity } from './identity.js';
 export {
   compareSlots,
   type JobContext,
+  type JobStatus,
+  type JobStatusOptions,
+  jobStatus,
   type NotRunReason,
   type RunExclusiveOptions,
   type RunExclusiveResult,
   runExclusive,
+  type Schedule,
   SLOT_RECORD_SUFFIX,
   type Slot,
+  slotOf,
 } from './jobs.js';
 export {
   type ClaimPlan,

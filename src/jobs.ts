@@ -7,13 +7,27 @@
  */
 import { type Clock, checkClock, type TimerHandle, wallNow } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { boundedStoreCall, checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
-import { checkHolder, checkLeadOptions, checkRenewInterval, MAX_NAME_LENGTH, RESERVED_NAME_SUFFIX } from './options.js';
-import { compareSlotValues, readSlot, type Slot, type SlotValue, slotOutput } from './slot.js';
+import { boundedStoreCall, checkStore, checkStoreLimits, getLeader, type LeadResult, release, tryLead } from './lead.js';
+import {
+  checkDuration,
+  checkHolder,
+  checkLeadOptions,
+  checkName,
+  checkRenewInterval,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  describeValue,
+  MAX_CLOCK_SKEW_MS,
+  MAX_NAME_LENGTH,
+  MAX_TTL_MS,
+  RESERVED_NAME_SUFFIX,
+} from './options.js';
+import { checkSchedule, type Schedule, type Timetable } from './schedule.js';
+import { compareSlotValues, describeSlot, readSlot, type Slot, type SlotValue, slotOutput } from './slot.js';
 import type { LeaseRecord, LeaseWrite, Store, StoreCallOptions } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
-export { compareSlots, type Slot } from './slot.js';
+export type { Schedule } from './schedule.js';
+export { compareSlots, type Slot, slotOf } from './slot.js';
 
 /** Options of {@link runExclusive}. */
 export interface RunExclusiveOptions {
@@ -39,6 +53,21 @@ export interface RunExclusiveOptions {
    * runs). A run that throws does not complete its slot.
    */
   slot?: Slot;
+  /**
+   * The job's schedule (`{ cron: '0 2 * * *', timezone? }` or `{ everyMs }`; see {@link Schedule}). With it, `slot` is
+   * optional (default: the latest scheduled instant at or before now, so hosts firing seconds apart agree), a `slot`
+   * that is not on the schedule throws `INVALID_SLOT`, and `missed` says what to do with the slots missed since the
+   * last completed one.
+   */
+  schedule?: Schedule;
+  /**
+   * With a `schedule`: `'skip'` (default) runs only the current slot and counts the missed ones (`missed` in the
+   * outcome); `'all'` runs each missed slot in order, oldest first, then the current one, each with its own
+   * `ctx.slot` and its own completion record (the latest `maxCatchUp` missed slots; older ones are counted as missed).
+   */
+  missed?: 'skip' | 'all';
+  /** With `missed: 'all'`, the most missed slots run before the current one (default 10, at most 1 000). */
+  maxCatchUp?: number;
   /** Payload stored with the lease while the job runs. */
   data?: string;
   /** Clock (default: the system clock). */
@@ -53,6 +82,8 @@ export interface JobContext {
   token: number;
   /** The term: its fields follow every renewal. */
   lead: LeadResult;
+  /** The slot being run (an instant in epoch ms, or a key), or `undefined` without a slot. */
+  slot: number | string | undefined;
 }
 
 /** Why a job did not run. */
@@ -74,6 +105,12 @@ export type RunExclusiveResult<T> =
       lost: TermEndReason | undefined;
       /** With a `slot`: whether its completion was recorded in the store (if not, a later trigger may run it again). */
       slotRecorded: boolean;
+      /** The slot run last (the current one, unless leadership was lost while catching up), or `undefined`. */
+      slot: number | string | undefined;
+      /** With a `schedule`: the missed slots not run (all of them with `missed: 'skip'`), since the last completed one. */
+      missed: number;
+      /** With `missed: 'all'`: the missed slots run before the current one, oldest first (epoch ms). */
+      caughtUp: number[];
     }
   | {
       ran: false;
@@ -112,6 +149,39 @@ function decodeSlot(record: LeaseRecord | null): SlotValue | null {
   return readSlot(value, `the completed slot kept in ${record.name}`);
 }
 
+function checkMissed(value: unknown, scheduled: boolean): 'skip' | 'all' {
+  if (value === undefined) return 'skip';
+  if (value !== 'skip' && value !== 'all') throw new LeaseholdError('INVALID_OPTION', `missed must be 'skip' or 'all'; got ${describeValue(value)}`);
+  if (!scheduled) throw new LeaseholdError('INVALID_OPTION', 'missed needs a schedule ({ cron } or { everyMs }): without one, no slot is known to be missed');
+  return value;
+}
+
+function checkMaxCatchUp(value: unknown): number {
+  if (value === undefined) return 10;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1_000) {
+    throw new LeaseholdError('INVALID_OPTION', `maxCatchUp must be a whole number from 0 to 1000 (default 10); got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** The slot to run: the one given (on the schedule, if there is one), or the schedule's latest due instant. */
+function resolveSlot(given: unknown, timetable: Timetable | undefined, clock: Clock): SlotValue | undefined {
+  if (given === undefined) {
+    if (timetable === undefined) return undefined;
+    const due = timetable.latestAtOrBefore(wallNow(clock));
+    if (due === undefined) throw new LeaseholdError('INVALID_SLOT', `the schedule ${timetable.text} has no slot due yet`);
+    return { kind: 'instant', ms: due };
+  }
+  const slot = readSlot(given);
+  if (timetable !== undefined && (slot.kind !== 'instant' || !timetable.isOn(slot.ms))) {
+    throw new LeaseholdError(
+      'INVALID_SLOT',
+      `slot ${describeSlot(slot)} is not on the schedule ${timetable.text}; pass the trigger's scheduled time (slotOf(event)), or omit slot to take the latest due one`,
+    );
+  }
+  return slot;
+}
+
 /**
  * Runs `job` only when this caller leads `name`; renews the lease while the job runs (on the clock's timers, well
  * inside the lease); aborts the job's signal when leadership is lost; releases at the end, after success or a
@@ -138,7 +208,10 @@ export async function runExclusive<T>(
   const p = checkLeadOptions({ ...options, holder });
   checkStoreLimits(s, p.ttlMs);
   const clock = checkClock(options.clock);
-  const slot = options.slot === undefined ? undefined : readSlot(options.slot);
+  const timetable = options.schedule === undefined ? undefined : checkSchedule(options.schedule);
+  const missedPolicy = checkMissed(options.missed, timetable !== undefined);
+  const maxCatchUp = checkMaxCatchUp(options.maxCatchUp);
+  const slot = resolveSlot(options.slot, timetable, clock);
   if (slot !== undefined && p.name.length > MAX_NAME_LENGTH - SLOT_RECORD_SUFFIX.length) {
     throw new LeaseholdError(
       'INVALID_NAME',
@@ -146,7 +219,7 @@ export async function runExclusive<T>(
     );
   }
   const renewEveryMs = checkRenewInterval(options.renewEveryMs, 'renewEveryMs', p, s);
-  if (typeof job !== 'function') throw new LeaseholdError('INVALID_OPTION', 'job must be a function ({ signal, token, lead }) => result');
+  if (typeof job !== 'function') throw new LeaseholdError('INVALID_OPTION', 'job must be a function ({ signal, token, lead, slot }) => result');
   const leadOptions = { name: p.name, holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, clock, ...(p.data !== null ? { data: p.data } : {}) };
 
   const first = await tryLead(s, leadOptions);
@@ -157,6 +230,8 @@ export async function runExclusive<T>(
   }
   const slotName = `${p.name}${SLOT_RECORD_SUFFIX}`;
   let slotRecord: LeaseRecord | null = null;
+  let catchUp: number[] = [];
+  let missed = 0;
   if (slot !== undefined) {
     // Read after the claim: a completion is written only by a run that holds the lease, and this one does now.
     try {
@@ -184,6 +259,12 @@ export async function runExclusive<T>(
       await release(s, { name: p.name, holder, clock }).catch(() => false);
       return { ran: false, reason: 'done', leader: null, token: first.token, expiresAt: 0, doneSlot: slotOutput(done) };
     }
+    // Slots missed since the last completed one (none known before a first completion).
+    if (timetable !== undefined && done?.kind === 'instant' && slot.kind === 'instant') {
+      const gap = timetable.between(done.ms, slot.ms, missedPolicy === 'all' ? maxCatchUp : 0);
+      catchUp = gap.slots;
+      missed = gap.count - gap.slots.length;
+    }
   }
 
   let lost: TermEndReason | undefined;
@@ -191,29 +272,55 @@ export async function runExclusive<T>(
     if (reason !== 'stopped') lost ??= reason;
   });
   const keeper = keepLease(s, leadOptions, term, clock, renewEveryMs);
-  let result: T;
-  try {
-    result = await job({ signal: term.lead.signal, token: first.token, lead: term.lead });
-  } catch (error) {
-    // A renewal in flight is waited for: one that lands after the release would take the free lease again.
-    await keeper.stop();
-    term.end('stopped');
-    await release(s, { name: p.name, holder, clock }).catch(() => false);
-    throw error;
-  }
-  // Judged at the moment the job returned, on both clocks, not at the next timer: a job that blocked the event loop
-  // past its validity is reported `lost` on every store.
-  term.check();
-  await keeper.stop();
+  // The missed slots first (oldest first), then the current one; each completes on its own.
+  const runs: (SlotValue | undefined)[] = [...catchUp.map((ms): SlotValue => ({ kind: 'instant', ms })), slot];
+  const caughtUp: number[] = [];
+  let result!: T;
+  let ranSlot: SlotValue | undefined;
   let slotRecorded = false;
-  if (slot !== undefined) {
-    slotRecorded = await boundedStoreCall(s, clock, `recording the completed slot of ${p.name}`, (call) =>
-      recordSlot(call, slotName, slotRecord, slot, clock, s),
-    ).catch(() => false);
+  for (const [i, current] of runs.entries()) {
+    // Leadership lost while catching up: the remaining slots wait for the next trigger.
+    if (i > 0 && term.check()) break;
+    try {
+      result = await job({ signal: term.lead.signal, token: first.token, lead: term.lead, slot: current === undefined ? undefined : slotOutput(current) });
+    } catch (error) {
+      // A renewal in flight is waited for: one that lands after the release would take the free lease again.
+      await keeper.stop();
+      term.end('stopped');
+      await release(s, { name: p.name, holder, clock }).catch(() => false);
+      throw error;
+    }
+    ranSlot = current;
+    // Judged at the moment the job returned, on both clocks, not at the next timer: a job that blocked the event loop
+    // past its validity is reported `lost` on every store.
+    term.check();
+    if (current !== undefined) {
+      const last = i === runs.length - 1 || term.ended;
+      // The last completion is written after the renewals stop (as before); a catch-up's while the lease is kept.
+      if (last) await keeper.stop();
+      const written = await boundedStoreCall(s, clock, `recording the completed slot of ${p.name}`, (call) =>
+        recordSlot(call, slotName, slotRecord, current, clock, s),
+      ).catch(() => undefined);
+      slotRecorded = written !== undefined;
+      if (written !== undefined) slotRecord = written;
+      if (i < runs.length - 1 && current.kind === 'instant') caughtUp.push(current.ms);
+      if (!slotRecorded && i < runs.length - 1) break; // an unrecorded catch-up: stop rather than run past a gap
+    }
   }
+  await keeper.stop();
   term.end('stopped');
   await release(s, { name: p.name, holder, clock }).catch(() => false);
-  return { ran: true, result, token: first.token, lost, slotRecorded };
+  const notRun = catchUp.length - caughtUp.length;
+  return {
+    ran: true,
+    result,
+    token: first.token,
+    lost,
+    slotRecorded,
+    slot: ranSlot === undefined ? undefined : slotOutput(ranSlot),
+    missed: missed + notRun,
+    caughtUp,
+  };
 }
 
 /** Renews the term's lease every `renewEveryMs` until stopped; ends the term when leadership is lost. */
@@ -269,8 +376,9 @@ function keepLease(
 }
 
 /**
- * Records `slot` as completed in the slot record (compare-and-swap on the state read before the job, so a stale
- * writer cannot move it back); never lowers it. Returns whether the store confirmed it.
+ * Records `slot` as completed in the slot record (compare-and-swap on the state read before, so a stale writer cannot
+ * move it back), with the wall-clock time of completion; never lowers it. Returns the slot record as it now stands,
+ * or `undefined` when the store did not confirm it.
  */
 async function recordSlot(
   call: <R>(request: (options: StoreCallOptions) => Promise<R>) => Promise<R>,
@@ -279,11 +387,12 @@ async function recordSlot(
   slot: SlotValue,
   clock: Clock,
   store: Store,
-): Promise<boolean> {
+): Promise<LeaseRecord | undefined> {
   let current = seen;
   for (let attempt = 0; attempt < 3; attempt++) {
     const done = decodeSlot(current);
-    if (done !== null && compareSlotValues(done, slot) >= 0) return true;
+    if (current !== null && done !== null && compareSlotValues(done, slot) >= 0) return current;
+    const completedAt = wallNow(clock);
     const write: LeaseWrite = {
       name,
       holder: null,
@@ -291,22 +400,103 @@ async function recordSlot(
       acquiredAt: null,
       ttlMs: 0,
       version: globalThis.crypto.randomUUID(),
-      data: JSON.stringify({ slot: slotOutput(slot) }),
-      clientNow: wallNow(clock),
+      data: JSON.stringify({ slot: slotOutput(slot), at: completedAt }),
+      clientNow: completedAt,
     };
     try {
       const expected = current?.version;
       const outcome = await call((o) => (expected === undefined ? store.create(write, o) : store.replace(expected, write, o)));
-      if (outcome.ok) return true;
+      if (outcome.ok) return outcome.record;
       current = outcome.current ?? (await call((o) => store.read(name, o))).record;
     } catch {
       try {
         current = (await call((o) => store.read(name, o))).record;
-        if (current?.version === write.version) return true;
+        if (current?.version === write.version) return current;
       } catch {
-        return false;
+        return undefined;
       }
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Options of {@link jobStatus}. */
+export interface JobStatusOptions {
+  /** The job's schedule: with it, the status says when the next slot is due, how many were missed, and whether it is overdue. */
+  schedule?: Schedule;
+  /** Clock (default: the system clock). */
+  clock?: Clock;
+  /** How long after a slot fell due, in ms, a job that has not completed it is overdue (default 60 000). */
+  overdueAfterMs?: number;
+  /** Skew margin for client-clock stores when judging whether a run holds the lease (default 1 000 ms). */
+  maxClockSkewMs?: number;
+}
+
+/** What {@link jobStatus} found. */
+export interface JobStatus {
+  /** The last completed slot (epoch ms for an instant, the string for a key), or `null` when none has completed. */
+  lastSlot: number | string | null;
+  /** When that slot's run completed (epoch ms, the runner's wall clock), or `null` when unknown. */
+  lastCompletedAt: number | null;
+  /** Whether a run holds the job's lease now (its holder), or `null`. */
+  running: string | null;
+  /** With a schedule: the next scheduled instant after now (epoch ms), else `null`. */
+  nextDue: number | null;
+  /** With a schedule: scheduled slots after `lastSlot`, up to now, not completed (`null` without a schedule or before a first completion). */
+  missed: number | null;
+  /** With a schedule: the latest due slot is later than `lastSlot` and fell due more than `overdueAfterMs` ago. */
+  overdue: boolean;
+  /** With a schedule: the latest slot due at or before now (epoch ms), else `null`. */
+  latestDue: number | null;
+}
+
+/**
+ * A scheduled job's status, for dashboards and dead-man checks: the last completed slot and when, whether a run holds
+ * the lease, and with a schedule the next due slot, the missed count and whether it is overdue. Reads the job's
+ * completed-slot record and its lease, in parallel (one round trip); writes nothing.
+ * @example
+ * const status = await jobStatus(store, 'nightly-report', { schedule: { cron: '0 2 * * *' } })
+ * if (status.overdue) alert(`nightly-report missed ${status.missed} run(s)`)
+ */
+export async function jobStatus(store: Store, name: string, options: JobStatusOptions = {}): Promise<JobStatus> {
+  const s = checkStore(store);
+  checkName(name);
+  if (typeof options !== 'object' || options === null) {
+    throw new LeaseholdError('INVALID_OPTION', 'jobStatus options must be an object like { schedule, clock, overdueAfterMs }, or omitted');
+  }
+  const clock = checkClock(options.clock);
+  const timetable = options.schedule === undefined ? undefined : checkSchedule(options.schedule);
+  const overdueAfterMs = checkDuration(options.overdueAfterMs, 'overdueAfterMs', 60_000, MAX_TTL_MS);
+  const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
+  const [record, leader] = await Promise.all([
+    // A name too long for a slot record has none (runExclusive refuses a slot for it).
+    name.length > MAX_NAME_LENGTH - SLOT_RECORD_SUFFIX.length
+      ? Promise.resolve(null)
+      : boundedStoreCall(
+          s,
+          clock,
+          `reading the completed slot of ${name}`,
+          async (call) => (await call((o) => s.read(`${name}${SLOT_RECORD_SUFFIX}`, o))).record,
+        ),
+    getLeader(s, name, { clock, maxClockSkewMs: skew }),
+  ]);
+  const done = decodeSlot(record);
+  let lastCompletedAt: number | null = null;
+  try {
+    const at = (JSON.parse(record?.data ?? 'null') as { at?: unknown } | null)?.at;
+    if (typeof at === 'number' && Number.isFinite(at)) lastCompletedAt = at;
+  } catch {}
+  const now = wallNow(clock);
+  let nextDue: number | null = null;
+  let latestDue: number | null = null;
+  let missed: number | null = null;
+  let overdue = false;
+  if (timetable !== undefined) {
+    nextDue = timetable.nextAfter(now) ?? null;
+    latestDue = timetable.latestAtOrBefore(now) ?? null;
+    if (done?.kind === 'instant') missed = timetable.between(done.ms, now + 1, 0).count;
+    const behind = latestDue !== null && (done === null || (done.kind === 'instant' && latestDue > done.ms));
+    overdue = behind && latestDue !== null && now - latestDue > overdueAfterMs;
+  }
+  return { lastSlot: done === null ? null : slotOutput(done), lastCompletedAt, running: leader?.holder ?? null, nextDue, missed, overdue, latestDue };
 }

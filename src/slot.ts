@@ -126,3 +126,41 @@ export function slotOutput(value: SlotValue): number | string {
 export function describeSlot(value: SlotValue): string {
   return value.kind === 'instant' ? new Date(value.ms).toISOString() : JSON.stringify(value.key);
 }
+
+/**
+ * The instant of a trigger, in epoch ms: an EventBridge scheduled event (`event.time`), a Workers
+ * `ScheduledController` or scheduled event (`scheduledTime`), a Fetch `Request` from Cloud Scheduler (its
+ * `X-CloudScheduler-ScheduleTime` header), a `Date`, an ISO 8601 string (any precision or offset) or a number.
+ * Anything else throws `INVALID_SLOT`.
+ * @example
+ * export const handler = (event) => runExclusive(store, { name: 'nightly', slot: slotOf(event) }, job) // Lambda
+ * async scheduled(controller, env) { await runExclusive(store, { name: 'nightly', slot: slotOf(controller) }, job) } // Workers
+ */
+export function slotOf(trigger: unknown): number {
+  let value: unknown = trigger;
+  let what = 'trigger';
+  if (typeof trigger === 'object' && trigger !== null && !(trigger instanceof Date) && Object.prototype.toString.call(trigger) !== '[object Date]') {
+    const t = trigger as { time?: unknown; scheduledTime?: unknown; headers?: { get?: unknown } };
+    if (typeof t.headers?.get === 'function') {
+      // Cloud Scheduler's HTTP target: the header names the scheduled time (RFC 3339).
+      value = (t.headers.get as (name: string) => unknown).call(t.headers, 'X-CloudScheduler-ScheduleTime');
+      what = 'the X-CloudScheduler-ScheduleTime header';
+      if (value === null || value === undefined) {
+        throw invalid('slotOf: the request has no X-CloudScheduler-ScheduleTime header (is it from Cloud Scheduler?)');
+      }
+    } else if (t.scheduledTime !== undefined) {
+      value = t.scheduledTime;
+      what = 'scheduledTime';
+    } else if (t.time !== undefined) {
+      value = t.time;
+      what = "the event's time";
+    } else {
+      throw invalid(
+        'slotOf takes an EventBridge scheduled event ({ time }), a Workers ScheduledController ({ scheduledTime }), a Cloud Scheduler Request, a Date, an ISO 8601 string or epoch ms; got an object with none of these',
+      );
+    }
+  }
+  const slot = readSlot(value, `slotOf: ${what}`);
+  if (slot.kind !== 'instant') throw invalid(`slotOf: ${what} is not an instant (ISO 8601 or epoch ms); got ${describeValue(value)}`);
+  return slot.ms;
+}

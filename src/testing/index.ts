@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../clock.js';
 import { isLeaseholdError } from '../errors.js';
-import { runExclusive } from '../jobs.js';
+import { jobStatus, runExclusive } from '../jobs.js';
 import { getLeader, release, tryLead } from '../lead.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../options.js';
 import type { ClaimRequest, LeaseWrite, ReleaseCallOptions, Store, StoreCallOptions } from '../store.js';
@@ -569,6 +569,48 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         expect(outcome).toMatchObject({ ran: true, result: 'finished', lost: undefined });
         expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
         expect(await runExclusive(store, options, () => 'next')).toMatchObject({ ran: true, result: 'next' });
+      });
+
+      it('runExclusive on a schedule: the due slot is derived, missed slots are skipped and counted or caught up in order; jobStatus follows', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        // The suite's clock starts on a whole hour; a slot every minute.
+        const schedule = { cron: '* * * * *' };
+        const t0 = Math.floor(h.clock.now() / 60_000) * 60_000;
+        const seen: unknown[] = [];
+        const job = ({ slot }: { slot: number | string | undefined }) => {
+          seen.push(slot);
+          return slot;
+        };
+        const run = (extra: object = {}) => runExclusive(store, { name, ttlMs: TTL, maxClockSkewMs: SKEW, clock: h.clock, schedule, ...extra }, job);
+        expect(await jobStatus(store, name, { schedule, clock: h.clock })).toMatchObject({ lastSlot: null, missed: null, running: null });
+        h.clock.advance(10_000);
+        expect(await run()).toMatchObject({ ran: true, slot: t0, missed: 0, caughtUp: [], slotRecorded: true });
+        // Another host firing seconds later derives the same slot: done.
+        h.clock.advance(20_000);
+        expect(await run()).toMatchObject({ ran: false, reason: 'done', doneSlot: t0 });
+        // Five minutes pass with no trigger: 'skip' runs only the due slot and counts the four it skipped.
+        h.clock.advance(5 * 60_000);
+        const status = await jobStatus(store, name, { schedule, clock: h.clock, overdueAfterMs: 20_000 });
+        expect(status).toMatchObject({ lastSlot: t0, missed: 5, overdue: true, running: null, latestDue: t0 + 5 * 60_000, nextDue: t0 + 6 * 60_000 });
+        expect(status.lastCompletedAt).toBe(t0 + 10_000);
+        expect(await run()).toMatchObject({ ran: true, slot: t0 + 5 * 60_000, missed: 4, caughtUp: [] });
+        expect(await jobStatus(store, name, { schedule, clock: h.clock, overdueAfterMs: 30_000 })).toMatchObject({ missed: 0, overdue: false });
+        // Three more minutes: 'all' runs each missed slot in order, then the due one, each with its own ctx.slot.
+        h.clock.advance(3 * 60_000);
+        seen.length = 0;
+        expect(await run({ missed: 'all' })).toMatchObject({ ran: true, slot: t0 + 8 * 60_000, missed: 0, caughtUp: [t0 + 6 * 60_000, t0 + 7 * 60_000] });
+        expect(seen).toEqual([t0 + 6 * 60_000, t0 + 7 * 60_000, t0 + 8 * 60_000]);
+        // maxCatchUp bounds it: the latest ones run, older ones are counted as missed.
+        h.clock.advance(4 * 60_000);
+        seen.length = 0;
+        expect(await run({ missed: 'all', maxCatchUp: 1 })).toMatchObject({ ran: true, caughtUp: [t0 + 11 * 60_000], missed: 2 });
+        expect(seen).toEqual([t0 + 11 * 60_000, t0 + 12 * 60_000]);
+        // A slot off the schedule is refused before anything is sent.
+        await expect(run({ slot: t0 + 12 * 60_000 + 30_000 })).rejects.toMatchObject({ code: 'INVALID_SLOT' });
+        // While a run holds the lease, the status says so.
+        const held = await tryLead(store, opts('runner-1'));
+        expect((await jobStatus(store, name, { schedule, clock: h.clock })).running).toBe('runner-1');
+        await held.release();
       });
 
       it('refuses bad input with a typed error and writes nothing', async (ctx) => {
