@@ -13,7 +13,7 @@
  * It imports `leasehold` by its package name, as your project will; it also needs `hono` (`npm install leasehold hono`).
  * @module
  */
-import { isLeaseholdError, type LeadResult, runExclusive } from 'leasehold';
+import { isLeaseholdError, type LeadResult, runExclusive, slotOf } from 'leasehold';
 import { FirestoreRestStore, type ServiceAccountKey } from 'leasehold/firestore-rest';
 import { createLeaseApp } from 'leasehold/hono';
 
@@ -149,7 +149,7 @@ async function scheduled(controller: ScheduledController, env: Env, ctx: Executi
   const ttlMs = env.JOB_TTL_MS === undefined ? DEFAULT_JOB_TTL_MS : Number(env.JOB_TTL_MS);
   const run = (async () => {
     try {
-      const outcome = await runExclusive(storeFor(env), { name, ttlMs, slot: controller.scheduledTime }, ({ token, lead }) =>
+      const outcome = await runExclusive(storeFor(env), { name, ttlMs, slot: slotOf(controller) }, ({ token, lead }) =>
         runJob(jobUrl, lead, { name, token, cron: controller.cron, scheduledTime: controller.scheduledTime }),
       );
       if (!outcome.ran) {

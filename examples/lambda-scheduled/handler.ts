@@ -9,7 +9,7 @@
  * @module
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Clock, type NotRunReason, runExclusive, type Store } from 'leasehold';
+import { type Clock, type NotRunReason, runExclusive, type Store, slotOf } from 'leasehold';
 import { DynamoDBStore } from 'leasehold/dynamodb';
 
 /** The part of the Lambda context object this handler reads (typed structurally: no `@types/aws-lambda` needed). */
@@ -93,7 +93,8 @@ export function singletonJob(options: SingletonJobOptions): (event: ScheduledEve
         name,
         holder,
         ttlMs,
-        ...(event.time ? { slot: event.time } : {}),
+        // The scheduled time, as an instant: a redelivery or another region's copy of this event is the same slot.
+        ...(event.time ? { slot: slotOf(event) } : {}),
         ...(maxClockSkewMs !== undefined ? { maxClockSkewMs } : {}),
         ...(clock ? { clock } : {}),
       },
