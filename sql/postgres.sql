@@ -1,19 +1,39 @@
-CREATE TABLE IF NOT EXISTS "leasehold_leases" (
-  name        text PRIMARY KEY,
-  holder      text,
-  token       bigint NOT NULL,
-  acquired_at timestamptz NOT NULL,
-  expires_at  timestamptz NOT NULL,
-  version     text NOT NULL,
-  data        text
-);
-
--- leasehold's claim and release, one call each (see src/stores/postgres.ts): PL/pgSQL caches their plans per
--- connection, so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON (built in
--- the statement itself), or NULL when there is none. statement_timestamp() is the same throughout one call.
-DO $install$ BEGIN EXECUTE format($sql$
+-- leasehold's lease table and its claim and release functions (see postgresSchema() in src/stores/postgres.ts).
+-- Safe to run again and concurrently: installs wait for one another, and one that finds this version installed
+-- changes nothing.
+DO $install$
+DECLARE
+  s text := current_schema();
+  v text := 'leasehold schema be8a699d98434663';
+BEGIN
+  IF s IS NULL THEN
+    RAISE EXCEPTION 'no schema has been selected to create in' USING ERRCODE = 'invalid_schema_name';
+  END IF;
+  -- Concurrent installs (cold starts at once) would race on the catalog ("tuple concurrently updated", a duplicate
+  -- key in pg_type): they queue here instead. Held until this statement's transaction ends, so the next one sees
+  -- everything this one installed. Transaction-scoped: fine behind PgBouncer in transaction mode.
+  PERFORM pg_advisory_xact_lock(7810756276994469740);
+  IF to_regclass(format('%I.%I', s, 'leasehold_leases')) IS NOT NULL
+    AND strpos((SELECT prosrc FROM pg_catalog.pg_proc WHERE oid = to_regprocedure(format('%1$I."leasehold_leases_claim"(text, text, float8, text, text, boolean)', s))), v) > 0
+    AND strpos((SELECT prosrc FROM pg_catalog.pg_proc WHERE oid = to_regprocedure(format('%1$I."leasehold_leases_release"(text, text, text, text)', s))), v) > 0 THEN
+    RETURN;
+  END IF;
+  CREATE TABLE IF NOT EXISTS "leasehold_leases" (
+    name        text PRIMARY KEY,
+    holder      text,
+    token       bigint NOT NULL,
+    acquired_at timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    version     text NOT NULL,
+    data        text
+  );
+  -- The claim and release, one call each (see src/stores/postgres.ts): PL/pgSQL caches their plans per connection,
+  -- so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON (built in the
+  -- statement itself), or NULL when there is none. statement_timestamp() is the same throughout one call.
+  EXECUTE format($sql$
 CREATE OR REPLACE FUNCTION %1$I."leasehold_leases_claim"(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text, p_warm boolean)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+-- leasehold schema be8a699d98434663: what a later install looks for to find this version installed.
 DECLARE
   result text;
 BEGIN
@@ -51,6 +71,7 @@ END
 $fn$;
 CREATE OR REPLACE FUNCTION %1$I."leasehold_leases_release"(p_name text, p_holder text, p_version text, p_expected text)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+-- leasehold schema be8a699d98434663: what a later install looks for to find this version installed.
 DECLARE
   result text;
 BEGIN
@@ -64,4 +85,5 @@ BEGIN
   RETURN result;
 END
 $fn$;
-$sql$, current_schema()); END $install$;
+$sql$, s);
+END $install$;

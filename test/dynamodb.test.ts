@@ -6,6 +6,7 @@ import { getLeader, type LeadResult, release, tryLead } from '../src/lead.js';
 import { DynamoDBStore, type DynamoDBStoreOptions } from '../src/stores/dynamodb.js';
 import { describeStoreConformance, genericOnly } from '../src/testing/index.js';
 import { localClient } from './setup/dynamodb.js';
+import { freePort } from './setup/postgres.js';
 import { startSilentServer, timedCall } from './support/silent-server.js';
 
 const endpoint = inject('dynamodbEndpoint');
@@ -35,7 +36,8 @@ afterAll(() => {
 describeStoreConformance('dynamodb', () => ({ store, clock: new ManualClock() }), { contenders: 16, rounds: 20 });
 describeStoreConformance('dynamodb single-table', () => ({ store: singleStore, clock: new ManualClock() }), { contenders: 8, rounds: 6, names: 10 });
 
-type Fault = 'throttle' | 'server-error' | 'lose-answer' | 'hold';
+/** A named fault, or `{ answer, message }`: DynamoDB's error answer of that name (a 400), as the cloud gives it where DynamoDB Local does not. */
+type Fault = 'throttle' | 'server-error' | 'lose-answer' | 'hold' | { answer: string; message: string };
 
 interface Tapped {
   client: DynamoDBClient;
@@ -71,6 +73,9 @@ function tapped(options: { maxAttempts?: number } = {}): Tapped {
     sent.push(operation);
     const i = faults.findIndex((f) => f.operation === undefined || f.operation === operation);
     const fault = i >= 0 ? faults.splice(i, 1)[0]?.fault : undefined;
+    if (typeof fault === 'object') {
+      throw Object.assign(new Error(fault.message), { name: fault.answer, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    }
     if (fault === 'throttle') {
       throw Object.assign(new Error('The level of configured provisioned throughput for the table was exceeded.'), {
         name: 'ProvisionedThroughputExceededException',
@@ -600,6 +605,119 @@ describe('dynamodb store: late and silent requests (README safety points 4 and 1
     } finally {
       c.destroy();
       await silent.close();
+    }
+  });
+});
+
+/**
+ * `createTable()` at every cold start, many at once (issue 18): each call with its own client, as 24 Lambda
+ * environments starting together would. A fresh table per test.
+ */
+describe('dynamodb store: createTable() run concurrently, and its failures', () => {
+  let tables = 0;
+  const freshTable = () => `create_${process.pid}_${++tables}`;
+
+  /** Runs createTable() from `n` clients at once; lists the failures. */
+  async function createConcurrently(options: Omit<DynamoDBStoreOptions, 'client'>, n = 24): Promise<string[]> {
+    const clients = Array.from({ length: n }, () => localClient(endpoint));
+    try {
+      const results = await Promise.allSettled(clients.map((c) => new DynamoDBStore({ client: c, ...options }).createTable()));
+      return results.flatMap((r) =>
+        r.status === 'rejected' ? [`${(r.reason as { code?: string; name?: string }).code ?? (r.reason as Error).name}: ${(r.reason as Error).message}`] : [],
+      );
+    } finally {
+      for (const c of clients) c.destroy();
+    }
+  }
+
+  it('24 at once on a new table all resolve; then the store works', async () => {
+    const t = freshTable();
+    expect(await createConcurrently({ table: t })).toEqual([]);
+    expect(await tryLead(new DynamoDBStore({ client, table: t }), { name: 'after-create', holder: 'a', ttlMs: TTL })).toMatchObject({ isLeader: true });
+  });
+
+  it('24 at once on a table that exists all resolve', async () => {
+    const t = freshTable();
+    await new DynamoDBStore({ client, table: t }).createTable();
+    expect(await createConcurrently({ table: t })).toEqual([]);
+    expect(await tryLead(new DynamoDBStore({ client, table: t }), { name: 'after-create', holder: 'a', ttlMs: TTL })).toMatchObject({ isLeader: true });
+  });
+
+  it('24 at once with a TTL attribute (concurrent UpdateTimeToLive) all resolve, and TTL is on', async () => {
+    const t = freshTable();
+    expect(await createConcurrently({ table: t, ttlAttribute: 'deleteAfter' })).toEqual([]);
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: t }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'deleteAfter', TimeToLiveStatus: 'ENABLED' });
+    // Again, on the table as it is now.
+    expect(await createConcurrently({ table: t, ttlAttribute: 'deleteAfter' }, 8)).toEqual([]);
+  });
+
+  it('waits out DescribeTable not yet seeing a table just created (DynamoDB answers it eventually consistently)', async () => {
+    const t = tapped();
+    const name = freshTable();
+    await new DynamoDBStore({ client, table: name }).createTable();
+    t.inject({ answer: 'ResourceNotFoundException', message: `Requested resource not found: Table: ${name} not found` }, 2, 'DescribeTable');
+    try {
+      await new DynamoDBStore({ client: t.client, table: name }).createTable();
+      expect(t.count('DescribeTable')).toBeGreaterThanOrEqual(3);
+    } finally {
+      t.client.destroy();
+    }
+  });
+
+  it('a TTL another caller is enabling counts as enabled (AWS refuses the second change); a different TTL attribute is INVALID_STORE', async () => {
+    const name = freshTable();
+    await new DynamoDBStore({ client, table: name, ttlAttribute: 'deleteAfter' }).createTable();
+    const t = tapped();
+    // What AWS answers a second UpdateTimeToLive while the first is being applied (DynamoDB Local takes it at once).
+    t.inject({ answer: 'ValidationException', message: 'Time to live has been modified multiple times within a fixed interval' }, 1, 'UpdateTimeToLive');
+    try {
+      await new DynamoDBStore({ client: t.client, table: name, ttlAttribute: 'deleteAfter' }).createTable();
+      expect(t.count('UpdateTimeToLive')).toBe(1);
+      await expect(new DynamoDBStore({ client: t.client, table: name, ttlAttribute: 'expireAt' }).createTable()).rejects.toMatchObject({
+        code: 'INVALID_STORE',
+        message: expect.stringContaining('"deleteAfter"'),
+      });
+    } finally {
+      t.client.destroy();
+    }
+  });
+
+  it('refused rights say which ones createTable() needs', async () => {
+    const t = tapped();
+    t.inject(
+      { answer: 'AccessDeniedException', message: 'User: arn:aws:sts::123456789012:assumed-role/app is not authorized to perform: dynamodb:CreateTable' },
+      1,
+      'CreateTable',
+    );
+    try {
+      await expect(new DynamoDBStore({ client: t.client, table: freshTable() }).createTable()).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        message: expect.stringContaining('needs dynamodb:CreateTable, dynamodb:DescribeTable on the table'),
+        cause: expect.objectContaining({ name: 'AccessDeniedException' }),
+      });
+    } finally {
+      t.client.destroy();
+    }
+  });
+
+  it('against a closed port, rejects with STORE_UNAVAILABLE (the SDK error as cause), not a raw ECONNREFUSED', async () => {
+    const c = localClient(`http://127.0.0.1:${await freePort()}`);
+    try {
+      const started = performance.now();
+      const error = await new DynamoDBStore({ client: c, table: freshTable() }).createTable().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Refused at once; the SDK retries (3 attempts, backoff under a second each). This bound only catches a hang.
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(isLeaseholdError(error, 'STORE_UNAVAILABLE')).toBe(true);
+      expect(error).toMatchObject({
+        message: expect.stringMatching(/^dynamodb store: .*createTable/),
+        cause: expect.objectContaining({ code: 'ECONNREFUSED' }),
+      });
+    } finally {
+      c.destroy();
     }
   });
 });

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
+import { isLeaseholdError } from '../src/errors.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import { type PostgresQueryable, PostgresStore, postgresSchema } from '../src/stores/postgres.js';
 import { describeStoreConformance } from '../src/testing/index.js';
+import { freePort } from './setup/postgres.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 20 });
 const table = `leases_test_${process.pid}`;
@@ -246,5 +248,174 @@ describe('postgres store', () => {
 
   it('ships sql/postgres.sql equal to the schema migrate() applies', () => {
     expect(readFileSync(new URL('../sql/postgres.sql', import.meta.url), 'utf8')).toBe(postgresSchema());
+  });
+});
+
+/**
+ * `migrate()` at every cold start, many at once (issue 18): each call on its own connection, as 24 Lambda
+ * environments starting together would. A fresh schema per test, so each starts from nothing.
+ */
+describe('postgres store: migrate() run concurrently, and its failures', () => {
+  const url = inject('databaseUrl');
+  let schemas = 0;
+  const freshSchema = async () => {
+    const schema = `migrate_${process.pid}_${++schemas}`;
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}"`);
+    return schema;
+  };
+  const dropSchema = (schema: string) => pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+
+  /** Connects `n` clients first (so their migrations start together), runs migrate() on each, and lists the failures. */
+  async function migrateConcurrently(schema: string, n = 24, options: { user?: string } = {}): Promise<string[]> {
+    const connectionString = (() => {
+      if (!options.user) return url;
+      const u = new URL(url);
+      u.username = options.user;
+      u.password = '';
+      return u.toString();
+    })();
+    const clients = Array.from({ length: n }, () => new pg.Client({ connectionString }));
+    await Promise.all(clients.map((c) => c.connect()));
+    try {
+      const results = await Promise.allSettled(clients.map((c) => new PostgresStore({ pool: c, schema }).migrate()));
+      return results.flatMap((r) => (r.status === 'rejected' ? [`${(r.reason as { code?: string }).code}: ${(r.reason as Error).message}`] : []));
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  }
+
+  const leads = async (schema: string) => {
+    const s = new PostgresStore({ pool, schema });
+    expect(await tryLead(s, { name: 'after-migrate', holder: 'a', ttlMs: 10_000 })).toMatchObject({ isLeader: true, token: 1 });
+    expect(await tryLead(new PostgresStore({ pool, schema, prepare: false }), { name: 'after-migrate', holder: 'b', ttlMs: 10_000 })).toMatchObject({
+      isLeader: false,
+      leader: 'a',
+    });
+  };
+
+  it('24 migrations at once on an empty schema, each on its own connection, all resolve; then the store works', async () => {
+    const schema = await freshSchema();
+    try {
+      expect(await migrateConcurrently(schema)).toEqual([]);
+      await leads(schema);
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+
+  it('24 migrations at once on a schema already migrated all resolve; then the store works', async () => {
+    const schema = await freshSchema();
+    try {
+      await new PostgresStore({ pool, schema }).migrate();
+      expect(await migrateConcurrently(schema)).toEqual([]);
+      await leads(schema);
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+
+  it('a table name too long for the functions (table only) migrates concurrently too', async () => {
+    const schema = await freshSchema();
+    const table = `t${'x'.repeat(60)}`;
+    try {
+      const clients = Array.from({ length: 12 }, () => new pg.Client({ connectionString: url }));
+      await Promise.all(clients.map((c) => c.connect()));
+      try {
+        await Promise.all(clients.map((c) => new PostgresStore({ pool: c, schema, table }).migrate()));
+      } finally {
+        await Promise.all(clients.map((c) => c.end()));
+      }
+      expect(await tryLead(new PostgresStore({ pool, schema, table }), { name: 'long', holder: 'a', ttlMs: 10_000 })).toMatchObject({ isLeader: true });
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+
+  it('against a closed port, rejects at once with STORE_UNAVAILABLE (the driver error as cause), not a raw ECONNREFUSED', async () => {
+    const closed = new URL(url);
+    closed.port = String(await freePort());
+    const unreachable = new pg.Pool({ connectionString: closed.toString(), max: 1 });
+    unreachable.on('error', () => {});
+    try {
+      const started = performance.now();
+      const error = await new PostgresStore({ pool: unreachable }).migrate().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // A refused loopback connection answers in well under a millisecond; this bound only catches a hang or retries.
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(isLeaseholdError(error, 'STORE_UNAVAILABLE')).toBe(true);
+      expect(error).toMatchObject({ message: expect.stringMatching(/^postgres store: .*migrate/), cause: expect.objectContaining({ code: 'ECONNREFUSED' }) });
+    } finally {
+      await unreachable.end();
+    }
+  });
+
+  it('a role without the right to create says which rights it needs; once an owner migrated, the same call resolves with no DDL', async () => {
+    const schema = await freshSchema();
+    const role = `leasehold_migrate_${process.pid}`;
+    await pool.query(`DROP ROLE IF EXISTS "${role}"; CREATE ROLE "${role}" LOGIN; GRANT USAGE ON SCHEMA "${schema}" TO "${role}"`);
+    try {
+      const failures = await migrateConcurrently(schema, 4, { user: role });
+      expect(failures).toHaveLength(4);
+      for (const f of failures) expect(f).toMatch(/^STORE_UNAVAILABLE: postgres store: .*CREATE on schema/);
+      await new PostgresStore({ pool, schema }).migrate();
+      await pool.query(`GRANT SELECT, INSERT, UPDATE ON "${schema}".leasehold_leases TO "${role}"`);
+      // Already installed at this version: nothing to create, so a role with only the table's rights may call it at every start.
+      expect(await migrateConcurrently(schema, 4, { user: role })).toEqual([]);
+    } finally {
+      await dropSchema(schema);
+      await pool.query(`DROP ROLE IF EXISTS "${role}"`);
+    }
+  });
+
+  it('reinstalls a function that is missing or that an older install replaced (its source lacks this version)', async () => {
+    const schema = await freshSchema();
+    const claimSource = async () =>
+      (await pool.query(`SELECT prosrc FROM pg_proc WHERE oid = '"${schema}".leasehold_leases_claim'::regproc`)).rows[0]?.prosrc as string;
+    try {
+      const s = new PostgresStore({ pool, schema, prepare: false });
+      await s.migrate();
+      const installed = await claimSource();
+      expect(installed).toMatch(/^-- leasehold schema [0-9a-f]{16}:/m);
+      // An older leasehold's CREATE OR REPLACE (same signature, no version line), and a dropped release function.
+      const { rows } = await pool.query(`SELECT pg_get_functiondef('"${schema}".leasehold_leases_claim'::regproc) AS def`);
+      await pool.query(String(rows[0]?.def).replace(/^-- leasehold schema .*\n/m, ''));
+      await pool.query(`DROP FUNCTION "${schema}".leasehold_leases_release`);
+      expect(await claimSource()).not.toMatch(/leasehold schema/);
+      await s.migrate();
+      expect(await claimSource()).toBe(installed);
+      expect(await tryLead(s, { name: 'reinstalled', holder: 'a', ttlMs: 10_000 })).toMatchObject({ isLeader: true });
+      expect(await release(s, { name: 'reinstalled', holder: 'a' })).toBe(true);
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+
+  it('a schema that does not exist is STORE_UNAVAILABLE, naming it', async () => {
+    await expect(new PostgresStore({ pool, schema: `no_such_schema_${process.pid}` }).migrate()).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining(`schema no_such_schema_${process.pid} does not exist`),
+      cause: expect.objectContaining({ code: '3F000' }),
+    });
+  });
+
+  it('retries a catalog race with a migration that takes no lock (an older leasehold, a migration tool)', async () => {
+    const schema = await freshSchema();
+    let failed = 0;
+    // The first statement meets the error Postgres gives the loser of two concurrent CREATE OR REPLACE FUNCTION.
+    const racing: PostgresQueryable = {
+      query: (text: string, values?: unknown[]) => {
+        if (failed++ === 0) return Promise.reject(Object.assign(new Error('tuple concurrently updated'), { code: 'XX000' }));
+        return pool.query(text, values);
+      },
+    };
+    try {
+      await new PostgresStore({ pool: racing, schema }).migrate();
+      expect(failed).toBeGreaterThan(1);
+      await leads(schema);
+    } finally {
+      await dropSchema(schema);
+    }
   });
 });

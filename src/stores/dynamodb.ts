@@ -10,13 +10,14 @@ import {
   type AttributeValue,
   CreateTableCommand,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   type DynamoDBClient,
   GetItemCommand,
   UpdateItemCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { requestBound } from '../clock.js';
-import { LeaseholdError } from '../errors.js';
+import { isLeaseholdError, LeaseholdError } from '../errors.js';
 import { storeIdentity } from '../identity.js';
 import { planClaim } from '../lead.js';
 import { checkStoreTimeout, describeValue, isWellFormed } from '../options.js';
@@ -579,15 +580,17 @@ export class DynamoDBStore implements Store {
    * Checks the table: its key matches this store's options, and it is not a global table whose replicas
    * accept writes with eventual (last-writer-wins) consistency, where two regions could each grant the lease
    * (README safety point 6). Multi-region strong consistency (`MultiRegionConsistency: STRONG`) passes.
-   * Needs `dynamodb:DescribeTable`. Throws a {@link LeaseholdError} with code `INVALID_STORE` when unsafe.
+   * Needs `dynamodb:DescribeTable`. Throws a {@link LeaseholdError} with code `INVALID_STORE` when unsafe,
+   * `STORE_UNAVAILABLE` when DynamoDB cannot be reached or refuses.
    * (Legacy 2017.11.29 global tables are not visible to `DescribeTable`; do not use them for leases.)
    * @example
    * await store.checkTable()
    */
   async checkTable(): Promise<void> {
-    const out = await this.send<{
-      Table?: { KeySchema?: { AttributeName?: string; KeyType?: string }[]; Replicas?: unknown[]; MultiRegionConsistency?: string };
-    }>(new DescribeTableCommand({ TableName: this.table }));
+    type Described = { Table?: { KeySchema?: { AttributeName?: string; KeyType?: string }[]; Replicas?: unknown[]; MultiRegionConsistency?: string } };
+    const out = await this.send<Described>(new DescribeTableCommand({ TableName: this.table })).catch((error: unknown) => {
+      throw this.setupFailure(error, 'checkTable()', 'dynamodb:DescribeTable');
+    });
     if (out instanceof Refusal) throw new LeaseholdError('STORE_CORRUPT', 'dynamodb store: DescribeTable failed a condition');
     const table = out.Table ?? {};
     const hash = table.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName;
@@ -608,7 +611,13 @@ export class DynamoDBStore implements Store {
    * Creates the table (on-demand capacity, partition key and optional sort key of type S) if it does not
    * exist, waits until it is active, enables TTL on {@link DynamoDBStoreOptions.ttlAttribute} when set, then runs
    * {@link DynamoDBStore.checkTable}. For development and tests; create production tables with your infrastructure tool.
-   * Needs `dynamodb:CreateTable`, `dynamodb:DescribeTable` and (with a TTL attribute) `dynamodb:UpdateTimeToLive`.
+   *
+   * Safe to run again and concurrently from any number of processes: a caller that finds the table created or being
+   * created by another waits for it to be active, and a TTL that another caller enabled (or is enabling) counts as
+   * enabled. Needs `dynamodb:CreateTable`, `dynamodb:DescribeTable` and (with a TTL attribute)
+   * `dynamodb:UpdateTimeToLive` and `dynamodb:DescribeTimeToLive`.
+   * @throws {LeaseholdError} `STORE_UNAVAILABLE` when DynamoDB cannot be reached or refuses (the message says what to
+   * do; the SDK's error is the `cause`), `INVALID_STORE` when the table's key or TTL attribute differs from the options.
    * @example
    * await new DynamoDBStore({ client, table: 'leases' }).createTable()
    */
@@ -618,33 +627,81 @@ export class DynamoDBStore implements Store {
       ...(this.sortKey ? [{ AttributeName: this.sortKey.name, KeyType: 'RANGE' as const }] : []),
     ];
     try {
-      await this.client.send(
-        new CreateTableCommand({
-          TableName: this.table,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: keys,
-          AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: 'S' as const })),
-        }),
-      );
-    } catch (error) {
-      if ((error as { name?: unknown }).name !== 'ResourceInUseException') throw error;
-    }
-    for (let i = 0; ; i++) {
-      const out = await this.client.send(new DescribeTableCommand({ TableName: this.table }));
-      if (out.Table?.TableStatus === 'ACTIVE') break;
-      if (i >= 300) throw new LeaseholdError('STORE_UNAVAILABLE', `dynamodb store: table ${this.table} did not become ACTIVE within 5 minutes`);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-    if (this.ttlAttribute) {
       try {
         await this.client.send(
-          new UpdateTimeToLiveCommand({ TableName: this.table, TimeToLiveSpecification: { AttributeName: this.ttlAttribute, Enabled: true } }),
+          new CreateTableCommand({
+            TableName: this.table,
+            BillingMode: 'PAY_PER_REQUEST',
+            KeySchema: keys,
+            AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: 'S' as const })),
+          }),
         );
       } catch (error) {
-        const e = error as { name?: unknown; message?: unknown };
-        if (!(e.name === 'ValidationException' && typeof e.message === 'string' && /already enabled/i.test(e.message))) throw error;
+        // The table exists, or another caller is creating it right now: wait for it like for our own.
+        if ((error as { name?: unknown }).name !== 'ResourceInUseException') throw error;
       }
+      await this.waitUntilActive();
+      if (this.ttlAttribute) await this.enableTtl(this.ttlAttribute);
+      await this.checkTable();
+    } catch (error) {
+      const rights = `dynamodb:CreateTable, dynamodb:DescribeTable${this.ttlAttribute ? ', dynamodb:UpdateTimeToLive, dynamodb:DescribeTimeToLive' : ''}`;
+      throw this.setupFailure(error, 'createTable()', rights);
     }
-    await this.checkTable();
+  }
+
+  /** Polls `DescribeTable` until the table is `ACTIVE` (at most 5 minutes): 100 ms apart at first, then every second. */
+  private async waitUntilActive(): Promise<void> {
+    const deadline = performance.now() + 5 * 60_000;
+    for (let i = 0; ; i++) {
+      try {
+        const out = await this.client.send(new DescribeTableCommand({ TableName: this.table }));
+        if (out.Table?.TableStatus === 'ACTIVE') return;
+      } catch (error) {
+        // DescribeTable is eventually consistent: just after a CreateTable it may not see the table yet.
+        if ((error as { name?: unknown }).name !== 'ResourceNotFoundException') throw error;
+      }
+      if (performance.now() > deadline)
+        throw new LeaseholdError('STORE_UNAVAILABLE', `dynamodb store: table ${this.table} did not become ACTIVE within 5 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 100 * 2 ** i)));
+    }
+  }
+
+  /**
+   * Enables TTL on `attribute`. DynamoDB takes one change of a table's TTL at a time and refuses the others with a
+   * `ValidationException` ("already enabled", or "modified multiple times within a fixed interval" while one is
+   * being applied): after a refusal, the table's TTL state decides.
+   */
+  private async enableTtl(attribute: string): Promise<void> {
+    try {
+      await this.client.send(new UpdateTimeToLiveCommand({ TableName: this.table, TimeToLiveSpecification: { AttributeName: attribute, Enabled: true } }));
+    } catch (error) {
+      if ((error as { name?: unknown }).name !== 'ValidationException') throw error;
+      const ttl = (await this.client.send(new DescribeTimeToLiveCommand({ TableName: this.table }))).TimeToLiveDescription;
+      const on = ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING';
+      if (on && ttl?.AttributeName === attribute) return;
+      if (on) {
+        throw invalid(
+          `table ${this.table} has TTL on attribute ${JSON.stringify(ttl?.AttributeName)}, but this store's ttlAttribute is ${JSON.stringify(attribute)}; set ttlAttribute to match (a table has one TTL attribute)`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** A failed createTable() or checkTable() as a LeaseholdError that says what to do; the SDK's error is its cause. */
+  private setupFailure(error: unknown, what: string, rights: string): LeaseholdError {
+    if (isLeaseholdError(error)) return error;
+    const e = error as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } };
+    const name = typeof e.name === 'string' ? e.name : 'Error';
+    const detail = typeof e.message === 'string' ? e.message : String(error);
+    let advice: string;
+    if (/AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|Credentials/.test(name)) {
+      advice = `the credentials were refused or lack rights: ${what} needs ${rights} on the table (or create it with your infrastructure tool)`;
+    } else if (typeof e.$metadata?.httpStatusCode !== 'number') {
+      advice = `DynamoDB could not be reached: check the region, endpoint and network, then call ${what} again`;
+    } else {
+      advice = `call ${what} again, or create the table with your infrastructure tool`;
+    }
+    return new LeaseholdError('STORE_UNAVAILABLE', `dynamodb store: ${what} on ${this.table} failed (${name}: ${detail}); ${advice}`, { cause: error });
   }
 }

@@ -2,11 +2,12 @@
  * `leasehold/postgres`: leases in one Postgres table. Expiry is judged by the server's clock, and every
  * `tryLead()` is exactly one statement (one round trip): on node-postgres a named (prepared) statement; with
  * unnamed statements, a call of the claim function that `migrate()` installs beside the table (PL/pgSQL, so its
- * plans are cached per connection), or the same rule inline where the function is absent. No session state, no advisory locks: works behind PgBouncer (transaction
- * pooling), RDS Proxy and with serverless drivers.
+ * plans are cached per connection), or the same rule inline where the function is absent. No session state (the
+ * one advisory lock, `migrate()`'s, is transaction-scoped): works behind PgBouncer (transaction pooling), RDS Proxy
+ * and with serverless drivers.
  * @module
  */
-import { LeaseholdError } from '../errors.js';
+import { isLeaseholdError, LeaseholdError } from '../errors.js';
 import { storeIdentity } from '../identity.js';
 import { checkStoreTimeout, describeValue } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../store.js';
@@ -79,44 +80,58 @@ function quoteIdentifier(value: unknown, option: string): string {
 /**
  * The schema, as SQL: the table, and the claim and release functions that `tryLead()` and `release()` call (one
  * statement each, planned once per connection even when not prepared). `sql/postgres.sql` holds the same for
- * the default name, for people who run their own migrations. Idempotent (`IF NOT EXISTS`, `OR REPLACE`).
- * The record is never deleted (release clears `holder`), so the fencing token never goes back. The functions
- * are optional: without them (or without `EXECUTE` on them) the store sends the same rule as one inline statement.
+ * the default name, for people who run their own migrations. The record is never deleted (release clears
+ * `holder`), so the fencing token never goes back. The functions are optional: without them (or without `EXECUTE`
+ * on them) the store sends the same rule as one inline statement.
+ *
+ * One `DO` statement, so every driver takes it in one query (PGlite and serverless drivers refuse several) and it
+ * runs in one transaction. Safe to run again and concurrently: installs wait for one another on a
+ * transaction-scoped advisory lock, and one that finds this very version installed (the functions' source carries
+ * a hash of this text) changes nothing, so it needs no right to create anything.
  */
 export function postgresSchema(options: { table?: string; schema?: string } = {}): string {
-  return schemaStatements(options).join('');
+  // The version is a hash of the text itself (with the version left empty), so any change to it reinstalls.
+  return installStatement(options, hash(installStatement(options, '')));
 }
 
-/** The schema as separate statements (the table, then the functions), for drivers that take one statement per query. */
-function schemaStatements(options: { table?: string; schema?: string }): string[] {
+/**
+ * Key of the advisory lock that installs wait on: "leasehol" in ASCII. One key for every table: installs are
+ * rare and short, and one key cannot deadlock with itself.
+ */
+const INSTALL_LOCK = '7810756276994469740';
+
+function installStatement(options: { table?: string; schema?: string }, version: string): string {
   const table = qualifiedTable(options);
+  const name = options.table ?? DEFAULT_POSTGRES_TABLE;
   const fn = functionNames(options);
-  const ddl = `CREATE TABLE IF NOT EXISTS ${table} (
-  name        text PRIMARY KEY,
-  holder      text,
-  token       bigint NOT NULL,
-  acquired_at timestamptz NOT NULL,
-  expires_at  timestamptz NOT NULL,
-  version     text NOT NULL,
-  data        text
-);
-`;
-  if (!fn) return [ddl];
-  // The function bodies name the table with its schema (the schema given, or the one CREATE TABLE used: the first
+  // The function bodies name the table with its schema (the schema given, or the one CREATE TABLE uses: the first
   // of the search_path), so a caller with another search_path still reaches this table and no other.
   const schema = options.schema === undefined ? 'current_schema()' : `'${options.schema}'`;
-  const t = `%1$I.${quoteIdentifier(options.table ?? DEFAULT_POSTGRES_TABLE, 'table')}`;
+  const claimSignature = fn && `%1$I.${fn.claimName}(text, text, float8, text, text, boolean)`;
+  const releaseSignature = fn && `%1$I.${fn.releaseName}(text, text, text, text)`;
+  // Installed at this version: the table, and both functions with this version in their source (a comment line).
+  // In the source, not a COMMENT ON: an older leasehold that replaced a function since would keep the comment.
+  const installed = [
+    `to_regclass(format('%I.%I', s, '${name}')) IS NOT NULL`,
+    ...(claimSignature && releaseSignature
+      ? [claimSignature, releaseSignature].map(
+          (signature) => `strpos((SELECT prosrc FROM pg_catalog.pg_proc WHERE oid = to_regprocedure(format('${signature}', s))), v) > 0`,
+        )
+      : []),
+  ].join('\n    AND ');
+  const stamp = `-- leasehold schema ${version}: what a later install looks for to find this version installed.`;
+  const t = `%1$I.${quoteIdentifier(name, 'table')}`;
   const record = (r: string) =>
     `json_build_array(${r}.holder, ${r}.token, ${ms(`${r}.acquired_at`)}, ${ms(`${r}.expires_at`)}, ${r}.version, ${r}.data, ${ms('statement_timestamp()')})::text`;
-  return [
-    ddl,
-    `
--- leasehold's claim and release, one call each (see src/stores/postgres.ts): PL/pgSQL caches their plans per
--- connection, so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON (built in
--- the statement itself), or NULL when there is none. statement_timestamp() is the same throughout one call.
-DO $install$ BEGIN EXECUTE format($sql$
+  const functions =
+    fn &&
+    `  -- The claim and release, one call each (see src/stores/postgres.ts): PL/pgSQL caches their plans per connection,
+  -- so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON (built in the
+  -- statement itself), or NULL when there is none. statement_timestamp() is the same throughout one call.
+  EXECUTE format($sql$
 CREATE OR REPLACE FUNCTION %1$I.${fn.claimName}(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text, p_warm boolean)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+${stamp}
 DECLARE
   result text;
 BEGIN
@@ -143,6 +158,7 @@ END
 $fn$;
 CREATE OR REPLACE FUNCTION %1$I.${fn.releaseName}(p_name text, p_holder text, p_version text, p_expected text)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+${stamp}
 DECLARE
   result text;
 BEGIN
@@ -156,9 +172,37 @@ BEGIN
   RETURN result;
 END
 $fn$;
-$sql$, ${schema}); END $install$;
-`,
-  ];
+$sql$, s);
+`;
+  return `-- leasehold's lease table and its claim and release functions (see postgresSchema() in src/stores/postgres.ts).
+-- Safe to run again and concurrently: installs wait for one another, and one that finds this version installed
+-- changes nothing.
+DO $install$
+DECLARE
+  s text := ${schema};
+  v text := 'leasehold schema ${version}';
+BEGIN
+  IF s IS NULL THEN
+    RAISE EXCEPTION 'no schema has been selected to create in' USING ERRCODE = 'invalid_schema_name';
+  END IF;
+  -- Concurrent installs (cold starts at once) would race on the catalog ("tuple concurrently updated", a duplicate
+  -- key in pg_type): they queue here instead. Held until this statement's transaction ends, so the next one sees
+  -- everything this one installed. Transaction-scoped: fine behind PgBouncer in transaction mode.
+  PERFORM pg_advisory_xact_lock(${INSTALL_LOCK});
+  IF ${installed} THEN
+    RETURN;
+  END IF;
+  CREATE TABLE IF NOT EXISTS ${table} (
+    name        text PRIMARY KEY,
+    holder      text,
+    token       bigint NOT NULL,
+    acquired_at timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    version     text NOT NULL,
+    data        text
+  );
+${functions ?? ''}END $install$;
+`;
 }
 
 /** The claim's upsert inside the claim function, with `rows` as its source (VALUES, or a SELECT with a condition). */
@@ -205,6 +249,20 @@ const WINNERS_LIMIT = 1_024;
 
 /** SQLSTATEs after which the store stops naming statements (see {@link PostgresStoreOptions.prepare}). */
 const STATEMENT_NOT_PREPARED = new Set(['26000', '42P05']);
+/** How many times migrate() sends the schema when it races with an install that takes no lock. */
+const MIGRATE_ATTEMPTS = 5;
+
+/**
+ * The errors Postgres gives the loser of two concurrent installs of the same objects: `tuple concurrently updated`
+ * (XX000), a duplicate key in a catalog (23505: the schema inserts into no table of its own), or the object created
+ * meanwhile (42P07, 42710, 42723); a deadlock between them (40P01).
+ */
+function isCatalogRace(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code === 'XX000') return typeof message === 'string' && /concurrently (updated|deleted)/.test(message);
+  return code === '23505' || code === '42P07' || code === '42710' || code === '42723' || code === '40P01';
+}
+
 /** undefined_function: the claim or release function is absent (or has another signature). */
 const UNDEFINED_FUNCTION = '42883';
 
@@ -338,13 +396,61 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Creates the table and the claim and release functions if they do not exist (idempotent). Same SQL as
-   * `sql/postgres.sql` with your table name. Needs the rights to create a table and functions in the schema.
+   * Creates the table and the claim and release functions if they are missing or from another version. Same SQL as
+   * `sql/postgres.sql` with your table name, sent as one statement (so it works on PGlite and serverless drivers).
+   *
+   * Safe to call at every cold start, and concurrently from any number of processes: installs queue on a
+   * transaction-scoped advisory lock, and one that finds this version installed changes nothing. Creating needs
+   * `CREATE` on the schema (and, to replace the functions, owning them); once they are installed, a role with only
+   * `SELECT, INSERT, UPDATE` on the table may call it too. A race with an install that takes no lock (an older
+   * leasehold, a migration tool) is retried a few times. Bounded by `timeoutMs` on node-postgres.
+   * @throws {LeaseholdError} `STORE_UNAVAILABLE` when the server cannot be reached or refuses (the message says
+   * what to do; the driver's error is the `cause`).
    */
   async migrate(): Promise<void> {
-    // One statement per query: PGlite and serverless drivers refuse several in one (the extended protocol).
-    for (const statement of schemaStatements(this.options)) await this.pool.query(statement);
+    const text = postgresSchema(this.options);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await (this.queryTimeout === undefined ? this.pool.query(text) : this.send(statement(text), [], false));
+        break;
+      } catch (error) {
+        if (attempt >= MIGRATE_ATTEMPTS || !isCatalogRace(error)) throw this.migrateFailure(error);
+        // Jittered, so the racers do not meet again at the same instant.
+        await new Promise((resolve) => setTimeout(resolve, attempt * (20 + Math.random() * 80)));
+      }
+    }
     this.useFunctions = this.sql.claimFunction !== undefined;
+  }
+
+  /** A failed migrate() as a LeaseholdError that says what to do; the driver's error is its cause. */
+  private migrateFailure(error: unknown): LeaseholdError {
+    if (isLeaseholdError(error)) return error;
+    const e = error as { code?: unknown; message?: unknown };
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    // An AggregateError (every address of a host refused) has an empty message but a code.
+    const detail = (typeof e.message === 'string' && e.message) || code || String(error);
+    const schema = this.options.schema === undefined ? 'the first schema of the search_path' : `schema ${this.options.schema}`;
+    const sqlstate = code !== undefined && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+    let advice: string;
+    if (sqlstate === '42501') {
+      advice = `creating it needs CREATE on ${schema} (and owning the functions to replace them): run migrate() or sql/postgres.sql once as a role that has it; after that a role with SELECT, INSERT, UPDATE on the table may call migrate() too`;
+    } else if (sqlstate === '3F000') {
+      advice =
+        this.options.schema === undefined
+          ? "no schema of the search_path exists: create one, or set the store's schema option"
+          : `schema ${this.options.schema} does not exist: create it (CREATE SCHEMA), or set the store's schema option`;
+    } else if (sqlstate === undefined || /^(08|28|53|57)/.test(sqlstate)) {
+      advice = 'the server could not be reached or refused the connection: check the connection settings and that it is up, then call migrate() again';
+    } else {
+      advice = 'nothing was installed; call migrate() again, or apply sql/postgres.sql yourself';
+    }
+    return new LeaseholdError(
+      'STORE_UNAVAILABLE',
+      `postgres store: migrate() of ${this.table} failed (${sqlstate ? `${sqlstate} ` : ''}${detail}); ${advice}`,
+      {
+        cause: error,
+      },
+    );
   }
 
   /** The quoted, possibly schema-qualified table name this store uses. */
