@@ -245,7 +245,7 @@ describe('leasehold run (PostgreSQL)', () => {
     expect((await slot('2030-01-01T05:05', `echo failed >> ${file('out')}; exit 3`)).code).toBe(3);
     expect((await slot('2030-01-01T05:05', `echo $LEASEHOLD_SLOT >> ${file('out')}`)).code).toBe(0);
     expect(lines(file('out'))).toEqual(['05:00', 'failed', '2030-01-01T05:05']);
-    expect((await readStatus(store, name)).lastCompletedSlot).toBe('2030-01-01T05:05');
+    expect((await readStatus(store, name)).lastCompletedSlot).toBe('2030-01-01T05:05:00.000Z');
     const done = await cli(['run', '--name', name, '--ttl', '5s', '--slot', '2030-01-01T05:05', '--done-exit-code', '0', '--', 'true']);
     expect(done.code).toBe(0);
   });

@@ -69,7 +69,9 @@ export async function readStatus(store: Store, name: string, maxClockSkewMs = DE
   let lastCompletedSlot: string | number | null = null;
   try {
     const slot = slotRead?.record?.data ? (JSON.parse(slotRead.record.data) as { slot?: unknown }).slot : null;
-    if (typeof slot === 'string' || typeof slot === 'number') lastCompletedSlot = slot;
+    // Slots are instants (kept as epoch ms): shown in ISO 8601, as a crontab line's `date -u` would write them.
+    if (typeof slot === 'number') lastCompletedSlot = Number.isFinite(new Date(slot).getTime()) ? new Date(slot).toISOString() : slot;
+    else if (typeof slot === 'string') lastCompletedSlot = slot;
   } catch {
     // Not a slot record leasehold wrote: show none.
   }
