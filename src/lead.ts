@@ -15,8 +15,9 @@ import {
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_STORE_TIMEOUT_MS,
   describeValue,
-  isWellFormed,
+  isValidVersion,
   MAX_CLOCK_SKEW_MS,
+  MAX_VERSION_LENGTH,
 } from './options.js';
 import type { LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions } from './store.js';
 
@@ -87,9 +88,6 @@ export interface LeadResult {
   release(): Promise<boolean>;
 }
 
-/** Longest write version accepted from a `newVersion` generator, in characters. */
-const MAX_VERSION_LENGTH = 256;
-
 /** A new write version from the caller's generator (default `crypto.randomUUID`), checked. */
 function newVersion(generate: unknown): string {
   if (generate !== undefined && typeof generate !== 'function') {
@@ -99,7 +97,7 @@ function newVersion(generate: unknown): string {
   if (generate === undefined) return globalThis.crypto.randomUUID();
   const version = (generate as () => unknown)();
   // Every store must give the version back exactly as written, or a caller would not recognise its own write.
-  if (typeof version !== 'string' || version.length === 0 || version.length > MAX_VERSION_LENGTH || version.includes('\u0000') || !isWellFormed(version)) {
+  if (!isValidVersion(version)) {
     throw new LeaseholdError(
       'INVALID_OPTION',
       `newVersion must return a new, non-empty string of at most ${MAX_VERSION_LENGTH} characters, well-formed Unicode without NUL, at every call; got ${describeValue(version)}. Nothing was sent`,

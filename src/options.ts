@@ -91,6 +91,55 @@ export function isWellFormed(text: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }
 
+/** Checks a lease length: a positive, finite number of ms up to {@link MAX_TTL_MS}, larger than `maxClockSkewMs`. Throws `INVALID_TTL`. */
+export function checkTtl(ttl: unknown, maxClockSkewMs: number): number {
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) {
+    throw new LeaseholdError(
+      'INVALID_TTL',
+      `ttlMs must be a positive, finite number of milliseconds no larger than ${MAX_TTL_MS} (7 days); got ${describe(ttl)}`,
+    );
+  }
+  if (ttl <= maxClockSkewMs) {
+    throw new LeaseholdError(
+      'INVALID_TTL',
+      `ttlMs (${ttl}) must be larger than maxClockSkewMs (${maxClockSkewMs}): the leader may act for ttlMs - maxClockSkewMs; raise ttlMs or lower maxClockSkewMs`,
+    );
+  }
+  return ttl;
+}
+
+/** Checks a lease's `data` payload (`undefined` and `null` are none); returns it, or `null`. Throws `INVALID_OPTION`. */
+export function checkData(value: unknown): string | null {
+  const data = value === undefined || value === null ? null : value;
+  if (data !== null && (typeof data !== 'string' || data.length > MAX_DATA_LENGTH)) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      `data must be a string of at most ${MAX_DATA_LENGTH} characters (JSON.stringify objects yourself); got ${describe(data)}`,
+    );
+  }
+  // Postgres text cannot hold NUL, and a lone surrogate is not valid UTF-8 (stores would mangle it):
+  // refuse both here, so every store keeps exactly the string it was given.
+  if (data !== null && (data.includes('\u0000') || !isWellFormed(data))) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      'data must be well-formed Unicode without NUL characters (it holds a NUL or an unpaired surrogate); encode binary payloads as base64',
+    );
+  }
+  return data;
+}
+
+/** Longest write version accepted, in characters. */
+export const MAX_VERSION_LENGTH = 256;
+
+/**
+ * Whether `value` can be a write version: a non-empty string of at most {@link MAX_VERSION_LENGTH} characters,
+ * well-formed Unicode without NUL. Every store must give a version back exactly as written, or a caller would not
+ * recognise its own write.
+ */
+export function isValidVersion(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_VERSION_LENGTH && !value.includes('\u0000') && isWellFormed(value);
+}
+
 /** The checked options of one `tryLead()` call. */
 export interface LeadParams {
   name: string;
@@ -109,34 +158,8 @@ export function checkLeadOptions(options: unknown): LeadParams {
   const name = checkName(o.name);
   const holder = checkHolder(o.holder);
   const maxClockSkewMs = checkDuration(o.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
-  const ttl = o.ttlMs === undefined ? DEFAULT_TTL_MS : o.ttlMs;
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) {
-    throw new LeaseholdError(
-      'INVALID_TTL',
-      `ttlMs must be a positive, finite number of milliseconds no larger than ${MAX_TTL_MS} (7 days); got ${describe(ttl)}`,
-    );
-  }
-  if (ttl <= maxClockSkewMs) {
-    throw new LeaseholdError(
-      'INVALID_TTL',
-      `ttlMs (${ttl}) must be larger than maxClockSkewMs (${maxClockSkewMs}): the leader may act for ttlMs - maxClockSkewMs; raise ttlMs or lower maxClockSkewMs`,
-    );
-  }
-  const data = o.data === undefined || o.data === null ? null : o.data;
-  if (data !== null && (typeof data !== 'string' || data.length > MAX_DATA_LENGTH)) {
-    throw new LeaseholdError(
-      'INVALID_OPTION',
-      `data must be a string of at most ${MAX_DATA_LENGTH} characters (JSON.stringify objects yourself); got ${describe(data)}`,
-    );
-  }
-  // Postgres text cannot hold NUL, and a lone surrogate is not valid UTF-8 (stores would mangle it):
-  // refuse both here, so every store keeps exactly the string it was given.
-  if (data !== null && (data.includes('\u0000') || !isWellFormed(data))) {
-    throw new LeaseholdError(
-      'INVALID_OPTION',
-      'data must be well-formed Unicode without NUL characters (it holds a NUL or an unpaired surrogate); encode binary payloads as base64',
-    );
-  }
+  const ttl = checkTtl(o.ttlMs === undefined ? DEFAULT_TTL_MS : o.ttlMs, maxClockSkewMs);
+  const data = checkData(o.data);
   return { name, holder, ttlMs: ttl, maxClockSkewMs, data };
 }
 

@@ -266,6 +266,34 @@ describe('withLogger: options, contract breaks and bad input', () => {
     expect(await release(store, { name, holder: 'a', clock })).toBe(true);
   });
 
+  it('an async logger whose promises reject is ignored too: no unhandled rejection, at lease expiry either', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let calls = 0;
+      const rejecting = async () => {
+        calls++;
+        throw new Error('log shipper down');
+      };
+      const logger = { debug: rejecting, info: rejecting, warn: rejecting, error: rejecting };
+      const clock = new ManualClock();
+      const store = withLogger(new MemoryStore({ clock }), logger, { clock, level: 'debug' });
+      const name = unique('log-async');
+      expect((await tryLead(store, { name, holder: 'a', ttlMs: 10_000, clock })).isLeader).toBe(true);
+      // The lease runs out: the tracker's timer logs the loss (3 unhandled rejections per tryLead, before).
+      await clock.tick(12_000, 1_000);
+      expect((await tryLead(store, { name, holder: 'b', ttlMs: 10_000, clock })).isLeader).toBe(true);
+      expect(await release(store, { name, holder: 'b', clock })).toBe(true);
+      // Unhandled rejections are reported after the microtasks of a turn: let a few turns pass.
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      expect(calls).toBeGreaterThanOrEqual(6);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('refuses a logger without the four methods, a bad style or level, with INVALID_OPTION', () => {
     const store = new MemoryStore();
     const bad = (f: () => unknown, pattern: RegExp) =>
@@ -274,6 +302,12 @@ describe('withLogger: options, contract breaks and bad input', () => {
     bad(() => withLogger(store, { info: () => {}, warn: () => {}, error: () => {} } as never), /logger must have/);
     bad(() => withLogger(store, console, { style: 'pino' as never }), /style/);
     bad(() => withLogger(store, console, { level: 'trace' as never }), /level/);
+    // An object without a prototype (no toString) is refused with the same typed error, not a TypeError.
+    bad(
+      () => withLogger(store, console, { level: Object.create(null) }),
+      /logger level must be 'debug', 'info', 'warn' or 'error'; got a value of type object/,
+    );
+    bad(() => withLogger(store, console, { style: Object.create(null) }), /style/);
     bad(() => withLogger(store, console, null as never), /options/);
     expect(() => withLogger({} as Store, console)).toThrow(expect.objectContaining({ code: 'INVALID_STORE' }));
   });

@@ -402,6 +402,58 @@ describe('instrument: bad input', () => {
     expect(() => instrument(store, { clock: {} as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });
 
+  it('refuses an incomplete meter or tracer at wrap time, naming what is missing (a TypeError before, or later)', () => {
+    const store = new MemoryStore();
+    const refused = (options: object, pattern: RegExp) =>
+      expect(() => instrument(store, options as never)).toThrow(
+        expect.objectContaining({ name: 'LeaseholdError', code: 'INVALID_OPTION', message: expect.stringMatching(pattern) }),
+      );
+    const counter = () => ({ add() {} });
+    refused({ meter: { createCounter: counter } }, /meter must be an OpenTelemetry Meter .*; it has no createObservableGauge, createHistogram$/);
+    refused({ meter: { createCounter: counter, createHistogram: () => ({ record() {} }) } }, /it has no createObservableGauge$/);
+    refused({ meter: Object.create(null) }, /meter must be an OpenTelemetry Meter/);
+    // Its instruments are checked too, when they are made (at wrap time).
+    refused(
+      { meter: { createCounter: counter, createHistogram: () => ({}), createObservableGauge: () => ({ addCallback() {}, removeCallback() {} }) } },
+      /meter made a leasehold\.claim\.duration instrument without record/,
+    );
+    refused(
+      {
+        meter: {
+          createCounter: () => {
+            throw new Error('meter bug');
+          },
+          createHistogram: counter,
+          createObservableGauge: counter,
+        },
+      },
+      /meter threw/,
+    );
+    refused({ tracer: Object.create(null) }, /tracer must be an OpenTelemetry Tracer \(with startSpan\), null, or omitted; it has no startSpan/);
+    refused({ logger: console, logLevel: Object.create(null) }, /logger level/);
+  });
+
+  it('an async logger whose promises reject changes no answer and leaves no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const rejecting = async () => {
+        throw new Error('log shipper down');
+      };
+      const clock = new ManualClock();
+      const logger = { debug: rejecting, info: rejecting, warn: rejecting, error: rejecting };
+      const store = instrument(new MemoryStore({ clock }), { tracer: null, meter: null, logger, logLevel: 'debug', clock });
+      const name = unique('otel-async-logger');
+      expect((await tryLead(store, { name, holder: 'a', ttlMs: 10_000, clock })).isLeader).toBe(true);
+      await clock.tick(12_000, 1_000);
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('keeps the store’s kind, clock model, limits, timeout, and exactly its fused paths; null tracer and meter turn signals off', async () => {
     const limited: Store = { ...genericOnly(new MemoryStore()), kind: 'custom', limits: { minTtlMs: 2_000, minWriteIntervalMs: 500 }, timeoutMs: 1_234 };
     const wrapped = instrument(limited, { tracer: null, meter: null });

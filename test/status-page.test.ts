@@ -14,7 +14,7 @@ import { startLeaseWorker } from './support/lease-miniflare.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_TOKEN = `admin-${crypto.randomUUID()}`;
-const NAMES = ['nightly-report', 'search-indexer', 'cache-warmer', 'billing-sync'];
+const NAMES = ['nightly-report', 'search-indexer', 'cache-warmer', 'billing-sync', 'ledger-compactor'];
 let mf: Miniflare | undefined;
 let browser: Browser | undefined;
 let base = '';
@@ -44,6 +44,7 @@ async function admin(path: string, body: unknown): Promise<Record<string, unknow
 }
 const lead = (name: string, holder: string, ttlMs: number) => admin(`/leases/${name}/lead`, { holder, ttlMs });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const launchOptions = { viewport: { width: 1180, height: 640 }, deviceScaleFactor: 1, colorScheme: 'light' as const };
 
 describe('the status page in headless Chromium', () => {
   it('shows a takeover live: holder and token change on screen, without a reload', async (ctx) => {
@@ -97,6 +98,88 @@ describe('the status page in headless Chromium', () => {
     mkdirSync('.tmp', { recursive: true });
     await page.screenshot({ path: '.tmp/status-page.png', fullPage: true });
     if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync('.tmp/status-page.png', 'docs/status-page.png');
+    await page.close();
+  }, 60_000);
+});
+
+describe('the status page in headless Chromium: edges', () => {
+  it('mounted, it renders and updates at the mount path with a trailing slash too (it was a 404)', async (ctx) => {
+    if (!browser || !mf) return ctx.skip(`no browser at ${CHROMIUM}`);
+    const page = await browser.newPage(launchOptions);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const response = await page.goto(new URL('live/', base).toString());
+    expect(response?.status()).toBe(200);
+    const card = page.locator('[data-lease="billing-sync"]');
+    await expect.poll(() => card.locator('.holder').textContent()).toBe('nobody');
+    await lead('billing-sync', 'billing-eu-1', 30_000);
+    await expect.poll(() => card.locator('.holder').textContent(), { timeout: 5_000 }).toBe('billing-eu-1');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('on first load, a long-held renewed lease’s bar is its time left against its length (not against the term so far)', async (ctx) => {
+    if (!browser || !mf) return ctx.skip(`no browser at ${CHROMIUM}`);
+    // A 15 s lease held for 35 s and just renewed: 12 s left of 15 (80 %). The term so far is 47 s, and the bar
+    // showed 12 / 47 ≈ 25 % and "renewal due".
+    expect(await lead('ledger-compactor', 'compactor-1', 15_000)).toMatchObject({ isLeader: true });
+    const aged = await fetch(new URL('age?name=ledger-compactor&heldMs=35000&leftMs=12000', base), { method: 'POST' });
+    expect(await aged.json()).toEqual({ aged: true });
+    const page = await browser.newPage(launchOptions);
+    await page.goto(new URL('live', base).toString());
+    const card = page.locator('[data-lease="ledger-compactor"]');
+    await expect.poll(() => card.locator('.holder').textContent()).toBe('compactor-1');
+    await expect.poll(() => card.locator('.fill').evaluate((e) => (e as HTMLElement).style.width)).not.toBe('');
+    // Read at once, on the first answers: the time left is 12 s minus the page's load (well under 4 s here).
+    const share = Number.parseFloat(await card.locator('.fill').evaluate((e) => (e as HTMLElement).style.width)) / 100;
+    expect(share).toBeGreaterThan(0.5);
+    expect(share).toBeLessThanOrEqual(0.81);
+    expect(await card.locator('.pill').textContent()).toBe('held');
+    await page.close();
+  }, 60_000);
+
+  it('the CSP is enforced: the page renders, styles and updates, and an injected inline script does not run', async (ctx) => {
+    if (!browser || !mf) return ctx.skip(`no browser at ${CHROMIUM}`);
+    const page = await browser.newPage(launchOptions);
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    const response = await page.goto(new URL('live', base).toString());
+    const card = page.locator('[data-lease="search-indexer"]');
+    await expect.poll(() => card.locator('.holder').textContent()).not.toBe('…');
+    // The style ran (its nonce matched), and the script did: it drew the cards and keeps polling.
+    expect(await card.evaluate((e) => getComputedStyle(e).borderTopLeftRadius)).toBe('12px');
+    await expect.poll(() => page.locator('#conn').getAttribute('class')).toBe('conn live');
+    expect(violations).toEqual([]);
+    // Updates arrive under it: a release and a claim show without a reload.
+    await admin('/leases/cache-warmer/release', {});
+    await lead('cache-warmer', 'warmer-us-west-1', 20_000);
+    await expect.poll(() => page.locator('[data-lease="cache-warmer"] .holder').textContent(), { timeout: 5_000 }).toBe('warmer-us-west-1');
+    expect(violations).toEqual([]);
+    // An inline script injected into the document (what an XSS would do) is refused by the CSP.
+    const ran = await page.evaluate(async () => {
+      const w = window as unknown as { injected?: boolean };
+      const script = document.createElement('script');
+      script.textContent = 'window.injected = true';
+      document.body.append(script);
+      await new Promise((r) => setTimeout(r, 50));
+      return w.injected === true;
+    });
+    expect(ran).toBe(false);
+    await expect.poll(() => violations.length).toBeGreaterThan(0);
+    // That is what the header says: nonces only, no 'unsafe-inline', and no framing (checked below in the browser).
+    const csp = response?.headers()['content-security-policy'] ?? '';
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain("frame-ancestors 'none'");
+    // And it cannot be framed.
+    const framing = await browser.newPage(launchOptions);
+    // The parent's load event waits for its frame's (refused) load.
+    await framing.setContent(`<iframe src="${new URL('live', base).toString()}"></iframe>`, { waitUntil: 'load' });
+    const frame = framing.frames()[1];
+    expect(frame).toBeDefined();
+    expect(await frame?.locator('#grid').count()).toBe(0);
+    await framing.close();
     await page.close();
   }, 60_000);
 });

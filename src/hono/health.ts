@@ -6,7 +6,42 @@
 import type { Elector, ElectorEvent } from '../elector.js';
 import { isLeaseholdError } from '../errors.js';
 import { getLeader } from '../lead.js';
+import { checkDuration } from '../options.js';
 import type { Store } from '../store.js';
+
+/** Default bound of a health check's store read: 1 s, below common probe timeouts (1–2 s). */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 1_000;
+/** Largest bound of a health check's store read accepted: 60 s. */
+export const MAX_HEALTH_TIMEOUT_MS = 60_000;
+
+/** A health check's store read that ran past its bound. */
+class HealthReadTimeout extends Error {
+  constructor(timeoutMs: number) {
+    super(`the store did not answer a read within ${timeoutMs} ms (the health check's bound)`);
+  }
+}
+
+/** Whether `error` is a health read that ran past its bound. */
+export function storeTimedOut(error: unknown): error is Error {
+  return error instanceof HealthReadTimeout;
+}
+
+/**
+ * `read`, or a rejection once `timeoutMs` has passed, whichever comes first: a probe gets its answer in time even
+ * from a silent store (the read itself goes on to the store's own bound; its outcome is then ignored).
+ */
+export async function withinHealthBound<T>(read: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HealthReadTimeout(timeoutMs)), timeoutMs);
+  });
+  read.catch(() => {});
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * What `GET /health` answers, and with which HTTP status:
@@ -16,7 +51,7 @@ import type { Store } from '../store.js';
  * | `leader` | 200 | leads, with validity left (even if its last renewal failed: it still leads until that runs out) |
  * | `follower` | 200 | follows; its last attempt reached the store (or a read of the lease succeeds now) |
  * | `expired` | 503 | it led, and its validity ran out before a renewal succeeded (until an attempt succeeds again) |
- * | `store-unreachable` | 503 | its last attempt failed and a read of the lease fails too |
+ * | `store-unreachable` | 503 | its last attempt failed and a read of the lease fails too, or does not answer within the check's bound |
  * | `stopped` | 503 | `elector.stop()` was called |
  *
  * As client-go's leader-election healthz adapter, a 503 means "this instance is not taking part in the election
@@ -35,8 +70,10 @@ export interface HealthReport {
   token?: number;
   /** Validity left while it leads, in ms. */
   validForMs?: number;
-  /** The error code of the last failed attempt, when the last attempt failed (never a message or a stack). */
+  /** The error code of the last failed attempt, when the last attempt failed (never a store's message or a stack). */
   lastError?: string;
+  /** Why, when the store's read ran past the check's bound (`store-unreachable`): the bound, in leasehold's words. */
+  message?: string;
 }
 
 /** A health answer: the HTTP status to send and its JSON body. */
@@ -55,6 +92,12 @@ export interface ElectorHealthOptions {
   store: Store;
   /** The elector's election name. */
   name: string;
+  /**
+   * Bound of the store read a check makes (only when the last attempt failed, or none was seen yet), in ms (default
+   * 1 000, {@link DEFAULT_HEALTH_TIMEOUT_MS}): past it the check answers 503 `store-unreachable` at once, without
+   * waiting for the store's own timeout (5 s by default), which would outlast a probe's.
+   */
+  timeoutMs?: number;
 }
 
 type Seen = 'none' | 'leader' | 'follower' | 'expired' | 'error' | 'stopped';
@@ -70,6 +113,7 @@ export class ElectorHealth {
   private readonly elector: Elector;
   private readonly store: Store;
   private readonly name: string;
+  private readonly timeoutMs: number;
   private seen: Seen = 'none';
   private lastError: string | undefined;
   /** Stops watching the elector. */
@@ -79,6 +123,7 @@ export class ElectorHealth {
     this.elector = options.elector;
     this.store = options.store;
     this.name = options.name;
+    this.timeoutMs = checkDuration(options.timeoutMs, 'timeoutMs', DEFAULT_HEALTH_TIMEOUT_MS, MAX_HEALTH_TIMEOUT_MS, 1);
     this.dispose = this.elector.on((event) => this.observe(event));
   }
 
@@ -116,11 +161,13 @@ export class ElectorHealth {
     // The last attempt failed, or none was seen: a follower's successful poll is silent when nothing changed,
     // so ask the store directly whether it answers now.
     try {
-      await getLeader(this.store, this.name);
+      await withinHealthBound(getLeader(this.store, this.name), this.timeoutMs);
       return { httpStatus: 200, report: { status: 'follower', leader: false } };
     } catch (error) {
       this.lastError = isLeaseholdError(error) ? error.code : 'STORE_UNAVAILABLE';
-      return down('store-unreachable');
+      const answer = down('store-unreachable');
+      if (storeTimedOut(error)) answer.report.message = error.message;
+      return answer;
     }
   }
 }

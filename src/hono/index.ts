@@ -6,14 +6,15 @@
  *
  * | route | answer |
  * | --- | --- |
- * | `GET /` | the live status page (HTML, inline CSS and script) |
+ * | `GET /` | the live status page (HTML; its inline CSS and script run under a per-response CSP nonce); mounted, also at the mount path with a trailing slash |
  * | `GET /leases` | `{ now, leases: LeaseView[] }`; 503 if a read failed (those entries carry `error`) |
  * | `GET /leases/:name` | a {@link LeaseView} |
- * | `GET /health` | {@link HealthReport}: 200 or 503 (see {@link HealthStatus}) |
+ * | `GET /health` | {@link HealthReport}: 200 or 503 (see {@link HealthStatus}); its store read is bounded by `healthTimeoutMs` |
  * | `POST /leases/:name/lead` | admin: `{ holder, ttlMs?, data? }` → `{ isLeader, leader, token, expiresAt, remainingMs }` |
  * | `POST /leases/:name/release` | admin: `{ holder? }` → `{ released, holder }` |
  *
- * Errors are JSON `{ code, message }`, never a stack trace.
+ * Errors are JSON `{ code, message }`, never a stack trace, and never the words of a failing option function (they may
+ * hold a connection string): those go to `console.error`, credentials masked.
  * @module
  */
 import type { Context } from 'hono';
@@ -22,12 +23,20 @@ import { type Clock, checkClock } from '../clock.js';
 import type { Elector } from '../elector.js';
 import { isLeaseholdError, LeaseholdError, type LeaseholdErrorCode } from '../errors.js';
 import { checkStore, getLeader, release, tryLead } from '../lead.js';
-import { checkDuration, checkName, DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS } from '../options.js';
+import { checkDuration, checkName, checkTtl, DEFAULT_MAX_CLOCK_SKEW_MS, describeValue, MAX_CLOCK_SKEW_MS } from '../options.js';
 import type { Store } from '../store.js';
-import { ElectorHealth, type HealthReport } from './health.js';
-import { statusPage } from './page.js';
+import { maskCredentials } from './credentials.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS, ElectorHealth, type HealthReport, MAX_HEALTH_TIMEOUT_MS, storeTimedOut, withinHealthBound } from './health.js';
+import { pageNonce, statusPage } from './page.js';
 
-export { ElectorHealth, type ElectorHealthOptions, type HealthAnswer, type HealthReport, type HealthStatus } from './health.js';
+export {
+  DEFAULT_HEALTH_TIMEOUT_MS,
+  ElectorHealth,
+  type ElectorHealthOptions,
+  type HealthAnswer,
+  type HealthReport,
+  type HealthStatus,
+} from './health.js';
 
 /** A value given as is, or worked out per request (e.g. from a Worker's `c.env`). */
 // biome-ignore lint/suspicious/noExplicitAny: the app's bindings are the user's, of any shape.
@@ -52,6 +61,19 @@ export interface LeaseAppOptions {
   adminToken?: PerRequest<string | undefined>;
   /** Show each lease's `data` in the JSON answers (default `false`: it may hold anything the holder wrote). */
   exposeData?: boolean;
+  /**
+   * The leases' length (`ttlMs` of their `tryLead`/`Elector`), in ms: one for every lease, or per name (names left out
+   * have none). Stores keep no lease length, so this is what the status page scales each bar against from its first
+   * answer (10 s left of a 15 s lease: two thirds); the views carry it as `ttlMs`. Without it the page takes the
+   * term so far (`expiresAt - acquiredAt`) until it sees a renewal, which understates a long-held, renewed lease.
+   */
+  ttlMs?: number | Readonly<Record<string, number>>;
+  /**
+   * Bound of `GET /health`'s store read, in ms (default 1 000, {@link DEFAULT_HEALTH_TIMEOUT_MS}; 1–60 000): below
+   * common probe timeouts (1–2 s), so a silent store answers 503 `store-unreachable` in time instead of the store's
+   * own timeout (5 s by default) failing the probe.
+   */
+  healthTimeoutMs?: number;
   /** The status page at `GET /` (default `true`); `false` leaves only the JSON routes. */
   page?: boolean | { title?: string; pollMs?: number };
   /** Skew bound of client-clock stores, as for `getLeader` (default 1 000 ms). */
@@ -76,6 +98,8 @@ export interface LeaseView {
   timeLeftMs: number | null;
   /** The holder's payload, only with `exposeData: true`. */
   data?: string | null;
+  /** The lease's length in ms as configured (the app's `ttlMs` option), when given. */
+  ttlMs?: number;
   /** Set instead of the fields above when this lease could not be read. */
   error?: { code: string; message: string };
 }
@@ -83,13 +107,26 @@ export interface LeaseView {
 const MIN_TOKEN_LENGTH = 16;
 const MAX_NAMES = 100;
 const DEFAULT_POLL_MS = 1_000;
-// Nothing but this document, its inline style and script, and requests to its own origin.
-const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'";
+// Nothing but this document's own style and script (carrying this response's nonce: no other inline script runs, an
+// injected one included), requests to its own origin, and no framing.
+const pageCsp = (nonce: string) =>
+  `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 
 type HttpStatus = 400 | 401 | 403 | 404 | 500 | 503;
 
-/** A problem with the app's own configuration (the deployment's fault, answered 500). */
-class ConfigError extends Error {}
+/**
+ * A problem with the app's own configuration (the deployment's fault, answered 500 `NOT_CONFIGURED`). The client
+ * is told only which option failed; the detail (the option function's own words, which may quote a secret) goes
+ * to the server log, credentials masked.
+ */
+class ConfigError extends Error {
+  constructor(
+    readonly option: string,
+    readonly detail: string,
+  ) {
+    super(`the ${option} option failed`);
+  }
+}
 /** A request body that is not what the route takes (answered 400 `INVALID_OPTION`). */
 class InvalidBody extends Error {}
 
@@ -100,6 +137,21 @@ function checkNames(names: unknown): readonly string[] {
   for (const n of names) checkName(n, 'names[]');
   if (new Set(names).size !== names.length) throw new LeaseholdError('INVALID_OPTION', 'leasehold/hono: names must not repeat');
   return names as readonly string[];
+}
+
+/** Checks the `ttlMs` option: one lease length, or lease lengths by name. */
+function checkTtls(value: unknown): (name: string) => number | undefined {
+  if (value === undefined) return () => undefined;
+  if (typeof value === 'number') {
+    const ttl = checkTtl(value, 0);
+    return () => ttl;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new LeaseholdError('INVALID_TTL', `leasehold/hono: ttlMs must be a number of ms or an object of them by lease name; got ${describeValue(value)}`);
+  }
+  const ttls = new Map<string, number>();
+  for (const [name, ttl] of Object.entries(value)) ttls.set(checkName(name, 'ttlMs key'), checkTtl(ttl, 0));
+  return (name) => ttls.get(name);
 }
 
 function checkToken(token: unknown): string {
@@ -173,6 +225,8 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
   const staticNames = typeof options.names === 'function' ? undefined : checkNames(options.names);
   const staticToken = typeof options.adminToken === 'function' || options.adminToken === undefined ? undefined : checkToken(options.adminToken);
   const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
+  const ttlOf = checkTtls(options.ttlMs);
+  const healthTimeoutMs = checkDuration(options.healthTimeoutMs, 'healthTimeoutMs', DEFAULT_HEALTH_TIMEOUT_MS, MAX_HEALTH_TIMEOUT_MS, 1);
   const clock = checkClock(options.clock, 'leasehold/hono');
   const exposeData = options.exposeData === true;
   const pageOptions = typeof options.page === 'object' && options.page !== null ? options.page : {};
@@ -187,7 +241,7 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
     const { elector, name } = options.health;
     if (!staticStore) throw new LeaseholdError('INVALID_OPTION', 'leasehold/hono: health needs the store itself (not a function), the one the elector uses');
     if (typeof elector?.on !== 'function') throw new LeaseholdError('INVALID_OPTION', 'leasehold/hono: health.elector must be an Elector');
-    electorHealth = new ElectorHealth({ elector, store: staticStore, name: checkName(name, 'health.name') });
+    electorHealth = new ElectorHealth({ elector, store: staticStore, name: checkName(name, 'health.name'), timeoutMs: healthTimeoutMs });
   }
 
   const storeOf = (c: Context): Store => {
@@ -195,7 +249,7 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
     try {
       return checkStore((options.store as (c: Context) => Store)(c));
     } catch (error) {
-      throw new ConfigError(`the store option failed: ${reason(error)}`);
+      throw new ConfigError('store', reason(error));
     }
   };
   const namesOf = (c: Context): readonly string[] => {
@@ -203,17 +257,25 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
     try {
       return checkNames((options.names as (c: Context) => readonly string[])(c));
     } catch (error) {
-      throw new ConfigError(`the names option failed: ${reason(error)}`);
+      throw new ConfigError('names', reason(error));
     }
   };
   const tokenOf = (c: Context): string | undefined => {
     if (typeof options.adminToken !== 'function') return staticToken;
-    const token = options.adminToken(c);
+    let token: string | undefined;
+    try {
+      token = options.adminToken(c);
+    } catch (error) {
+      throw new ConfigError('adminToken', reason(error));
+    }
     if (token === undefined || token === '') return undefined;
     try {
       return checkToken(token);
     } catch {
-      throw new ConfigError(`the admin token is shorter than ${MIN_TOKEN_LENGTH} characters or has spaces: set a longer one (e.g. openssl rand -hex 32)`);
+      throw new ConfigError(
+        'adminToken',
+        `the admin token is shorter than ${MIN_TOKEN_LENGTH} characters or has spaces: set a longer one (e.g. openssl rand -hex 32)`,
+      );
     }
   };
   /** The route's lease name: a valid name (400 otherwise) among the configured ones (404 otherwise). */
@@ -236,6 +298,8 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
         }
       : { name, holder: null, token: null, acquiredAt: null, expiresAt: null, timeLeftMs: null };
     if (exposeData) base.data = leader?.data ?? null;
+    const ttl = ttlOf(name);
+    if (ttl !== undefined) base.ttlMs = ttl;
     return base;
   };
 
@@ -249,13 +313,14 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
     c.header('x-content-type-options', 'nosniff');
   });
 
-  if (pageOn) {
-    app.get('/', (c) => {
-      c.header('content-security-policy', PAGE_CSP);
-      c.header('referrer-policy', 'no-referrer');
-      return c.html(statusPage({ title, pollMs }, namesOf(c)));
-    });
-  }
+  const page = (c: Context) => {
+    const nonce = pageNonce();
+    c.header('content-security-policy', pageCsp(nonce));
+    c.header('x-frame-options', 'DENY');
+    c.header('referrer-policy', 'no-referrer');
+    return c.html(statusPage({ title, pollMs, nonce }, namesOf(c)));
+  };
+  if (pageOn) app.get('/', page);
 
   /** `GET /leases` → `{ now, leases }`, every configured lease read in parallel; 503 if any read failed. */
   app.get('/leases', async (c) => {
@@ -291,11 +356,14 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
       return c.json(report satisfies HealthReport, httpStatus);
     }
     const [first] = namesOf(c);
+    const store = storeOf(c);
     try {
-      await getLeader(storeOf(c), first as string, { maxClockSkewMs: skew, clock });
+      await withinHealthBound(getLeader(store, first as string, { maxClockSkewMs: skew, clock }), healthTimeoutMs);
       return c.json({ status: 'ok' });
     } catch (error) {
-      if (error instanceof ConfigError) throw error;
+      if (storeTimedOut(error)) {
+        return c.json({ status: 'store-unreachable', lastError: 'STORE_UNAVAILABLE', message: error.message }, 503);
+      }
       return c.json({ status: 'store-unreachable', lastError: isLeaseholdError(error) ? error.code : 'STORE_UNAVAILABLE' }, 503);
     }
   });
@@ -353,6 +421,18 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
     return c.json({ released: await release(store, { name, holder: holder as string, clock }), holder });
   });
 
+  // Mounted (`app.route('/leases-status', …)`), the page is at the mount path; a parent with Hono's default strict
+  // routing would answer 404 at `/leases-status/`. This route, last, serves the page there too: it matches only
+  // the mount path with one trailing slash (as many segments as the mount path), and passes anything else on.
+  if (pageOn) {
+    app.get('/*', (c, next) => {
+      const mountSegments = c.req.routePath.replace(/\/\*$/, '').split('/').filter(Boolean).length;
+      const path = c.req.path;
+      if (path.endsWith('/') && path.split('/').filter(Boolean).length === mountSegments) return page(c);
+      return next();
+    });
+  }
+
   const notFound = (c: Context) => problem(c, 404, 'NOT_FOUND', `routes: ${pageOn ? 'GET /, ' : ''}GET /leases, GET /leases/:name, GET /health`);
   app.notFound(notFound);
 
@@ -361,16 +441,17 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
       return problem(c, 404, 'UNKNOWN_LEASE', `no lease named ${JSON.stringify(error.leaseName)} here; GET /leases lists them`);
     if (error instanceof InvalidBody) return problem(c, 400, 'INVALID_OPTION', error.message);
     if (error instanceof ConfigError) {
-      console.error(`leasehold/hono: ${c.req.method} ${c.req.path}: ${error.message}`);
-      return problem(c, 500, 'NOT_CONFIGURED', error.message);
+      // The detail is for the operator only: an option function's error may quote a connection string or a secret.
+      console.error(maskCredentials(`leasehold/hono: ${c.req.method} ${c.req.path}: the ${error.option} option failed: ${error.detail}`));
+      return problem(c, 500, 'NOT_CONFIGURED', `this lease app's ${error.option} option failed; the server log has the detail`);
     }
     if (isLeaseholdError(error)) {
       const status = statusOf(error.code);
-      if (status >= 500) console.error(`leasehold/hono: ${c.req.method} ${c.req.path}: ${error.code}: ${error.message}`);
+      if (status >= 500) console.error(maskCredentials(`leasehold/hono: ${c.req.method} ${c.req.path}: ${error.code}: ${error.message}`));
       // Store failures: the code only; the message may name hosts or tables.
       return problem(c, status, error.code, status === 503 ? 'the lease store could not be reached; retry shortly' : error.message);
     }
-    console.error(`leasehold/hono: ${c.req.method} ${c.req.path}:`, error);
+    console.error(maskCredentials(`leasehold/hono: ${c.req.method} ${c.req.path}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`));
     return problem(c, 500, 'INTERNAL', 'unexpected error; see the server logs');
   });
 

@@ -1,6 +1,7 @@
 /**
  * The live status page of `leasehold/hono`: one self-contained HTML document (inline CSS and script, no fonts,
- * images or CDN), so it renders offline and needs no build step. Its script polls `leases` (relative to the page)
+ * images or CDN), so it renders offline and needs no build step. Its style and script carry a nonce made for each
+ * response, which the page's CSP names: no other inline script runs, an injected one included. Its script polls `leases` (relative to the page)
  * and redraws in place: holders, tokens, a bar of the time left, and a log of every change of holder it sees.
  * @module
  */
@@ -11,6 +12,14 @@ export interface StatusPageOptions {
   title: string;
   /** How often the page asks for the leases, in ms. */
   pollMs: number;
+  /** This response's CSP nonce (from {@link pageNonce}), set on the page's style and script. */
+  nonce: string;
+}
+
+/** A new CSP nonce: 128 random bits, base64 (one per response, so a page cannot be replayed to run other script). */
+export function pageNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes));
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -107,9 +116,11 @@ const SCRIPT = `
       setTimeout(() => c.root.classList.remove('flash'), 1600);
     }
     if (l.holder) { c.last = l.holder; c.lastToken = l.token; }
-    // The bar's scale, the lease length, is not stored: a new term's expiresAt − acquiredAt is exactly it until the
-    // first renewal (a cron job's lease is never renewed), and a renewal seen on screen gives it again.
+    // The bar's scale is the lease length. Stores do not keep it: the app's ttlMs option gives it from the first
+    // answer. Without it, a new term's expiresAt − acquiredAt is exactly it until the first renewal (a cron job's
+    // lease is never renewed), and a renewal seen on screen gives it again.
     if (!l.holder) c.full = 0;
+    else if (typeof l.ttlMs === 'number' && l.ttlMs > 0) c.full = l.ttlMs;
     else if (!prev || changed || !prev.holder) c.full = l.expiresAt - l.acquiredAt;
     else if (l.expiresAt > prev.expiresAt) c.full = l.expiresAt - (Date.now() + offset);
     c.lease = l;
@@ -162,13 +173,14 @@ export function statusPage(options: StatusPageOptions, names: readonly string[])
   // JSON inside <script type="application/json">: escape "<" so no value can close the element.
   const cfg = JSON.stringify({ pollMs: options.pollMs, names }).replace(/</g, '\\u003c');
   const title = escapeHtml(options.title);
+  const nonce = escapeHtml(options.nonce);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
-<style>${STYLE}</style>
+<style nonce="${nonce}">${STYLE}</style>
 </head>
 <body>
 <main>
@@ -181,7 +193,7 @@ export function statusPage(options: StatusPageOptions, names: readonly string[])
 <ul id="log" class="log"><li class="empty">No change of holder since this page opened.</li></ul>
 </main>
 <script type="application/json" id="cfg">${cfg}</script>
-<script>${SCRIPT}</script>
+<script nonce="${nonce}">${SCRIPT}</script>
 </body>
 </html>`;
 }

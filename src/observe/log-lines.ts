@@ -83,6 +83,18 @@ export interface LeaseholdLogFields {
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** Catches the rejection of `value` when it is a thenable (an async logger's answer); anything else is left alone. */
+function ignoreRejection(value: unknown): void {
+  if ((typeof value === 'object' || typeof value === 'function') && value !== null) {
+    try {
+      const then = (value as { then?: unknown }).then;
+      if (typeof then === 'function') then.call(value, undefined, () => {});
+    } catch {
+      // A `then` getter that throws: nothing to wait on.
+    }
+  }
+}
+
 /** Whether `logger` is a pino logger: pino marks its instances with registered symbols. */
 function isPino(logger: object): boolean {
   return Symbol.for('pino.serializers') in logger || Symbol.for('pino.chindings') in logger;
@@ -111,7 +123,8 @@ export function loggerObserver(logger: unknown, options: Pick<LoggerOptions, 'st
     throw new LeaseholdError('INVALID_OPTION', `logger style must be 'auto', 'message-first' or 'fields-first'; got ${describeValue(style)}`);
   }
   const level = options.level ?? 'info';
-  if (!Object.hasOwn(LEVELS, level)) {
+  // A string first: Object.hasOwn converts its key, and an object without toString (Object.create(null)) would throw.
+  if (typeof level !== 'string' || !Object.hasOwn(LEVELS, level)) {
     throw new LeaseholdError('INVALID_OPTION', `logger level must be 'debug', 'info', 'warn' or 'error'; got ${describeValue(level)}`);
   }
   const fieldsFirst = style === 'fields-first' || (style === 'auto' && isPino(log));
@@ -121,8 +134,9 @@ export function loggerObserver(logger: unknown, options: Pick<LoggerOptions, 'st
     // Absent fields are left out, not written as undefined.
     const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
     const method = log[at] as (this: LeaseholdLogger, ...args: unknown[]) => unknown;
-    if (fieldsFirst) method.call(log, clean, message);
-    else method.call(log, message, clean);
+    // A logger that fails is ignored (observed-store.ts catches a throw; a rejected promise is caught here): an async
+    // logger's rejection must not become an unhandled rejection, which ends a Node process.
+    ignoreRejection(fieldsFirst ? method.call(log, clean, message) : method.call(log, message, clean));
   };
   return {
     onCall(call) {

@@ -28,6 +28,7 @@ import { LeaseholdError } from '../errors.js';
 import type { LeadershipTracker } from '../observe/leadership.js';
 import { type LeaseholdLogger, type LogLevel, type LogStyle, loggerObserver } from '../observe/log-lines.js';
 import { observeStore, type StoreObserver } from '../observe/observed-store.js';
+import { describeValue } from '../options.js';
 import type { Store } from '../store.js';
 
 /** The instrumentation scope's name: what {@link instrument} passes to `trace.getTracer` and `metrics.getMeter`. */
@@ -143,11 +144,57 @@ function instrumentsOf(meter: Meter): Instruments {
   return found;
 }
 
-function checkHandle(value: unknown, name: 'tracer' | 'meter', method: string): void {
+/** The methods {@link instrument} calls on each handle it is given, and on the instruments a meter makes. */
+const TRACER_METHODS = ['startSpan'] as const;
+const METER_METHODS = ['createObservableGauge', 'createCounter', 'createHistogram'] as const;
+const INSTRUMENT_METHODS: Record<keyof Instruments, readonly string[]> = {
+  leadership: ['addCallback', 'removeCallback'],
+  transitions: ['add'],
+  claimDuration: ['record'],
+  errors: ['add'],
+};
+
+/** The methods of `methods` that `value` lacks (all of them when it is not an object). */
+function missing(value: unknown, methods: readonly string[]): string[] {
+  if (typeof value !== 'object' || value === null) return [...methods];
+  return methods.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function');
+}
+
+function checkHandle(value: unknown, name: 'tracer' | 'meter'): void {
   if (value === undefined || value === null) return;
-  if (typeof value !== 'object' || typeof (value as Record<string, unknown>)[method] !== 'function') {
-    throw new LeaseholdError('INVALID_OPTION', `${name} must be an OpenTelemetry ${name === 'tracer' ? 'Tracer' : 'Meter'} (with ${method}), null, or omitted`);
+  const methods = name === 'tracer' ? TRACER_METHODS : METER_METHODS;
+  const lacks = missing(value, methods);
+  if (lacks.length > 0) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      `${name} must be an OpenTelemetry ${name === 'tracer' ? 'Tracer' : 'Meter'} (with ${methods.join(', ')}), null, or omitted; ${
+        typeof value === 'object' ? `it has no ${lacks.join(', ')}` : `got ${describeValue(value)}`
+      }`,
+    );
   }
+}
+
+/** The meter's instruments, checked now (at wrap time): a meter that throws or makes incomplete ones is refused. */
+function checkedInstruments(meter: Meter): Instruments {
+  let made: Instruments;
+  try {
+    made = instrumentsOf(meter);
+  } catch (error) {
+    throw new LeaseholdError('INVALID_OPTION', 'meter threw while making the leasehold instruments; pass an OpenTelemetry Meter, null, or omit it', {
+      cause: error,
+    });
+  }
+  for (const [key, methods] of Object.entries(INSTRUMENT_METHODS) as [keyof Instruments, readonly string[]][]) {
+    const lacks = missing(made[key], methods);
+    if (lacks.length > 0) {
+      instrumentsByMeter.delete(meter);
+      throw new LeaseholdError(
+        'INVALID_OPTION',
+        `meter made a ${METRICS[key]} instrument without ${lacks.join(', ')}; pass an OpenTelemetry Meter, null, or omit it`,
+      );
+    }
+  }
+  return made;
 }
 
 /** Attributes every signal shares. */
@@ -199,7 +246,7 @@ function tracingObserver(tracer: Tracer): StoreObserver {
  * wrapped. The callback holds the tracker weakly: a wrapped store that is dropped stops reporting.
  */
 function metricsObserver(meter: Meter): { observer: StoreObserver; watch(tracker: LeadershipTracker): void } {
-  const instruments = instrumentsOf(meter);
+  const instruments = checkedInstruments(meter);
   const watch = (tracker: LeadershipTracker) => {
     const ref = new WeakRef(tracker);
     const observe: ObservableCallback = (result) => {
@@ -271,8 +318,8 @@ export function instrument(store: Store, options: InstrumentOptions = {}): Store
   if (typeof options !== 'object' || options === null) {
     throw new LeaseholdError('INVALID_OPTION', 'instrument options must be an object like { tracer, meter, logger }, or omitted');
   }
-  checkHandle(options.tracer, 'tracer', 'startSpan');
-  checkHandle(options.meter, 'meter', 'createCounter');
+  checkHandle(options.tracer, 'tracer');
+  checkHandle(options.meter, 'meter');
   const observers: StoreObserver[] = [];
   const tracer = options.tracer === undefined ? trace.getTracer(INSTRUMENTATION_SCOPE) : options.tracer;
   if (tracer) observers.push(tracingObserver(tracer));

@@ -24,6 +24,7 @@ import { storeIdentity } from '../identity.js';
 import { planClaim } from '../lead.js';
 import { describeValue } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
+import { checkOperation, checkOwnName, checkWriteAgainst, type Operation, refusal, refusedError } from './durable-object-request.js';
 
 /** The part of a Durable Object stub this store uses (Cloudflare's `DurableObjectStub`). */
 export interface DurableObjectStubLike {
@@ -38,6 +39,8 @@ export interface DurableObjectNamespaceLike {
 
 /** The part of `DurableObjectState` that {@link LeaseDurableObject} uses. */
 export interface DurableObjectStateLike {
+  /** The object's id; `name` is the name it was made from (`idFromName(name)`), where the runtime gives it. */
+  readonly id?: { readonly name?: string };
   readonly storage: {
     get<T = unknown>(key: string): Promise<T | undefined>;
     put<T>(key: string, value: T): Promise<void>;
@@ -62,14 +65,6 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const KEY = 'lease';
 // Any URL will do: the request goes to the object, not over the network.
 const URL_OF_OBJECT = 'https://lease.durable-object/';
-
-/** A request to the object, one per store call. */
-type Operation =
-  | { op: 'read'; name: string }
-  | { op: 'create'; write: LeaseWrite }
-  | { op: 'replace'; expectedVersion: string; write: LeaseWrite }
-  | { op: 'claim'; request: ClaimRequest }
-  | { op: 'release'; name: string; holder: string; version: string; expectedVersion?: string };
 
 /**
  * Store over {@link LeaseDurableObject}: one object per lease name, one request per call, the object's clock
@@ -177,6 +172,9 @@ export class DurableObjectStore implements Store {
         timeout,
       ]);
       const text = await Promise.race([response.text(), timeout]);
+      // A request the object refused (a bad value, another lease's name): the caller's error, typed; nothing was written.
+      const refused = refusedError(response.status, text);
+      if (refused) throw refused;
       if (!response.ok) throw new Error(`the lease's Durable Object answered HTTP ${response.status}: ${text.slice(0, 200)}`);
       let body: unknown;
       try {
@@ -251,6 +249,9 @@ function decodeOutcome(answer: Record<string, unknown>, name: string): WriteOutc
  * storage, and the runtime's input gate delivers no other request meanwhile; its output gate holds the answer back
  * until the write is durable, so no caller learns of a write that could still be lost. Records are never deleted
  * (release clears the holder), so fencing tokens keep rising across releases.
+ *
+ * The object trusts no body (anyone with the binding can send one): each request is checked by the core's rules
+ * first (see `durable-object-request.ts`), and one that would break the lease is answered HTTP 400 and writes nothing.
  */
 export class LeaseDurableObject {
   /** The object's state (storage); kept for subclasses. */
@@ -265,17 +266,32 @@ export class LeaseDurableObject {
     return Date.now();
   }
 
-  /** Answers one store call (see {@link DurableObjectStore}). */
+  /**
+   * Answers one store call (see {@link DurableObjectStore}). Every request is checked first, by the core's rules:
+   * one that would break the lease (another lease's name, a bad holder, ttl, payload or version, a fencing token that
+   * goes back or jumps) is answered HTTP 400 `{ code, message }` and writes nothing, whoever sent it.
+   */
   async fetch(request: Request): Promise<Response> {
-    let operation: Operation;
+    let body: unknown;
     try {
-      operation = (await request.json()) as Operation;
+      body = await request.json();
     } catch {
-      return Response.json({ code: 'INVALID_OPTION', message: 'send one JSON store operation' }, { status: 400 });
+      return Response.json({ code: 'INVALID_OPTION', message: 'LeaseDurableObject refused the request: send one JSON store operation' }, { status: 400 });
     }
-    const answer = await this.apply(operation);
-    if (answer === undefined) return Response.json({ code: 'INVALID_OPTION', message: 'unknown store operation' }, { status: 400 });
-    return Response.json(answer);
+    try {
+      return Response.json(await this.apply(checkOperation(body)));
+    } catch (error) {
+      return refusal(error);
+    }
+  }
+
+  /**
+   * The name of the lease this object holds: the runtime's word where it gives one (`state.id.name`, the name the
+   * object's id was made from), else the name of its record, pinned by its first write.
+   */
+  private ownName(current: LeaseRecord | null): string | undefined {
+    const given = this.state.id?.name;
+    return typeof given === 'string' && given.length > 0 ? given : current?.name;
   }
 
   private async load(): Promise<LeaseRecord | null> {
@@ -300,20 +316,28 @@ export class LeaseDurableObject {
     return { name, holder, token, acquiredAt: acquiredAt ?? now, expiresAt: now + ttlMs, version, data };
   }
 
-  private async apply(o: Operation): Promise<object | undefined> {
+  private async apply(o: Operation): Promise<object> {
     const current = await this.load();
     const now = this.now();
-    switch (o?.op) {
+    // Between the load and the write the object awaits only its own storage: checks and write are one atomic step.
+    checkOwnName(o, this.ownName(current));
+    switch (o.op) {
       case 'read':
         return { record: current, now };
       case 'create': {
         if (current !== null) return { ok: false, current, now };
         const w = o.write;
+        checkWriteAgainst(w, null);
         return { ok: true, record: await this.store(this.stamp(w.name, w.holder, w.token, w.acquiredAt, w.ttlMs, w.version, w.data)), now };
       }
       case 'replace': {
         if (current === null || current.version !== o.expectedVersion) return { ok: false, current, now };
         const w = o.write;
+        checkWriteAgainst(w, current);
+        // Another holder takes a lease over only once it is released or has run out on this object's clock: a
+        // caller that read it expired finds it so here too (the clock only moves on), so only a caller that never
+        // read it meets this, and it is answered as a lost race.
+        if (w.holder !== null && w.holder !== current.holder && current.holder !== null && now < current.expiresAt) return { ok: false, current, now };
         return { ok: true, record: await this.store(this.stamp(w.name, w.holder, w.token, w.acquiredAt, w.ttlMs, w.version, w.data)), now };
       }
       case 'claim': {
@@ -332,8 +356,6 @@ export class LeaseDurableObject {
         // Keep the record and its token: the next holder's token must still be larger.
         return { record: await this.store(this.stamp(o.name, null, current.token, current.acquiredAt, 0, o.version, null)), now };
       }
-      default:
-        return undefined;
     }
   }
 }

@@ -6,10 +6,12 @@
  *   answers `{ result }` or `{ error: { code?, message } }`. The test's relay store (in Node) sends every call here.
  * - `POST /expire?name=`: ages the lease in its object (its expiry set just before the object's clock).
  * - `GET /count?name=`: how many store requests that lease's object has answered.
+ * - `POST /raw?name=`: the request body as it is, straight to that lease's object (as any code with the binding can).
+ * - `POST /age?name=&heldMs=&leftMs=`: makes the lease look held for `heldMs` and renewed, `leftMs` left.
  * - `/app/*`: `createLeaseApp` over the Durable Object store, names from `LEASE_NAMES`, admin token `ADMIN_TOKEN`.
  * - `/closed/*`: the same app without an admin token.
  * - `/data/*`: the same app with `exposeData: true` and a page title and poll interval.
- * - `/live/*`: the same app with an admin token, polling every 250 ms (test/status-page.test.ts).
+ * - `/live/*`: the same app with an admin token, polling every 250 ms, `ledger-compactor` 15 s long (test/status-page.test.ts).
  * - `/node/*`: an instance's app with its `Elector` (MemoryStore, ManualClock, a fault wrapper) for health codes,
  *   driven by `POST /ctl/{start,stop,advance?ms=,down?on=,claim?holder=}`.
  */
@@ -43,10 +45,28 @@ export class TestLeaseObject extends LeaseDurableObject {
       if (record) await this.state.storage.put('lease', { ...record, expiresAt: this.now() - 1 });
       return Response.json({ expired: record !== undefined });
     }
+    if (path === '/__age') {
+      // A lease held long and renewed since: acquiredAt moved back, expiresAt as given (ms from the object's now).
+      const url = new URL(request.url);
+      const record = await this.state.storage.get<{ acquiredAt: number; expiresAt: number }>('lease');
+      if (record) {
+        const now = this.now();
+        await this.state.storage.put('lease', {
+          ...record,
+          acquiredAt: now - Number(url.searchParams.get('heldMs')),
+          expiresAt: now + Number(url.searchParams.get('leftMs')),
+        });
+      }
+      return Response.json({ aged: record !== undefined });
+    }
     this.requests++;
-    const body = (await request.clone().json()) as { op: string; name?: string; write?: { name: string }; request?: { name: string } };
-    const name = body.name ?? body.write?.name ?? body.request?.name ?? '';
-    if (name.startsWith('hang-')) return new Promise<Response>(() => {});
+    // Any body at all may arrive (test/durable-object.test.ts sends hostile ones): the object itself answers it.
+    const body = (await request
+      .clone()
+      .json()
+      .catch(() => null)) as { name?: unknown; write?: { name?: unknown }; request?: { name?: unknown } } | null;
+    const name = typeof body === 'object' && body !== null ? (body.name ?? body.write?.name ?? body.request?.name) : undefined;
+    if (typeof name === 'string' && name.startsWith('hang-')) return new Promise<Response>(() => {});
     return super.fetch(request);
   }
 }
@@ -83,10 +103,24 @@ const leaseOptions = {
 app.route('/app', createLeaseApp({ ...leaseOptions, adminToken: (c) => (c.env as Env).ADMIN_TOKEN }));
 app.route('/closed', createLeaseApp(leaseOptions));
 app.route('/data', createLeaseApp({ ...leaseOptions, exposeData: true, page: { title: 'Leases <prod>', pollMs: 250 } }));
-app.route('/live', createLeaseApp({ ...leaseOptions, adminToken: (c) => (c.env as Env).ADMIN_TOKEN, page: { title: 'Leases · production', pollMs: 250 } }));
+app.route(
+  '/live',
+  createLeaseApp({
+    ...leaseOptions,
+    adminToken: (c) => (c.env as Env).ADMIN_TOKEN,
+    page: { title: 'Leases · production', pollMs: 250 },
+    ttlMs: { 'ledger-compactor': 15_000 },
+  }),
+);
 app.route('/node', nodeApp);
 app.post('/store', (c) => storeCall(c.req.raw, c.env));
 app.post('/expire', async (c) => stub(c.env, c.req.query('name') ?? '').fetch('https://lease.durable-object/__expire'));
+app.post('/raw', async (c) => stub(c.env, c.req.query('name') ?? '').fetch('https://lease.durable-object/', { method: 'POST', body: await c.req.text() }));
+app.post('/age', async (c) =>
+  stub(c.env, c.req.query('name') ?? '').fetch(
+    `https://lease.durable-object/__age?heldMs=${Number(c.req.query('heldMs'))}&leftMs=${Number(c.req.query('leftMs'))}`,
+  ),
+);
 app.get('/count', async (c) => stub(c.env, c.req.query('name') ?? '').fetch('https://lease.durable-object/__count'));
 app.post('/ctl/start', async (c) => {
   elector.start();
