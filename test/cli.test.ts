@@ -5,12 +5,10 @@
  * processes fired together really contend. `watch` is checked in a real terminal (tmux).
  * @module
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EXIT } from '../src/cli/exit-codes.js';
@@ -21,8 +19,8 @@ import { INIT_HELP, RELEASE_HELP, STATUS_HELP } from '../src/cli/status.js';
 import { WATCH_HELP } from '../src/cli/watch.js';
 import { tryLead } from '../src/lead.js';
 import { PostgresStore } from '../src/stores/postgres.js';
+import { buildCli, groupAlive, jsonLines as json, ROOT, type Running, sleep, startCli, until } from './support/cli-process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, '.tmp', `cli-${process.pid}`);
 const BIN = join(WORK, 'bin', 'bin.js');
 const databaseUrl = inject('databaseUrl');
@@ -30,39 +28,9 @@ const dynamodbEndpoint = inject('dynamodbEndpoint');
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
 const store = new PostgresStore({ pool });
 
-interface Done {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-interface Running {
-  child: ChildProcess;
-  pid: number;
-  done: Promise<Done>;
-  stderr(): string;
-}
-
 /** Starts `leasehold …` in its own process group (as cron would: its own session), against Postgres by default. */
 function start(args: string[], env: Record<string, string> = {}): Running {
-  const begin = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: WORK,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LEASEHOLD_STORE: databaseUrl, NODE_NO_WARNINGS: '1', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const done = new Promise<Done>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - begin })));
-  return { child, pid: child.pid as number, done, stderr: () => stderr };
+  return startCli(BIN, args, { LEASEHOLD_STORE: databaseUrl, ...env }, WORK);
 }
 
 const cli = (args: string[], env: Record<string, string> = {}) => start(args, env).done;
@@ -78,47 +46,10 @@ function fresh(label: string): { name: string; dir: string; file: (f: string) =>
 
 const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 const lines = (file: string) => read(file).split('\n').filter(Boolean);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000, detail: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail() ? `:\n${detail()}` : ''}`);
-    await sleep(25);
-  }
-}
-
-/** Whether any process of group `pgid` is alive (zombies not yet reaped by init do not count). */
-function groupAlive(pgid: number): boolean {
-  return execFileSync('ps', ['-eo', 'pgid=,stat='], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .some(([group, stat]) => Number(group) === pgid && !stat?.startsWith('Z'));
-}
-
-const json = (text: string) =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 const started: Running[] = [];
 beforeAll(async () => {
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  await build({
-    entryPoints: [join(ROOT, 'src/cli/bin.ts')],
-    outdir: join(WORK, 'bin'),
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-  });
-  // The bundle reads the package's version two folders up, as dist/cli/ does.
-  writeFileSync(join(WORK, 'package.json'), JSON.stringify({ version: 'test', type: 'module' }));
+  await buildCli(WORK);
   await store.migrate();
 }, 60_000);
 afterAll(async () => {
@@ -313,13 +244,40 @@ describe('leasehold run (PostgreSQL)', () => {
 
   it.concurrent('--wait runs once the holder is done; a short --wait gives up with the conflict code', async () => {
     const { name, file } = fresh('wait');
-    const first = start(['run', '--name', name, '--ttl', '3s', '--', 'sh', '-c', `echo first >> ${file('out')}; sleep 1.5; echo first-done >> ${file('out')}`]);
+    // Each holder runs until the test opens its gate, not for a fixed time: a loaded machine starts processes late.
+    const gated = (gate: string, before: string, after = 'true') => `${before}; while [ ! -e ${file(gate)} ]; do sleep 0.05; done; ${after}`;
+    const first = start([
+      'run',
+      '--name',
+      name,
+      '--ttl',
+      '3s',
+      '--',
+      'sh',
+      '-c',
+      gated('gate', `echo first >> ${file('out')}`, `echo first-done >> ${file('out')}`),
+    ]);
     started.push(first);
     await until('the first run to start', () => lines(file('out')).includes('first'));
-    const [waited, impatient] = await Promise.all([
-      cli(['run', '--name', name, '--ttl', '3s', '--wait', '10s', '--', 'sh', '-c', `echo second >> ${file('out')}`]),
-      cli(['run', '--name', name, '--ttl', '3s', '--wait', '300ms', '--conflict-exit-code', '0', '--json', '--', 'sh', '-c', `echo never >> ${file('out')}`]),
+    const waiting = cli(['run', '--name', name, '--ttl', '3s', '--wait', '60s', '--', 'sh', '-c', `echo second >> ${file('out')}`]);
+    const impatient = await cli([
+      'run',
+      '--name',
+      name,
+      '--ttl',
+      '3s',
+      '--wait',
+      '300ms',
+      '--conflict-exit-code',
+      '0',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      `echo never >> ${file('out')}`,
     ]);
+    writeFileSync(file('gate'), '');
+    const waited = await waiting;
     expect((await first.done).code).toBe(0);
     expect(waited.code).toBe(0);
     expect(impatient.code).toBe(0);
@@ -327,10 +285,11 @@ describe('leasehold run (PostgreSQL)', () => {
     expect(json(impatient.stderr).at(-1)?.message).toContain('after waiting 300ms');
     expect(lines(file('out'))).toEqual(['first', 'first-done', 'second']);
     // --quiet: nothing on stderr when not run, the code still says why.
-    const holder = start(['run', '--name', name, '--ttl', '3s', '--', 'sh', '-c', `echo up >> ${file('up')}; sleep 1`]);
+    const holder = start(['run', '--name', name, '--ttl', '3s', '--', 'sh', '-c', gated('gate2', `echo up >> ${file('up')}`)]);
     started.push(holder);
     await until('the holder to lead', () => lines(file('up')).length === 1);
     const quiet = await cli(['run', '--name', name, '--ttl', '3s', '--quiet', '--', 'true']);
+    writeFileSync(file('gate2'), '');
     expect(quiet).toMatchObject({ code: EXIT.HELD, stderr: '' });
     expect((await holder.done).code).toBe(0);
   });
@@ -439,27 +398,45 @@ describe("leasehold on DynamoDB Local (dynamodb://) and Google's Firestore emula
 
   const host = inject('firestoreEmulatorHost');
   const skip = inject('firestoreEmulatorSkip');
-  (host ? it.concurrent : it.skip)(`a run, a refused run and status${host ? '' : ` (skipped: ${skip})`}`, async () => {
-    const env = { LEASEHOLD_STORE: 'firestore://demo-cli/cli_leases', FIRESTORE_EMULATOR_HOST: host, METADATA_SERVER_DETECTION: 'none' };
-    const { name, file } = fresh('firestore');
-    // A lease long enough for the emulator's slow first answers: a renewal that comes too late stops the command.
-    const first = start(
-      ['run', '--name', name, '--ttl', '15s', '--kill-grace', '1s', '--holder', 'fs-1', '--', 'sh', '-c', `echo ran >> ${file('out')}; sleep 4`],
-      env,
-    );
-    started.push(first);
-    await until('the first run to start', () => lines(file('out')).length === 1, 20_000);
-    const refused = await cli(['run', '--name', name, '--ttl', '15s', '--', 'sh', '-c', `echo again >> ${file('out')}`], env);
-    expect(refused.code, `${refused.stderr}${first.stderr()}`).toBe(EXIT.HELD);
-    expect(refused.stderr).toContain(`${name} is held by fs-1`);
-    const [status] = json((await cli(['status', name, '--json'], env)).stdout);
-    expect(status).toMatchObject({ state: 'held', holder: 'fs-1', clock: 'store' });
-    expect((await first.done).code).toBe(0);
-    expect(lines(file('out'))).toEqual(['ran']);
-    const short = await cli(['run', '--name', name, '--ttl', '2s', '--', 'true'], env);
-    expect(short.code).toBe(EXIT.USAGE);
-    expect(short.stderr).toContain('ttlMs must be at least 3000 ms');
-  });
+  (host ? it.concurrent : it.skip)(
+    `a run, a refused run and status${host ? '' : ` (skipped: ${skip})`}`,
+    async () => {
+      const env = { LEASEHOLD_STORE: 'firestore://demo-cli/cli_leases', FIRESTORE_EMULATOR_HOST: host, METADATA_SERVER_DETECTION: 'none' };
+      const { name, file } = fresh('firestore');
+      // The emulator answers its first requests slowly, past the store's 5 s bound on a loaded machine: read until it
+      // answers, so that the runs below meet a warm emulator.
+      const warmUntil = Date.now() + 60_000;
+      while ((await cli(['status', name], env)).code !== 0 && Date.now() < warmUntil);
+      // A lease long enough for the emulator's slow answers (a renewal that comes too late stops the command), --wait
+      // to retry one that times out, and a command that runs until the test opens its gate.
+      const script = `echo ran >> ${file('out')}; while [ ! -e ${file('gate')} ]; do sleep 0.05; done`;
+      const first = start(['run', '--name', name, '--ttl', '15s', '--kill-grace', '1s', '--holder', 'fs-1', '--wait', '30s', '--', 'sh', '-c', script], env);
+      started.push(first);
+      let firstEnded = false;
+      void first.done.then(() => {
+        firstEnded = true;
+      });
+      await until(
+        'the first run to start',
+        () => lines(file('out')).length === 1 || firstEnded,
+        60_000,
+        () => first.stderr(),
+      );
+      expect(lines(file('out')), first.stderr()).toEqual(['ran']);
+      const refused = await cli(['run', '--name', name, '--ttl', '15s', '--', 'sh', '-c', `echo again >> ${file('out')}`], env);
+      expect(refused.code, `${refused.stderr}${first.stderr()}`).toBe(EXIT.HELD);
+      expect(refused.stderr).toContain(`${name} is held by fs-1`);
+      const [status] = json((await cli(['status', name, '--json'], env)).stdout);
+      expect(status).toMatchObject({ state: 'held', holder: 'fs-1', clock: 'store' });
+      writeFileSync(file('gate'), '');
+      expect((await first.done).code).toBe(0);
+      expect(lines(file('out'))).toEqual(['ran']);
+      const short = await cli(['run', '--name', name, '--ttl', '2s', '--', 'true'], env);
+      expect(short.code).toBe(EXIT.USAGE);
+      expect(short.stderr).toContain('ttlMs must be at least 3000 ms');
+    },
+    150_000,
+  );
 });
 
 describe('leasehold watch in a real terminal (tmux)', () => {

@@ -10,6 +10,8 @@ import { isLive } from '../lead.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, MAX_NAME_LENGTH } from '../options.js';
 import type { ReadResult, Store } from '../store.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { joinClauses } from './output.js';
+import { storeHint } from './store-hints.js';
 import type { StoreSpec } from './store-url.js';
 
 /** A lease as `status --json` prints it (times are epoch ms; `null` where there is none). */
@@ -93,13 +95,22 @@ export async function readStatus(store: Store, name: string, maxClockSkewMs = DE
   return { ...base, state: 'free', holder: null, lastHolder: r.holder, token: r.token, acquiredAt: null, expiresAt: null, timeLeftMs: 0 };
 }
 
-/** Turns a store failure into the CLI's error: exit 69, the store (password masked) and what to do. */
+/**
+ * Turns a store failure into the CLI's error: exit 69, the store as it may be shown, the driver's message scrubbed of
+ * the URL's secrets (pg can embed the connection string), what is missing and how to fix it, and what was not done.
+ */
 export function storeFailure(error: unknown, spec: StoreSpec, what: string): CliError {
   if (error instanceof CliError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = spec.scrub(error instanceof Error ? error.message : String(error));
   if (isLeaseholdError(error) && error.code !== 'STORE_UNAVAILABLE' && error.code !== 'STORE_CORRUPT') {
     return new CliError(EXIT.USAGE, message, 'usage', { cause: error });
   }
-  const hint = /does not exist/.test(message) ? `; create it with: leasehold init --store '${spec.shown}'` : '';
-  return new CliError(EXIT.STORE_UNAVAILABLE, `cannot use the store ${spec.shown}: ${message}${hint}; ${what}`, 'store-unavailable', { cause: error });
+  return new CliError(
+    EXIT.STORE_UNAVAILABLE,
+    joinClauses(`cannot use the store ${spec.shown}: ${message}`, storeHint(error, spec), what),
+    'store-unavailable',
+    {
+      cause: error,
+    },
+  );
 }

@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { CliError, EXIT } from './exit-codes.js';
-import { createOutput, toStderr, toStdout } from './output.js';
+import { createOutput, toStderr, toStdout, type Write } from './output.js';
 import { RUN_HELP, runCommand } from './run.js';
+import { argumentScrubber, type Scrub } from './secrets.js';
 import { INIT_HELP, initCommand, RELEASE_HELP, releaseCommand, STATUS_HELP, statusCommand } from './status.js';
 import { WATCH_HELP, watchCommand } from './watch.js';
 
@@ -27,6 +28,9 @@ Store URLs (--store, or LEASEHOLD_STORE; credentials come from each SDK's usual 
   dynamodb://<table>?region=<region>[&endpoint=<url>]             needs @aws-sdk/client-dynamodb
   firestore://<project>[/<collection>]                              needs @google-cloud/firestore
   memory:                                                           this process only, for trying it out
+A password in a URL is percent-encoded where it holds @ : / ? # % (encodeURIComponent). leasehold never
+prints a secret: a store is shown masked (postgres://user:****@host/db), one it cannot read with certainty
+is refused (exit 64), and errors are scrubbed of what the URL and the arguments hold.
 
 Run leasehold <command> --help for each command's options, exit codes and examples.
 
@@ -53,16 +57,25 @@ function wantsHelp(args: string[]): boolean {
   return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }
 
+/** Whether `--json` comes before any `--`. */
+function wantsJson(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).includes('--json');
+}
+
 /**
  * Runs the CLI with `argv` (without `node` and the script); resolves to the exit code. Never throws: errors are
- * printed (as JSON with `--json`) and mapped to their exit codes.
+ * printed (as JSON with `--json`) and mapped to their exit codes. Whatever a command prints passes through a
+ * scrubber of the secrets its arguments and `LEASEHOLD_STORE` carry (DESIGN.md, "Secrets are never echoed"): each
+ * message shows a store URL only masked already; this catches what comes from elsewhere (a driver's error, an
+ * argument echoed by a usage message).
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...args] = argv;
-  const json = (() => {
-    const end = args.indexOf('--');
-    return (end < 0 ? args : args.slice(0, end)).includes('--json');
-  })();
+  const json = wantsJson(args);
+  const scrub = argumentScrubber(argv, env);
+  const stdout: Write = (line) => toStdout(scrub(line));
+  const stderr: Write = (line) => toStderr(scrub(line));
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       const topic = command === 'help' ? args[0] : undefined;
@@ -82,22 +95,35 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
     switch (command) {
       case 'run':
-        return await runCommand(args, createOutput(json, toStderr), env);
+        return await runCommand(args, createOutput(json, stderr), env);
       case 'status':
-        return await statusCommand(args, env, toStdout, toStderr);
+        return await statusCommand(args, env, stdout, stderr);
       case 'release':
-        return await releaseCommand(args, env, toStdout, toStderr);
+        return await releaseCommand(args, env, stdout, stderr);
       case 'watch':
-        return await watchCommand(args, env, toStdout, toStderr);
+        return await watchCommand(args, env, stdout, stderr);
       default:
-        return await initCommand(args, env, toStdout, toStderr);
+        return await initCommand(args, env, stdout, stderr);
     }
   } catch (error) {
-    const e =
-      error instanceof CliError
-        ? error
-        : new CliError(EXIT.SOFTWARE, `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 'error');
-    createOutput(json, toStderr).result(e.outcome, e.exitCode, e.message);
-    return e.exitCode;
+    return report(error, json, scrub);
   }
+}
+
+/** Prints an error as main does (scrubbed, as JSON with `--json`) and returns its exit code. */
+function report(error: unknown, json: boolean, scrub: Scrub): number {
+  const e =
+    error instanceof CliError
+      ? error
+      : new CliError(EXIT.SOFTWARE, `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 'error');
+  createOutput(json, (line) => toStderr(scrub(line))).result(e.outcome, e.exitCode, scrub(e.message));
+  return e.exitCode;
+}
+
+/**
+ * Reports an error that escaped every handler (an SDK's event emitter, say) as main reports its own, scrubbed of the
+ * secrets in `argv` and the environment; returns the exit code (70) for the process to exit with.
+ */
+export function reportUncaught(error: unknown, argv: string[], env: NodeJS.ProcessEnv = process.env): number {
+  return report(error, wantsJson(argv.slice(1)), argumentScrubber(argv, env));
 }

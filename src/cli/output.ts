@@ -37,6 +37,17 @@ export function createOutput(json: boolean, write: Write): Output {
   };
 }
 
+/**
+ * Joins the clauses of a message with `; `, dropping empty ones and the end punctuation a clause brings from
+ * elsewhere (a library message ends in a full stop: no "poll.; the command was not run").
+ */
+export function joinClauses(...clauses: Array<string | undefined>): string {
+  return clauses
+    .map((clause) => (clause ?? '').trim().replace(/[\s.;,:]+$/, ''))
+    .filter((clause) => clause !== '')
+    .join('; ');
+}
+
 /** Writes to stderr. */
 export const toStderr: Write = (line) => {
   process.stderr.write(`${line}\n`);

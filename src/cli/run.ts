@@ -354,7 +354,9 @@ export async function runCommand(args: string[], out: Output, env: NodeJS.Proces
   const relay = new SignalRelay();
   let opened: OpenedStore | undefined;
   try {
-    opened = await openStore(spec);
+    opened = await openStore(spec).catch((error: unknown) => {
+      throw storeFailure(error, spec, 'the command was not run');
+    });
     return await runLoop(opened, options, relay, out);
   } finally {
     relay.close();

@@ -1,19 +1,37 @@
 /**
  * Store URLs: `postgres://…` (or `postgresql://`), `dynamodb://<table>?region=…&endpoint=…`,
  * `firestore://<project>/<collection>` and `memory:`. Each SDK is imported only when its scheme is used, so a
- * Postgres user needs no AWS SDK; credentials come from each SDK's usual environment and are never printed
- * (a password in a URL is masked wherever the URL is shown).
+ * Postgres user needs no AWS SDK; credentials come from each SDK's usual environment and are never printed: a URL
+ * is shown only as ./secrets.ts masks it, and one that cannot be read with certainty is refused, not guessed at.
  * @module
  */
 import type { Store } from '../store.js';
 import { CliError, EXIT, usage } from './exit-codes.js';
+import { checkGoogleCredentials } from './google-credentials.js';
+import {
+  isCredentialParam,
+  looksLikeKeyValue,
+  type MaskedStore,
+  maskStoreValue,
+  nameParam,
+  type Scrub,
+  storeScrubber,
+  UNPARSABLE,
+  type UrlParts,
+} from './secrets.js';
 
 /** What a store URL names, parsed and checked before any SDK is loaded. */
-export type StoreSpec =
-  | { scheme: 'postgres'; connectionString: string; table?: string; schema?: string; shown: string }
-  | { scheme: 'dynamodb'; table: string; region?: string; endpoint?: string; shown: string }
-  | { scheme: 'firestore'; project: string; collection?: string; shown: string }
-  | { scheme: 'memory'; shown: string };
+export type StoreSpec = (
+  | { scheme: 'postgres'; connectionString: string; table?: string; schema?: string; database?: string }
+  | { scheme: 'dynamodb'; table: string; region?: string; endpoint?: string }
+  | { scheme: 'firestore'; project: string; collection?: string }
+  | { scheme: 'memory' }
+) & {
+  /** The URL as it may be printed: every secret masked (see ./secrets.ts). The only form of it any message shows. */
+  shown: string;
+  /** Removes the URL's secrets from other text (a driver's error message) before it is printed. */
+  scrub: Scrub;
+};
 
 /** A store opened from a URL; `close()` ends its pool or client so the process can exit. */
 export interface OpenedStore {
@@ -24,69 +42,100 @@ export interface OpenedStore {
   close(): Promise<void>;
 }
 
-const SCHEMES = 'postgres://user@host:5432/db, dynamodb://<table>?region=<region>, firestore://<project>/<collection> or memory:';
+const SCHEMES = 'postgres://user:password@host:5432/db, dynamodb://<table>?region=<region>, firestore://<project>/<collection> or memory:';
 
-/** Replaces a URL's password (and any `password=` parameter) with `****`. */
-export function maskUrl(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:)[^@/?#]*@/i, '$1****@').replace(/([?&]password=)[^&#]*/gi, '$1****');
-}
+/** What to do about a password or user name with reserved characters. */
+const ENCODE = 'percent-encode @ : / ? # % and spaces in the user name and password (encodeURIComponent: @ is %40, : %3A, / %2F, ? %3F, # %23, % %25)';
 
-function params(query: string, allowed: string[], scheme: string): URLSearchParams {
-  const search = new URLSearchParams(query);
-  for (const key of search.keys()) {
-    if (!allowed.includes(key)) {
-      throw usage(`${scheme} store URL: unknown parameter ${JSON.stringify(key)} (known: ${allowed.join(', ') || 'none'})`);
-    }
+/** The usage error for a value that cannot be used as it stands: it says what to fix and never repeats the value. */
+function refusal(masked: MaskedStore): CliError {
+  const what = masked.scheme ? `the ${masked.scheme} store URL` : '--store';
+  switch (masked.problem) {
+    case 'malformed-escape':
+      return usage(
+        `${what} has a malformed % escape (a % must be followed by two hex digits that form UTF-8): write a literal % as %25${masked.scheme?.startsWith('postgres') ? `, and ${ENCODE}` : ''}; got ${masked.shown}`,
+      );
+    case 'ambiguous':
+      return usage(`${what} cannot be read with certainty (where its password ends is unclear), so it is neither shown nor used: ${ENCODE}`);
+    case 'unknown-scheme':
+      return usage(
+        masked.scheme === undefined
+          ? `--store has a scheme leasehold does not know (not shown); use ${SCHEMES}`
+          : `unknown store scheme ${JSON.stringify(`${masked.scheme}:`)}; use ${SCHEMES}`,
+      );
+    default:
+      return usage(`--store must be a store URL (${SCHEMES}); got ${UNPARSABLE}`);
   }
-  return search;
 }
 
-/** Parses a store URL; throws a usage error (exit 64) naming the schemes it knows. */
+/** Parses a store URL; throws a usage error (exit 64) naming the schemes it knows, and never the value's secrets. */
 export function parseStoreUrl(url: string): StoreSpec {
-  const shown = maskUrl(url);
-  if (url === 'memory:' || url === 'memory://') return { scheme: 'memory', shown: 'memory:' };
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-  if (scheme === 'postgres' || scheme === 'postgresql') {
-    // table and schema are leasehold's own; everything else (sslmode, …) is left to pg.
-    const queryAt = url.indexOf('?');
-    if (queryAt < 0) return { scheme: 'postgres', connectionString: url, shown };
-    const search = new URLSearchParams(url.slice(queryAt + 1));
-    const table = search.get('table') ?? undefined;
-    const schema = search.get('schema') ?? undefined;
-    search.delete('table');
-    search.delete('schema');
-    const rest = search.toString();
+  const masked = maskStoreValue(url);
+  const shown = masked.shown;
+  const scrub = storeScrubber(url, masked);
+  if (masked.scheme === 'memory' && masked.problem === undefined) return { scheme: 'memory', shown, scrub };
+  if (masked.problem === 'not-a-url') {
+    throw usage(
+      looksLikeKeyValue(url)
+        ? `--store must be a store URL (${SCHEMES}); got what looks like a key=value connection string (not shown): write it as a URL, e.g. postgres://user:password@host:5432/db, and ${ENCODE}`
+        : `--store must be a store URL (${SCHEMES}); got ${UNPARSABLE}`,
+    );
+  }
+  const parts = masked.parts;
+  if (masked.problem !== undefined || parts === undefined) throw refusal(masked);
+  const param = (key: string) => parts.params.find((p) => p.key === key)?.value;
+  if (parts.scheme === 'postgres' || parts.scheme === 'postgresql') {
+    // table and schema are leasehold's own; everything else (sslmode, …) is left to pg, as typed.
+    const rest = parts.params
+      .filter((p) => p.key !== 'table' && p.key !== 'schema')
+      .map((p) => (p.rawValue === undefined ? p.rawKey : `${p.rawKey}=${p.rawValue}`));
+    const table = param('table');
+    const schema = param('schema');
+    const database = parts.path.replace(/^\//, '');
     return {
       scheme: 'postgres',
-      connectionString: url.slice(0, queryAt) + (rest ? `?${rest}` : ''),
+      connectionString: parts.base + (rest.length > 0 ? `?${rest.join('&')}` : ''),
       ...(table !== undefined ? { table } : {}),
       ...(schema !== undefined ? { schema } : {}),
+      ...(database ? { database } : {}),
       shown,
+      scrub,
     };
   }
-  if (scheme === 'dynamodb') {
-    const m = /^dynamodb:\/\/([^/?#]+)\/?(?:\?([^#]*))?$/i.exec(url);
-    if (!m?.[1])
+  // Neither SDK takes credentials from a URL: a user or password here would only be printed, or ignored.
+  if (parts.user !== undefined) {
+    const from =
+      parts.scheme === 'dynamodb'
+        ? "the AWS SDK's environment (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a role)"
+        : 'Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, the metadata server)';
+    throw usage(`${parts.scheme} store URL takes no user or password: credentials come from ${from}; got ${shown}`);
+  }
+  if (parts.scheme === 'dynamodb') {
+    if (!parts.host || (parts.path !== '' && parts.path !== '/'))
       throw usage(`dynamodb store URL must look like dynamodb://<table>?region=us-east-1 (optionally &endpoint=http://127.0.0.1:8000); got ${shown}`);
-    const search = params(m[2] ?? '', ['region', 'endpoint'], 'dynamodb');
-    const region = search.get('region') ?? undefined;
-    const endpoint = search.get('endpoint') ?? undefined;
-    if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint))
-      throw usage(`dynamodb store URL: endpoint must be an http(s) URL; got ${JSON.stringify(endpoint)}`);
-    return { scheme: 'dynamodb', table: decodeURIComponent(m[1]), ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}), shown };
+    checkParams(parts, ['region', 'endpoint']);
+    const region = param('region');
+    const endpoint = param('endpoint');
+    if (endpoint !== undefined && !/^https?:\/\/[^/@]+/.test(endpoint))
+      throw usage(`dynamodb store URL: endpoint must be an http(s) URL with no user or password, like http://127.0.0.1:8000; got ${shown}`);
+    return { scheme: 'dynamodb', table: parts.host, ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}), shown, scrub };
   }
-  if (scheme === 'firestore') {
-    const m = /^firestore:\/\/([^/?#]+)(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(url);
-    if (!m?.[1]) throw usage(`firestore store URL must look like firestore://<project>/<collection>; got ${shown}`);
-    params(m[3] ?? '', [], 'firestore');
-    const collection = m[2]?.replace(/\/+$/, '');
-    return { scheme: 'firestore', project: m[1], ...(collection ? { collection } : {}), shown };
+  if (!parts.host) throw usage(`firestore store URL must look like firestore://<project>/<collection>; got ${shown}`);
+  checkParams(parts, []);
+  const collection = parts.path.replace(/^\/+|\/+$/g, '');
+  return { scheme: 'firestore', project: parts.host, ...(collection ? { collection } : {}), shown, scrub };
+}
+
+function checkParams(parts: UrlParts, allowed: string[]): void {
+  for (const { key } of parts.params) {
+    if (allowed.includes(key)) continue;
+    const credential = isCredentialParam(key)
+      ? parts.scheme === 'dynamodb'
+        ? "; credentials come from the AWS SDK's environment (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a role), never from the URL"
+        : '; credentials come from Application Default Credentials, never from the URL'
+      : '';
+    throw usage(`${parts.scheme} store URL: unknown parameter ${nameParam(key)}; known: ${allowed.join(', ') || 'none'}${credential}`);
   }
-  throw usage(
-    scheme === undefined
-      ? `--store must be a store URL (${SCHEMES}); got ${JSON.stringify(shown)}`
-      : `unknown store scheme ${JSON.stringify(`${scheme}:`)}; use ${SCHEMES}`,
-  );
 }
 
 /** Waits for `closing` at most `ms` (a pool ending against a silent server must not hold the process). */
@@ -168,6 +217,8 @@ export async function openStore(spec: StoreSpec, timeoutMs = 5_000): Promise<Ope
     case 'firestore': {
       const sdk = await load('@google-cloud/firestore', 'firestore', () => import('@google-cloud/firestore'));
       const { FirestoreStore } = await import('../stores/firestore.js');
+      // Before the client exists: without credentials its first call fails late and leaves rejections behind.
+      await checkGoogleCredentials(timeoutMs);
       const firestore = new sdk.Firestore({ projectId: spec.project });
       const store = new FirestoreStore({ firestore, timeoutMs, ...(spec.collection ? { collection: spec.collection } : {}) });
       return {

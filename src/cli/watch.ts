@@ -116,7 +116,9 @@ export async function watchCommand(args: string[], env: NodeJS.ProcessEnv, stdou
   const live = process.stdout.isTTY === true && !values.json;
   let opened: OpenedStore | undefined;
   try {
-    opened = await openStore(spec);
+    opened = await openStore(spec).catch((error: unknown) => {
+      throw storeFailure(error, spec, 'nothing to watch');
+    });
     const store = opened.store;
     const tracked = new Map<string, Tracked>(names.map((n) => [n, { status: undefined, readAt: 0, error: undefined, scaleMs: 0, changedAt: 0 }]));
     const events: string[] = [];
@@ -214,7 +216,8 @@ export async function watchCommand(args: string[], env: NodeJS.ProcessEnv, stdou
               record(name, await readStatus(store, name, skew));
             } catch (error) {
               const t = tracked.get(name) as Tracked;
-              const message = error instanceof Error ? error.message : String(error);
+              // Scrubbed here too: the live view writes to the terminal itself, not through main's scrubbed lines.
+              const message = spec.scrub(error instanceof Error ? error.message : String(error));
               if (t.error === undefined && !live) {
                 stdout(
                   values.json
