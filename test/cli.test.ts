@@ -179,6 +179,7 @@ describe('leasehold run (PostgreSQL)', () => {
     expect((await readStatus(store, name)).lastCompletedSlot).toBe('2030-01-01T05:05:00.000Z');
     const done = await cli(['run', '--name', name, '--ttl', '5s', '--slot', '2030-01-01T05:05', '--done-exit-code', '0', '--', 'true']);
     expect(done.code).toBe(0);
+    expect(done.stderr).toBe(''); // --done-exit-code 0: nothing for cron to mail
   });
 
   it.concurrent('exit codes: the command’s own, 128 + signal, 126/127, 64 for bad usage, 69 when the store is unreachable (the command never runs)', async () => {

@@ -412,7 +412,8 @@ async function runLoop(opened: OpenedStore, options: RunOptions, relay: SignalRe
       out.result(
         'done',
         options.doneExitCode,
-        options.quiet && !out.json
+        // --done-exit-code 0 says "a done slot is not worth a mail": silent as --quiet (the --json line still comes).
+        (options.quiet || options.doneExitCode === 0) && !out.json
           ? ''
           : `slot ${options.slot} of ${options.name} is already done (last completed slot: ${typeof outcome.doneSlot === 'number' ? new Date(outcome.doneSlot).toISOString() : outcome.doneSlot}); the command was not run`,
         { ...base, doneSlot: outcome.doneSlot },
