@@ -5,14 +5,10 @@
  * processes fired together really contend. `watch` is checked in a real terminal (tmux).
  * @module
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { readStatus } from '../src/cli/lease-status.js';
 import { MAIN_HELP } from '../src/cli/main.js';
@@ -20,112 +16,10 @@ import { RUN_HELP } from '../src/cli/run.js';
 import { INIT_HELP, RELEASE_HELP, STATUS_HELP } from '../src/cli/status.js';
 import { WATCH_HELP } from '../src/cli/watch.js';
 import { tryLead } from '../src/lead.js';
-import { PostgresStore } from '../src/stores/postgres.js';
+import { cliHarness, databaseUrl, groupAlive, json, lines, pool, ROOT, read, sleep, startProxy, store, until } from './support/cli-process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WORK = join(ROOT, '.tmp', `cli-${process.pid}`);
-const BIN = join(WORK, 'bin', 'bin.js');
-const databaseUrl = inject('databaseUrl');
 const dynamodbEndpoint = inject('dynamodbEndpoint');
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-const store = new PostgresStore({ pool });
-
-interface Done {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-interface Running {
-  child: ChildProcess;
-  pid: number;
-  done: Promise<Done>;
-  stderr(): string;
-}
-
-/** Starts `leasehold …` in its own process group (as cron would: its own session), against Postgres by default. */
-function start(args: string[], env: Record<string, string> = {}): Running {
-  const begin = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: WORK,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LEASEHOLD_STORE: databaseUrl, NODE_NO_WARNINGS: '1', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const done = new Promise<Done>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - begin })));
-  return { child, pid: child.pid as number, done, stderr: () => stderr };
-}
-
-const cli = (args: string[], env: Record<string, string> = {}) => start(args, env).done;
-
-let seq = 0;
-/** A fresh lease name and a scratch directory for one test. */
-function fresh(label: string): { name: string; dir: string; file: (f: string) => string } {
-  const name = `cli-${label}-${process.pid}-${++seq}`;
-  const dir = join(WORK, name);
-  mkdirSync(dir, { recursive: true });
-  return { name, dir, file: (f) => join(dir, f) };
-}
-
-const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
-const lines = (file: string) => read(file).split('\n').filter(Boolean);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000, detail: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail() ? `:\n${detail()}` : ''}`);
-    await sleep(25);
-  }
-}
-
-/** Whether any process of group `pgid` is alive (zombies not yet reaped by init do not count). */
-function groupAlive(pgid: number): boolean {
-  return execFileSync('ps', ['-eo', 'pgid=,stat='], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .some(([group, stat]) => Number(group) === pgid && !stat?.startsWith('Z'));
-}
-
-const json = (text: string) =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-
-const started: Running[] = [];
-beforeAll(async () => {
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  await build({
-    entryPoints: [join(ROOT, 'src/cli/bin.ts')],
-    outdir: join(WORK, 'bin'),
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-  });
-  // The bundle reads the package's version two folders up, as dist/cli/ does.
-  writeFileSync(join(WORK, 'package.json'), JSON.stringify({ version: 'test', type: 'module' }));
-  await store.migrate();
-}, 60_000);
-afterAll(async () => {
-  for (const r of started) if (groupAlive(r.pid)) process.kill(-r.pid, 'SIGKILL');
-  await pool.end();
-  rmSync(WORK, { recursive: true, force: true });
-});
+const { start, cli, fresh, started, work: WORK, bin: BIN } = cliHarness('cli');
 
 describe('leasehold run (PostgreSQL)', () => {
   it('three processes fired at once run the command exactly once; the other two exit 75 and say who holds it until when', async () => {
@@ -245,7 +139,8 @@ describe('leasehold run (PostgreSQL)', () => {
     expect((await slot('2030-01-01T05:05', `echo failed >> ${file('out')}; exit 3`)).code).toBe(3);
     expect((await slot('2030-01-01T05:05', `echo $LEASEHOLD_SLOT >> ${file('out')}`)).code).toBe(0);
     expect(lines(file('out'))).toEqual(['05:00', 'failed', '2030-01-01T05:05']);
-    expect((await readStatus(store, name)).lastCompletedSlot).toBe('2030-01-01T05:05');
+    // A slot with a date is an instant (issue 18): kept, and shown, as epoch ms.
+    expect((await readStatus(store, name)).lastCompletedSlot).toBe(Date.UTC(2030, 0, 1, 5, 5));
     const done = await cli(['run', '--name', name, '--ttl', '5s', '--slot', '2030-01-01T05:05', '--done-exit-code', '0', '--', 'true']);
     expect(done.code).toBe(0);
   });
@@ -520,33 +415,3 @@ describe('leasehold watch in a real terminal (tmux)', () => {
     expect((await w.done).code).toBe(0);
   });
 });
-
-/** A TCP proxy to Postgres that can be cut: from then on every connection is refused, as a store that is down. */
-async function startProxy(upstream: URL): Promise<{ url: string; cut(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const up = connect(Number(upstream.port), upstream.hostname);
-    sockets.add(client).add(up);
-    client.pipe(up).pipe(client);
-    for (const s of [client, up]) {
-      s.on('error', () => {});
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        up.destroy();
-      });
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const url = new URL(upstream.href);
-  url.host = `127.0.0.1:${port}`;
-  return {
-    url: url.href,
-    cut: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
-}
