@@ -1,8 +1,8 @@
 /**
  * The `leasehold` CLI as cron runs it, for the CLI test files: separate processes against a real PostgreSQL, each in
  * its own process group. The CLI is bundled once per test file from src/cli with esbuild (SDKs left external, so each
- * is still imported lazily from node_modules), which starts in a fraction of tsx's time: processes fired together
- * really contend.
+ * is still imported lazily from node_modules; the watchdog of `run` is an entry of its own, beside bin.js), which
+ * starts in a fraction of tsx's time: processes fired together really contend.
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -93,7 +93,7 @@ export function cliHarness(label: string): CliHarness {
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
     await build({
-      entryPoints: [join(ROOT, 'src/cli/bin.ts')],
+      entryPoints: [join(ROOT, 'src/cli/bin.ts'), join(ROOT, 'src/cli/watchdog.ts')],
       outdir: join(work, 'bin'),
       bundle: true,
       splitting: true,
