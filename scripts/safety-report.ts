@@ -23,6 +23,7 @@ import {
   type ViolationKind,
 } from '../test/support/fault-simulation.js';
 import type { LoadFigures } from '../test/support/safety-figures.js';
+import { type SupervisionFigures, supervisionSection } from '../test/support/supervision-figures.js';
 
 const files = [
   'test/faults.test.ts',
@@ -31,6 +32,7 @@ const files = [
   'test/paths-agree.test.ts',
   'test/load.test.ts',
   'test/bad-input.test.ts',
+  'test/cli-supervision.test.ts',
 ];
 rmSync('.tmp/safety', { recursive: true, force: true });
 process.stdout.write(`running ${files.join(', ')} on the real engines…\n`);
@@ -319,7 +321,7 @@ expiry after a renewal, token + 1 after a release or an expiry), within the wall
 | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |
 ${loads.join('\n')}
 
-### Bad input (\`test/bad-input.test.ts\`, ${casesIn('bad-input.test.ts')} cases)
+${supervisionSection(read<SupervisionFigures>('supervision').map((f) => f.figures))}### Bad input (\`test/bad-input.test.ts\`, ${casesIn('bad-input.test.ts')} cases)
 
 Names with whitespace, control characters, NUL, right-to-left overrides, non-ASCII, 10 000 characters and SQL
 metacharacters (\`'\`, \`;\`, \`--\`, \`/* */\`); bad holders; data with NUL, lone or reversed surrogates, or over

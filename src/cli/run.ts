@@ -1,29 +1,34 @@
 /**
  * `leasehold run`: a distributed `flock`. Runs a command only while this host leads the lease (through
  * `runExclusive`, which claims, renews well inside the lease and releases after the command has exited), in its
- * own process group, without a shell; stops it (SIGTERM, then SIGKILL after `--kill-grace`) when leadership is
- * being lost; exits with its code, or with one of the CLI's own codes.
+ * own process group, without a shell, under a watchdog process (`./watchdog.ts`) that holds the validity end and
+ * stops the command by then even when leasehold is stopped or starved (DESIGN.md, "Nothing leasehold supervises
+ * outlives the lease"); stops it (SIGTERM, then SIGKILL after `--kill-grace`) when leadership is being lost; ends
+ * what it left in its group before the release; exits with its code, or with one of the CLI's own codes.
  * @module
  */
-import { spawn } from 'node:child_process';
 import { constants, hostname } from 'node:os';
 import { isLeaseholdError } from '../errors.js';
 import { type JobContext, type RunExclusiveResult, runExclusive } from '../jobs.js';
+import { getLeader } from '../lead.js';
 import { checkHolder, checkName, DEFAULT_MAX_CLOCK_SKEW_MS } from '../options.js';
+import type { Store } from '../store.js';
 import { formatDuration, parseCommandArgs, parseDuration, parseExitCode, required } from './args.js';
 import { CliError, EXIT, usage } from './exit-codes.js';
 import { readStatus, storeFailure } from './lease-status.js';
 import type { Output } from './output.js';
 import { type OpenedStore, openStore, parseStoreUrl } from './store-url.js';
+import { type CommandEnd, type Deadline, killAheadMs, sharedMonotonicMs, Watchdog } from './watchdog-link.js';
 
 /** `leasehold run --help`. */
 export const RUN_HELP = `Usage: leasehold run --store <url> --name <name> --ttl <duration> [options] -- <command> [args…]
 
 Runs <command> only on the host that holds the lease <name>, renewing the lease while it runs and
 releasing it when the command has exited: the same crontab line on several hosts runs the job once.
-The command is spawned directly (no shell), in its own process group; SIGINT, SIGTERM and SIGHUP are
-passed on to that group. leasehold exits with the command's exit code (128 + n if signal n ended it),
-or with one of its own codes below. Nothing is printed on success; messages go to stderr.
+The command is spawned directly (no shell), in its own process group, by a small watchdog process that
+holds the lease's deadline; SIGINT, SIGTERM and SIGHUP are passed on to that group. leasehold exits
+with the command's exit code (128 + n if signal n ended it), or with one of its own codes below.
+Nothing is printed on success; messages go to stderr.
 
 Options:
   --store <url>              The store (default: $LEASEHOLD_STORE): postgres://user@host/db[?table=t],
@@ -40,6 +45,8 @@ Options:
   --kill-grace <duration>    After SIGTERM, SIGKILL the group this long later (default: 10s, or less to fit
                              the lease). Shorter than the lease: ttl - max-clock-skew - ttl/3
   --max-clock-skew <d>       Clock-skew margin (default 1s): subtracted from validity; DynamoDB waits it out
+  --leave-children           When the command exits, leave what it started in its process group running
+                             (default: SIGTERM it, then SIGKILL after --kill-grace, before the release)
   --conflict-exit-code <n>   Exit code when another host holds the lease (default 75)
   --done-exit-code <n>       Exit code when the slot is already done (default 79)
   --quiet                    Print nothing when the command is not run because the lease is held or the
@@ -47,10 +54,17 @@ Options:
   --json                     Print leasehold's own messages as JSON lines on stderr (stdout is the command's)
   -h, --help                 Show this help
 
-Losing leadership: when validity is about to run out with no renewal (the store unreachable), or a
-renewal finds another holder, the command's group gets SIGTERM, then SIGKILL after --kill-grace; when a
-renewal is merely late, the SIGKILL comes no later than the end of validity, so a command never runs
-past its lease. The command sees LEASEHOLD_FENCING_TOKEN (pass it to what it writes), LEASEHOLD_NAME,
+Losing leadership: when validity is about to run out with no renewal (the store unreachable, or
+leasehold itself stopped, paused or starved: the watchdog holds the deadline, and a SIGSTOP or Ctrl-Z
+sent to leasehold does not reach it), the command's group gets SIGTERM --kill-grace before the end of
+validity and SIGKILL just before it. When a renewal, or a read of the lease between renewals (every
+ttl/12, at most 1s apart), finds it taken or released, SIGTERM comes at once and SIGKILL after
+--kill-grace, no later than the end of validity. So the command never runs past its lease, even if it
+ignores SIGTERM, and if leasehold is killed the watchdog stops it. When the command exits, what it left
+in its process group is ended before the lease is released (--leave-children keeps it; a process that
+leaves the group, e.g. with setsid, is not followed). Releasing a running lease with leasehold release
+lets another host start at once: both commands run until this run notices (ttl/12, at most 1s) and its
+command exits. The command sees LEASEHOLD_FENCING_TOKEN (pass it to what it writes), LEASEHOLD_NAME,
 LEASEHOLD_SLOT and LEASEHOLD_HOLDER.
 
 Exit codes:
@@ -59,7 +73,7 @@ Exit codes:
   69    the store could not be reached or failed: fail closed, the command did not run
   75    another holder has the lease (--conflict-exit-code); stderr says who and until when
   79    --slot: this slot (or a later one) is already done (--done-exit-code)
-  80    leadership was lost while the command ran; the command was stopped
+  80    leadership was lost (taken, released, or not renewed in time) while the command ran; it was stopped
   126   the command could not be executed; 127: the command was not found
 
 Examples:
@@ -80,7 +94,7 @@ interface ChildExit {
 class JobEnded extends Error {
   constructor(
     readonly exitCode: number,
-    readonly kind: 'failed' | 'spawn' | 'lost' | 'interrupted',
+    readonly kind: 'failed' | 'spawn' | 'lost' | 'interrupted' | 'watchdog',
     message: string,
     readonly detail: Record<string, unknown> = {},
   ) {
@@ -111,6 +125,9 @@ interface RunOptions {
   conflictExitCode: number;
   doneExitCode: number;
   quiet: boolean;
+  leaveChildren: boolean;
+  /** How often the lease is read between renewals, to notice a release or a takeover sooner. */
+  leaseCheckMs: number;
   command: string[];
 }
 
@@ -133,6 +150,7 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
       'conflict-exit-code': { type: 'string' },
       'done-exit-code': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      'leave-children': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -191,6 +209,9 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
     conflictExitCode: values['conflict-exit-code'] === undefined ? EXIT.HELD : parseExitCode(values['conflict-exit-code'], '--conflict-exit-code'),
     doneExitCode: values['done-exit-code'] === undefined ? EXIT.DONE : parseExitCode(values['done-exit-code'], '--done-exit-code'),
     quiet: values.quiet === true,
+    leaveChildren: values['leave-children'] === true,
+    // Four reads per renewal for leases up to 12s, at most one a second for longer ones.
+    leaseCheckMs: Math.min(1_000, Math.max(100, Math.round(ttlMs / 12))),
     command,
   };
 }
@@ -198,7 +219,7 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
 /** Signals that reached leasehold: passed on to the command's group while it runs; before it, they cancel the run. */
 class SignalRelay {
   received: NodeJS.Signals | undefined;
-  private group: number | undefined;
+  private forward: ((signal: NodeJS.Signals) => void) | undefined;
   private readonly listeners = new Map<NodeJS.Signals, () => void>();
   private wake: (() => void) | undefined;
 
@@ -206,7 +227,7 @@ class SignalRelay {
     for (const signal of FORWARDED) {
       const listener = () => {
         this.received ??= signal;
-        if (this.group !== undefined) killGroup(this.group, signal);
+        this.forward?.(signal);
         this.wake?.();
       };
       this.listeners.set(signal, listener);
@@ -214,8 +235,9 @@ class SignalRelay {
     }
   }
 
-  attach(group: number | undefined): void {
-    this.group = group;
+  /** Where signals go while the command runs (its watchdog passes them on to its group), or nowhere. */
+  attach(forward: ((signal: NodeJS.Signals) => void) | undefined): void {
+    this.forward = forward;
   }
 
   /** Sleeps `ms`, or less if a signal arrives. */
@@ -237,16 +259,18 @@ class SignalRelay {
   }
 }
 
-function killGroup(group: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-group, signal);
-  } catch {
-    // The group is gone already.
-  }
+/** The validity end of the term `lead` on the clocks its watchdog reads (see {@link Deadline}). */
+function deadlineOf(lead: JobContext['lead'], offset: number): Deadline {
+  return { monotonic: lead.validUntil + offset, wall: lead.validUntilWall };
 }
 
-/** The job: spawn the command and see it through, stopping it when leadership is being lost. */
-function commandJob(options: RunOptions, relay: SignalRelay, out: Output) {
+/**
+ * The job: the command, started by its watchdog and seen through. leasehold renews (through `runExclusive`) and hands
+ * each renewal's validity end to the watchdog; the watchdog stops the command by that end if no renewal follows,
+ * whatever happens to leasehold. leasehold asks it to stop the command at once when leadership is lost (a renewal
+ * found another holder) or when a read of the lease between renewals finds it released or taken.
+ */
+function commandJob(options: RunOptions, relay: SignalRelay, out: Output, store: Store) {
   return ({ signal, token, lead }: JobContext): Promise<ChildExit> =>
     new Promise<ChildExit>((resolve, reject) => {
       if (relay.received) {
@@ -254,9 +278,11 @@ function commandJob(options: RunOptions, relay: SignalRelay, out: Output) {
         return;
       }
       const [file, ...args] = options.command as [string, ...string[]];
-      const child = spawn(file, args, {
-        detached: true,
-        stdio: 'inherit',
+      // runExclusive's monotonic clock is performance.now(), which counts from this process's start.
+      const offset = sharedMonotonicMs() - globalThis.performance.now();
+      const watchdog = new Watchdog({
+        file,
+        args,
         env: {
           ...process.env,
           LEASEHOLD_FENCING_TOKEN: String(token),
@@ -264,85 +290,123 @@ function commandJob(options: RunOptions, relay: SignalRelay, out: Output) {
           LEASEHOLD_SLOT: options.slot ?? '',
           LEASEHOLD_HOLDER: options.holder,
         },
+        name: options.name,
+        killGraceMs: options.killGraceMs,
+        leaveChildren: options.leaveChildren,
+        json: out.json,
+        until: deadlineOf(lead, offset),
       });
-      const group = child.pid;
-      relay.attach(group);
-      let stopping: { why: string; sent: NodeJS.Signals[]; at: number } | undefined;
-      let killTimer: ReturnType<typeof setTimeout> | undefined;
-      let watchTimer: ReturnType<typeof setTimeout> | undefined;
+      relay.attach((sig) => watchdog.signal(sig));
+      let stopping: string | undefined;
       let settled = false;
-      const send = (sig: NodeJS.Signals) => {
-        if (group === undefined || settled || stopping?.sent.includes(sig)) return;
-        if (sig === 'SIGKILL') clearTimeout(killTimer);
-        stopping?.sent.push(sig);
-        killGroup(group, sig);
-      };
+      const validityLeft = () => Math.min(lead.validUntil - globalThis.performance.now(), lead.validUntilWall - Date.now());
       const stop = (why: string) => {
-        if (stopping) return;
-        stopping = { why, sent: [], at: Date.now() };
-        out.event('stopping', `${why}: sending SIGTERM to the command (process group ${group}), SIGKILL in ${formatDuration(options.killGraceMs)}`, {
+        if (stopping || settled) return;
+        stopping = why;
+        const killIn = Math.max(0, Math.min(options.killGraceMs, validityLeft() - killAheadMs(options.killGraceMs)));
+        out.event('stopping', `${why}: sending SIGTERM to the command (process group ${watchdog.group}), SIGKILL in ${formatDuration(killIn)}`, {
           reason: why,
-          processGroup: group,
+          by: 'leasehold',
+          processGroup: watchdog.group,
           killGraceMs: options.killGraceMs,
+          validUntil: lead.validUntilWall,
+          leaseCheckMs: options.leaseCheckMs,
         });
-        send('SIGTERM');
-        killTimer = setTimeout(() => send('SIGKILL'), options.killGraceMs);
+        watchdog.stop(why);
       };
-      // Stop the command before validity runs out when renewals are failing: it is dead by the end of validity,
-      // which comes before any other host can take over (the store's expiry is later by at least the skew margin).
-      const watchValidity = () => {
+      // runExclusive renews on its own timers: each new validity goes to the watchdog within 20 ms (it stops the
+      // command --kill-grace before the old one ends, and a renewal comes well before that).
+      const sync = setInterval(() => watchdog.deadline(deadlineOf(lead, offset)), 20);
+      // Between renewals, read the lease: an operator's release (or a takeover) is noticed within leaseCheckMs, not
+      // at the next renewal, while another host may already run the job.
+      let checkTimer: ReturnType<typeof setTimeout> | undefined;
+      const check = async () => {
         if (settled || stopping) return;
-        const left = lead.remainingMs();
-        if (left <= options.killGraceMs) stop(`leadership of ${options.name} is running out (${formatDuration(left)} left, no renewal succeeded)`);
-        else watchTimer = setTimeout(watchValidity, Math.max(20, left - options.killGraceMs));
+        try {
+          const now = await getLeader(store, options.name, { maxClockSkewMs: options.maxClockSkewMs });
+          if (settled || stopping) return;
+          if (now === null && validityLeft() > 0) {
+            stop(`lost leadership of ${options.name} (released): the lease was released by another process (leasehold release?)`);
+          } else if (now !== null && now.holder !== options.holder) {
+            stop(`lost leadership of ${options.name} (taken-over): ${now.holder} holds it now (token ${now.token})`);
+          } else if (now !== null && now.token !== token) {
+            stop(`lost leadership of ${options.name} (released): it was released and claimed again (token ${now.token})`);
+          }
+        } catch {
+          // A read that fails says nothing: renewals judge the store, and the watchdog holds the deadline.
+        }
+        if (!settled && !stopping) checkTimer = setTimeout(check, options.leaseCheckMs);
       };
+      checkTimer = setTimeout(check, options.leaseCheckMs);
       const onLost = () => {
-        const reason = /\(([a-z-]+)\)/.exec(String((signal.reason as Error | undefined)?.message))?.[1] ?? 'lost';
-        if (!stopping) stop(`lost leadership of ${options.name} (${reason})`);
-        // Validity has ended: whatever grace is left, the command must not run on.
-        else if (reason === 'expired') send('SIGKILL');
+        let reason = /\(([a-z-]+)\)/.exec(String((signal.reason as Error | undefined)?.message))?.[1] ?? 'lost';
+        // A renewal that found a new term while validity was left on the clocks: the lease was released meanwhile.
+        if (reason === 'expired' && validityLeft() > 0) reason = 'released';
+        // Past the validity end the watchdog sends SIGKILL at once.
+        stop(`lost leadership of ${options.name} (${reason})`);
       };
-      const finish = (exit: ChildExit | Error) => {
+      const finish = (end: CommandEnd | JobEnded) => {
         if (settled) return;
         settled = true;
         relay.attach(undefined);
-        clearTimeout(killTimer);
-        clearTimeout(watchTimer);
+        clearInterval(sync);
+        clearTimeout(checkTimer);
         signal.removeEventListener('abort', onLost);
-        if (exit instanceof Error) {
-          reject(exit);
+        watchdog.close();
+        if (end instanceof JobEnded) {
+          reject(end);
           return;
         }
-        const detail = { commandExitCode: exit.code, commandSignal: exit.signal, processGroup: group };
-        if (stopping) {
+        if (end.spawnError !== undefined) {
+          const notFound = end.spawnError === 'ENOENT';
           reject(
-            new JobEnded(EXIT.LOST, 'lost', `${stopping.why}; the command was stopped (${stopping.sent.join(', then ')})`, { ...detail, sent: stopping.sent }),
+            new JobEnded(
+              notFound ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE,
+              'spawn',
+              `${notFound ? 'command not found' : 'cannot execute'}: ${file} (${end.spawnError})`,
+            ),
           );
-        } else if (exit.signal) {
-          reject(new JobEnded(signalExit(exit.signal), 'failed', `the command was ended by ${exit.signal}`, detail));
-        } else if (exit.code !== 0) {
-          reject(new JobEnded(exit.code ?? EXIT.SOFTWARE, 'failed', `the command exited with code ${exit.code}`, detail));
+          return;
+        }
+        if (end.interrupted !== undefined) {
+          reject(new JobEnded(signalExit(end.interrupted), 'interrupted', `received ${end.interrupted} before the command started; it was not run`));
+          return;
+        }
+        if (end.notStarted !== undefined) {
+          reject(new JobEnded(EXIT.LOST, 'lost', `${end.notStarted}; the command was not started`, { sent: [] }));
+          return;
+        }
+        const group = end.processGroup;
+        if (end.leftBehind) {
+          const { sent, survived } = end.leftBehind;
+          out.event(
+            'left-behind',
+            `the command left processes running in its process group ${group}: ended them (${sent.join(', then ')}) before releasing the lease${survived ? ', but some outlived SIGKILL' : ''} (--leave-children keeps them)`,
+            { processGroup: group, sent, survived },
+          );
+        }
+        const detail = { commandExitCode: end.code, commandSignal: end.signal, processGroup: group };
+        const stopped = end.stopped ?? (stopping === undefined ? undefined : { reason: stopping, sent: [] });
+        if (stopped) {
+          const how = stopped.sent.length > 0 ? `the command was stopped (${stopped.sent.join(', then ')})` : 'the command had ended';
+          reject(new JobEnded(EXIT.LOST, 'lost', `${stopped.reason}; ${how}`, { ...detail, sent: stopped.sent }));
+        } else if (end.signal) {
+          reject(new JobEnded(signalExit(end.signal), 'failed', `the command was ended by ${end.signal}`, detail));
+        } else if (end.code !== 0) {
+          reject(new JobEnded(end.code ?? EXIT.SOFTWARE, 'failed', `the command exited with code ${end.code}`, detail));
         } else {
-          resolve(exit);
+          resolve({ code: end.code, signal: end.signal });
         }
       };
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        if (child.pid !== undefined && error.code !== 'ENOENT' && error.code !== 'EACCES') return;
-        const notFound = error.code === 'ENOENT';
+      watchdog.ended.then(finish, (error: Error) =>
         finish(
-          new JobEnded(
-            notFound ? EXIT.NOT_FOUND : EXIT.NOT_EXECUTABLE,
-            'spawn',
-            `${notFound ? 'command not found' : 'cannot execute'}: ${file} (${error.code ?? error.message})`,
-          ),
-        );
-      });
-      child.once('exit', (code, sig) => finish({ code, signal: sig }));
+          new JobEnded(EXIT.SOFTWARE, 'watchdog', `the command's watchdog failed: ${error.message}; the command's process group was killed`, {
+            processGroup: watchdog.group,
+          }),
+        ),
+      );
       if (signal.aborted) onLost();
-      else {
-        signal.addEventListener('abort', onLost, { once: true });
-        watchValidity();
-      }
+      else signal.addEventListener('abort', onLost, { once: true });
     });
 }
 
@@ -383,11 +447,11 @@ async function runLoop(opened: OpenedStore, options: RunOptions, relay: SignalRe
           maxClockSkewMs: options.maxClockSkewMs,
           ...(options.slot !== undefined ? { slot: options.slot } : {}),
         },
-        commandJob(options, relay, out),
+        commandJob(options, relay, out, store),
       );
     } catch (error) {
       if (error instanceof JobEnded) {
-        const outcome = error.kind === 'lost' ? 'lost' : error.kind === 'failed' ? 'ran' : error.kind;
+        const outcome = error.kind === 'lost' ? 'lost' : error.kind === 'failed' ? 'ran' : error.kind === 'watchdog' ? 'watchdog-failed' : error.kind;
         // A command that exits non-zero speaks for itself; an ending by a signal is worth a line.
         const quiet = error.kind === 'failed' && error.detail.commandSignal === null;
         out.result(outcome, error.exitCode, quiet ? '' : error.message, { ...base, ...error.detail });

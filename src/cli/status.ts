@@ -42,6 +42,12 @@ Releases the lease <name> if <id> holds it (an operator's cleanup after a run wa
 the next run can claim it at once, with a new fencing token. The release is conditional on the holder,
 so it never takes a lease from anyone else.
 
+Releasing the lease of a leasehold run whose command is still running lets another host start its
+command at once, while that one still runs: the running leasehold notices within ttl/12 (at most 1s),
+stops its command (SIGTERM, then SIGKILL after its --kill-grace) and exits 80, but the two commands
+overlap until then. To stop a job, send SIGTERM to its leasehold (or the command) instead; release only
+the lease of a holder that is gone.
+
 Options:
 ${STORE_FLAG}
   --holder <id>          The holder to release (leasehold status shows it)
