@@ -29,6 +29,7 @@
 import type { Clock } from '../../src/clock.js';
 import { systemClock } from '../../src/clock.js';
 import { isLeaseholdError } from '../../src/errors.js';
+import { identityOf } from '../../src/identity.js';
 import { release, tryLead } from '../../src/lead.js';
 import type { Store, StoreCallOptions } from '../../src/store.js';
 
@@ -196,7 +197,16 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 ];
 
 /** Kinds of violation of the contract the checker reports. */
-export type ViolationKind = 'overlap' | 'token' | 'term' | 'act-after-validity' | 'validity' | 'liveness' | 'unbounded' | 'unexpected-error';
+export type ViolationKind =
+  | 'overlap'
+  | 'token'
+  | 'term'
+  | 'act-after-validity'
+  | 'act-after-release'
+  | 'validity'
+  | 'liveness'
+  | 'unbounded'
+  | 'unexpected-error';
 
 export interface Violation {
   kind: ViolationKind;
@@ -325,7 +335,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * failed read right after a failed write (the read-back that would resolve a lost answer), and, when
  * `inject` is set, injects the faults of the contender's plan.
  */
-function faultLayer(store: Store, source: FaultSource, inject: boolean, onSend: () => void, timeoutMs: number): Store {
+export function faultLayer(store: Store, source: FaultSource, inject: boolean, onSend: () => void, timeoutMs: number): Store {
   let lastWriteFailed = false;
   async function write<T>(run: (late: boolean) => Promise<T>): Promise<T> {
     onSend();
@@ -410,6 +420,9 @@ function faultLayer(store: Store, source: FaultSource, inject: boolean, onSend: 
   const wrapped: Store = {
     kind: store.kind,
     clockSource: store.clockSource,
+    // A wrapper keeps the store's identity (DESIGN "One identity per lease table"): a release through the raw
+    // store, a second instance or another wrapper reaches the results got through this one.
+    identity: identityOf(store),
     timeoutMs,
     read,
     create: (w, o) => write((l) => store.create(w, late(l, o))),
