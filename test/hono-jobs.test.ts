@@ -123,8 +123,8 @@ describe('leasehold/hono: scheduled jobs', () => {
       clockSource: 'store',
       timeoutMs: 600_000,
       read: () => new Promise(() => {}),
-      create: (w, o) => inner.create(w, o),
-      replace: (v, w, o) => inner.replace(v, w, o),
+      create: (w) => inner.create(w),
+      replace: (v, w) => inner.replace(v, w),
     };
     const app = createLeaseApp({ store: silent, names: ['nightly'], clock, healthTimeoutMs: 20, jobs: { nightly: { schedule: EVERY_5_MIN } } });
     const response = await app.request('/health/jobs/nightly');

@@ -29,9 +29,9 @@ import { isLeaseholdError, LeaseholdError, type LeaseholdErrorCode } from '../er
 import { checkStore, getLeader, release, tryLead } from '../lead.js';
 import { checkDuration, checkName, checkTtl, DEFAULT_MAX_CLOCK_SKEW_MS, describeValue, MAX_CLOCK_SKEW_MS } from '../options.js';
 import type { Store } from '../store.js';
+import { type CheckedJob, checkJobs, type JobView, jobView, type WatchedJob } from '../watched-jobs.js';
 import { maskCredentials } from './credentials.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS, ElectorHealth, type HealthReport, MAX_HEALTH_TIMEOUT_MS, storeTimedOut, withinHealthBound } from './health.js';
-import { type CheckedJob, checkJobs, type JobView, jobView, type WatchedJob } from './jobs.js';
 import { pageNonce, statusPage } from './page.js';
 
 export {
@@ -42,7 +42,7 @@ export {
   type HealthReport,
   type HealthStatus,
 } from './health.js';
-export type { JobView, WatchedJob } from './jobs.js';
+export type { JobView, WatchedJob } from '../watched-jobs.js';
 
 /** A value given as is, or worked out per request (e.g. from a Worker's `c.env`). */
 // biome-ignore lint/suspicious/noExplicitAny: the app's bindings are the user's, of any shape.
@@ -240,7 +240,7 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
   const staticToken = typeof options.adminToken === 'function' || options.adminToken === undefined ? undefined : checkToken(options.adminToken);
   const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
   const ttlOf = checkTtls(options.ttlMs);
-  const jobs = checkJobs(options.jobs);
+  const jobs = checkJobs(options.jobs, 'leasehold/hono');
   const healthTimeoutMs = checkDuration(options.healthTimeoutMs, 'healthTimeoutMs', DEFAULT_HEALTH_TIMEOUT_MS, MAX_HEALTH_TIMEOUT_MS, 1);
   const clock = checkClock(options.clock, 'leasehold/hono');
   const exposeData = options.exposeData === true;

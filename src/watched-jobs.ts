@@ -1,17 +1,17 @@
 /**
- * Scheduled jobs in `leasehold/hono`: the jobs an app watches (each with its schedule), what it answers for each
- * (`GET /jobs`, the status page) and the dead-man check (`GET /health/jobs/:name`: 503 when a job is overdue).
- * Imports nothing from Hono.
+ * Scheduled jobs watched from outside (by `leasehold/hono`'s `jobs` option and `leasehold/otel`'s `observeJobs`): each
+ * job's name, schedule and overdue bound, checked once, and its view (its {@link JobStatus} with its schedule in words).
+ * Internal to leasehold; the types are exported by the entry points that take them.
  * @module
  */
-import type { Clock } from '../clock.js';
-import { LeaseholdError } from '../errors.js';
-import { checkOverdueAfter, type JobStatus, jobStatus } from '../jobs.js';
-import { checkName } from '../options.js';
-import { checkSchedule, type Schedule } from '../schedule.js';
-import type { Store } from '../store.js';
+import type { Clock } from './clock.js';
+import { LeaseholdError } from './errors.js';
+import { checkOverdueAfter, type JobStatus, jobStatus } from './jobs.js';
+import { checkName } from './options.js';
+import { checkSchedule, type Schedule } from './schedule.js';
+import type { Store } from './store.js';
 
-/** One scheduled job the app watches. */
+/** One scheduled job to watch. */
 export interface WatchedJob {
   /** The job's schedule, as its `runExclusive` has it (`{ cron, timezone? }` or `{ everyMs }`). */
   schedule: Schedule;
@@ -19,7 +19,7 @@ export interface WatchedJob {
   overdueAfterMs?: number;
 }
 
-/** A job as the app shows it: {@link JobStatus} with its name, its schedule in words and its overdue bound. */
+/** A job as it is shown: {@link JobStatus} with its name, its schedule in words and its overdue bound. */
 export interface JobView extends Partial<JobStatus> {
   /** The job's name (its lease name). */
   name: string;
@@ -41,19 +41,22 @@ export interface CheckedJob {
 
 const MAX_JOBS = 100;
 
-/** Checks the app's `jobs` option (`INVALID_OPTION` / `INVALID_NAME`, naming the job): each name, schedule and bound. */
-export function checkJobs(jobs: unknown): Map<string, CheckedJob> {
+/**
+ * Checks a `jobs` option (`INVALID_OPTION` / `INVALID_NAME`, naming the job): each name, schedule and bound. `owner`
+ * begins each message (e.g. `leasehold/hono`).
+ */
+export function checkJobs(jobs: unknown, owner: string): Map<string, CheckedJob> {
   const checked = new Map<string, CheckedJob>();
   if (jobs === undefined) return checked;
   if (typeof jobs !== 'object' || jobs === null || Array.isArray(jobs)) {
-    throw new LeaseholdError('INVALID_OPTION', "leasehold/hono: jobs must be an object like { 'nightly-report': { schedule: { cron: '0 2 * * *' } } }");
+    throw new LeaseholdError('INVALID_OPTION', `${owner}: jobs must be an object like { 'nightly-report': { schedule: { cron: '0 2 * * *' } } }`);
   }
   const entries = Object.entries(jobs as Record<string, unknown>);
-  if (entries.length > MAX_JOBS) throw new LeaseholdError('INVALID_OPTION', `leasehold/hono: at most ${MAX_JOBS} jobs; got ${entries.length}`);
+  if (entries.length > MAX_JOBS) throw new LeaseholdError('INVALID_OPTION', `${owner}: at most ${MAX_JOBS} jobs; got ${entries.length}`);
   for (const [name, job] of entries) {
     checkName(name, `jobs name ${JSON.stringify(name.slice(0, 40))}`);
     if (typeof job !== 'object' || job === null) {
-      throw new LeaseholdError('INVALID_OPTION', `leasehold/hono: jobs[${JSON.stringify(name)}] must be { schedule, overdueAfterMs? }`);
+      throw new LeaseholdError('INVALID_OPTION', `${owner}: jobs[${JSON.stringify(name)}] must be { schedule, overdueAfterMs? }`);
     }
     const { schedule, overdueAfterMs } = job as Record<string, unknown>;
     let text: string;
@@ -63,7 +66,7 @@ export function checkJobs(jobs: unknown): Map<string, CheckedJob> {
       bound = checkOverdueAfter(overdueAfterMs);
     } catch (error) {
       const e = error as LeaseholdError;
-      throw new LeaseholdError(e.code, `leasehold/hono: jobs[${JSON.stringify(name)}]: ${e.message}`, { cause: error });
+      throw new LeaseholdError(e.code, `${owner}: jobs[${JSON.stringify(name)}]: ${e.message}`, { cause: error });
     }
     checked.set(name, { name, schedule: schedule as Schedule, text, overdueAfterMs: bound });
   }
