@@ -34,6 +34,7 @@ import { maskCredentials } from './credentials.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS, ElectorHealth, type HealthReport, MAX_HEALTH_TIMEOUT_MS, storeTimedOut, withinHealthBound } from './health.js';
 import { pageNonce, statusPage } from './page.js';
 
+export type { JobView, WatchedJob } from '../watched-jobs.js';
 export {
   DEFAULT_HEALTH_TIMEOUT_MS,
   ElectorHealth,
@@ -42,7 +43,6 @@ export {
   type HealthReport,
   type HealthStatus,
 } from './health.js';
-export type { JobView, WatchedJob } from '../watched-jobs.js';
 
 /** A value given as is, or worked out per request (e.g. from a Worker's `c.env`). */
 // biome-ignore lint/suspicious/noExplicitAny: the app's bindings are the user's, of any shape.
