@@ -113,7 +113,7 @@ const SCRIPT = `
     if (!cfg.names.includes(j.name)) {
       // A job whose lease the app does not list: its card says who runs it, without a lease bar.
       c.holder.textContent = j.running || 'not running'; c.holder.className = j.running ? 'holder' : 'holder none';
-      c.pill.className = 'pill vacant'; c.pill.textContent = 'job'; c.token.style.visibility = 'hidden';
+      c.pill.className = 'pill vacant'; c.pill.textContent = 'job'; c.token.style.visibility = 'hidden'; c.fill.parentElement.style.display = 'none';
     }
     if (j.error) { v.mark.className = 'mark error'; v.mark.textContent = 'unreachable'; return; }
     v.last.textContent = j.lastCompletedAt !== null ? 'last run ' + stamp(j.lastCompletedAt - offset) : j.lastSlot !== null ? 'last slot ' + (typeof j.lastSlot === 'number' ? stamp(j.lastSlot - offset) : j.lastSlot) : 'never run';
