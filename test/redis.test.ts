@@ -182,9 +182,10 @@ describe('redis store', () => {
     expect(await io.type(`{${PREFIX}${name}}`)).toBe('hash');
     // runExclusive keeps the completed slot beside its lease: same hash tag.
     const job = fresh('job');
-    await expect(
-      (await import('../src/jobs.js')).runExclusive(ioStore, { name: job, slot: 'k1', ttlMs: 10_000, clock }, () => 1),
-    ).resolves.toMatchObject({ ran: true, slotRecorded: true });
+    await expect((await import('../src/jobs.js')).runExclusive(ioStore, { name: job, slot: 'k1', ttlMs: 10_000, clock }, () => 1)).resolves.toMatchObject({
+      ran: true,
+      slotRecorded: true,
+    });
     expect(await io.exists(`{${PREFIX}${job}}@done`)).toBe(1);
     // Another prefix is another set of leases.
     const other = new RedisStore({ client: io, keyPrefix: `${PREFIX}other:` });
@@ -227,7 +228,9 @@ describe('redis store', () => {
   it('a foreign value under a lease key is STORE_UNAVAILABLE (WRONGTYPE, not leader), and a foreign hash shape is STORE_CORRUPT', async () => {
     const name = fresh('foreign');
     await io.set(ioStore.keyOf(name), 'not a hash');
-    await expect(tryLead(ioStore, opts(name, 'a'))).rejects.toSatisfy((e) => isLeaseholdError(e, 'STORE_UNAVAILABLE') && /WRONGTYPE/.test((e as Error).message));
+    await expect(tryLead(ioStore, opts(name, 'a'))).rejects.toSatisfy(
+      (e) => isLeaseholdError(e, 'STORE_UNAVAILABLE') && /WRONGTYPE/.test((e as Error).message),
+    );
     const other = fresh('foreign');
     await io.hset(ioStore.keyOf(other), { v: 'x', t: 'seven', h: 'a', a: '1', e: '2' });
     await expect(getLeader(ioStore, other, { clock })).rejects.toSatisfy((e) => isLeaseholdError(e, 'STORE_CORRUPT'));
@@ -292,7 +295,9 @@ describe('redis store: a reply lost after the script ran (a real connection cut 
       const client =
         kind === 'ioredis'
           ? new Redis(proxied, { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1 })
-          : await createClient({ url: proxied }).on('error', () => {}).connect();
+          : await createClient({ url: proxied })
+              .on('error', () => {})
+              .connect();
       const store = new RedisStore({ client: client as RedisClient, keyPrefix: PREFIX });
       try {
         const clock = new ManualClock();
@@ -327,7 +332,12 @@ describe('redis store: a silent or unreachable server fails closed within the bo
       const short = await timedCall(() => tryLead(new RedisStore({ client }), { name: fresh('silent'), holder: 'a', ttlMs: 600, maxClockSkewMs: 100 }));
       const rel = await timedCall(() => release(store, { name: fresh('silent'), holder: 'a' }));
       const get = await timedCall(() => getLeader(store, fresh('silent')));
-      console.info('[leasehold] silent Redis endpoint, ms to fail closed:', { tryLead: lead.ms, tryLeadShortLease: short.ms, release: rel.ms, getLeader: get.ms });
+      console.info('[leasehold] silent Redis endpoint, ms to fail closed:', {
+        tryLead: lead.ms,
+        tryLeadShortLease: short.ms,
+        release: rel.ms,
+        getLeader: get.ms,
+      });
       for (const [label, r, bound] of [
         ['tryLead (bounded by timeoutMs 300)', lead, 300],
         ['tryLead (bounded by its 500 ms validity window)', short, 500],

@@ -11,8 +11,8 @@ import { type LeaseStatus, readStatus, storeFailure } from './lease-status.js';
 import type { Write } from './output.js';
 import { type OpenedStore, openStore, parseStoreUrl } from './store-url.js';
 
-const STORE_FLAG = `  --store <url>          The store (default: $LEASEHOLD_STORE): postgres://…, dynamodb://<table>?region=…,
-                         firestore://<project>/<collection>, memory: (this process only)`;
+const STORE_FLAG = `  --store <url>          The store (default: $LEASEHOLD_STORE): postgres://…, redis://…,
+                         dynamodb://<table>?region=…, firestore://<project>/<collection>, memory: (this process only)`;
 
 /** `leasehold status --help`. */
 export const STATUS_HELP = `Usage: leasehold status <name…> --store <url> [--json]

@@ -67,7 +67,8 @@ function sender(client: RedisClient): Send | undefined {
   const c = client as Partial<IoRedisClient & NodeRedisClient & NodeRedisCluster>;
   const { evalsha, eval: evalText, sendCommand, getSlotRandomNode } = c;
   if (typeof evalsha === 'function' && typeof evalText === 'function') {
-    return (script, key, args) => (script === 'sha' ? evalsha.call(client, REDIS_SCRIPT_SHA, 1, key, ...args) : evalText.call(client, REDIS_SCRIPT, 1, key, ...args));
+    return (script, key, args) =>
+      script === 'sha' ? evalsha.call(client, REDIS_SCRIPT_SHA, 1, key, ...args) : evalText.call(client, REDIS_SCRIPT, 1, key, ...args);
   }
   if (typeof sendCommand !== 'function') return undefined;
   if (typeof getSlotRandomNode === 'function') {
@@ -174,7 +175,9 @@ export class RedisStore implements Store {
 
   async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
     const args =
-      request.data === null ? ['c', request.holder, `${request.ttlMs}`, request.version] : ['c', request.holder, `${request.ttlMs}`, request.version, request.data];
+      request.data === null
+        ? ['c', request.holder, `${request.ttlMs}`, request.version]
+        : ['c', request.holder, `${request.ttlMs}`, request.version, request.data];
     const r = reply(await this.run(this.keyOf(request.name), args), request.name);
     if (!r.record) throw new LeaseholdError('STORE_CORRUPT', 'redis store: the claim neither wrote nor found a lease');
     return { record: r.record, now: r.now };
@@ -194,7 +197,7 @@ export class RedisStore implements Store {
 
 /** Arguments of a create (`n`) or replace (`x`, after the expected version). */
 function writeArgs(op: 'n' | 'x', expected: string | undefined, w: LeaseWrite): string[] {
-  const args = [op];
+  const args: string[] = [op];
   if (expected !== undefined) args.push(expected);
   args.push(w.holder ?? '', `${w.token}`, w.acquiredAt === null ? '' : `${w.acquiredAt}`, `${w.ttlMs}`, w.version);
   if (w.data !== null) args.push(w.data);

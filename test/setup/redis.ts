@@ -27,7 +27,7 @@ export function findRedisServer(): string {
   throw new Error('No redis-server found. Install it (Debian: apt-get install -y redis-server), or set LEASEHOLD_TEST_REDIS_URL to a running server.');
 }
 
-/** Resolves once `port` answers PING with PONG. */
+/** Resolves once `port` answers PING (PONG, or NOAUTH when a password is required). */
 async function waitUntilReady(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -39,7 +39,8 @@ async function waitUntilReady(port: number, child: ChildProcess, log: () => stri
       socket.on('close', () => resolve(false));
       socket.on('connect', () => socket.write('PING\r\n'));
       socket.on('data', (chunk: Buffer) => {
-        resolve(chunk.toString().startsWith('+PONG'));
+        // A server started with --requirepass answers NOAUTH: it is up all the same.
+        resolve(/^(\+PONG|-NOAUTH)/.test(chunk.toString()));
         socket.destroy();
       });
     });
