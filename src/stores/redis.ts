@@ -152,12 +152,17 @@ export class RedisStore implements Store {
     return `${this.keyStart}${name}}`;
   }
 
-  /** One script call: by SHA, or (once, when the server lacks it) by its text, which the server then caches. */
-  private run(key: string, args: string[]): Promise<unknown> {
-    return this.send('sha', key, args).catch((error: unknown) => {
+  /**
+   * One script call: by SHA, or (once, when the server lacks it) by its text, which the server then caches. An
+   * `async` function with `try`, not `.catch(closure)`: no closure and no second promise per call on the hot path.
+   */
+  private async run(key: string, args: string[]): Promise<unknown> {
+    try {
+      return await this.send('sha', key, args);
+    } catch (error) {
       if (!isNoScript(error)) throw error;
       return this.send('text', key, args);
-    });
+    }
   }
 
   async read(name: string): Promise<ReadResult> {
