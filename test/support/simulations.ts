@@ -65,8 +65,11 @@ export function seeds(): number[] {
 }
 
 function replayHint(seed: number): string {
-  const test = expect.getState().currentTestName?.split(' > ').pop() ?? '';
-  return `FAULT_SEED=${seed} npx vitest run test/faults.test.ts -t ${JSON.stringify(test)}`;
+  const state = expect.getState();
+  const test = state.currentTestName?.split(' > ').pop() ?? '';
+  // The file that ran it (the Redis runs live in test/redis.test.ts), as a path from the repository's root.
+  const file = state.testPath ? state.testPath.slice(state.testPath.lastIndexOf('test/')) : 'test/faults.test.ts';
+  return `FAULT_SEED=${seed} npx vitest run ${file} -t ${JSON.stringify(test)}`;
 }
 
 /** Figures without the per-request plans (kept in memory for the replay check, too long for the report). */
