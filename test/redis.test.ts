@@ -1,23 +1,25 @@
 /**
  * The Redis store on a real redis-server (a private one started by test/setup/redis.ts), through both clients it
- * takes: ioredis and node-redis. The conformance suite (fused and generic paths), the fault simulation (both paths),
+ * takes: ioredis and node-redis, and on a private three-master Redis Cluster through both clients' cluster modes. The conformance suite (fused and generic paths), the fault simulation (both paths),
  * runExclusive / Elector / Tracker, one round trip per call, the script cache (NOSCRIPT), the fencing token's
  * survival, key layout, bad options, an ambiguous write with a real lost reply, late scripts, and a silent or
  * unreachable server failing closed within the bound.
  */
-import { Redis } from 'ioredis';
-import { createClient } from 'redis';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { Elector, type ElectorEvent } from '../src/elector.js';
 import { isLeaseholdError } from '../src/errors.js';
 import { identityOf } from '../src/identity.js';
+import { runExclusive } from '../src/jobs.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import type { Store } from '../src/store.js';
 import { type IoRedisClient, type NodeRedisClient, type RedisClient, RedisStore } from '../src/stores/redis.js';
 import { REDIS_SCRIPT, REDIS_SCRIPT_SHA } from '../src/stores/redis-script.js';
 import { describeStoreConformance, genericOnly, withFaults } from '../src/testing/index.js';
 import { Tracker } from '../src/tracker.js';
+import { startPrivateRedisCluster } from './setup/redis.js';
 import { startSilentServer, timedCall } from './support/silent-server.js';
 import { REQUIRED_FAULTS, runSimulations } from './support/simulations.js';
 import { redisAnswerScanner, startTcpProxy } from './support/tcp-proxy.js';
@@ -450,4 +452,61 @@ describe('redis fault simulation', () => {
   it('redis, node-redis (fused path)', async () => {
     await runSimulations('redis-node-redis', new RedisStore({ client: nodeRedis, keyPrefix: PREFIX }), { path: 'fused', mustInject: WITH_READ_BACK });
   }, 60_000);
+});
+
+// A private Redis Cluster (three masters): every call routes by the lease's one key, through both clients' cluster modes.
+const cluster = await startPrivateRedisCluster();
+const firstNode = new URL(cluster.urls[0] as string);
+const ioCluster = new Cluster([{ host: firstNode.hostname, port: Number(firstNode.port) }]);
+const nodeCluster = await createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) }).connect();
+afterAll(async () => {
+  ioCluster.disconnect();
+  await nodeCluster.quit();
+  await cluster.stop();
+});
+const ioClusterStore = new RedisStore({ client: ioCluster, keyPrefix: PREFIX });
+const nodeClusterStore = new RedisStore({ client: nodeCluster, keyPrefix: PREFIX });
+const expireOnCluster =
+  (store: RedisStore) =>
+  async (name: string): Promise<void> => {
+    await ioCluster.eval("local t = redis.call('TIME'); redis.call('HSET', KEYS[1], 'e', t[1] * 1000000 + t[2] - 1000)", 1, store.keyOf(name));
+  };
+describeStoreConformance(
+  'redis cluster (ioredis Cluster)',
+  () => ({ store: ioClusterStore, clock: new ManualClock(), expire: expireOnCluster(ioClusterStore) }),
+  { contenders: 8, rounds: 5, names: 30 },
+);
+describeStoreConformance(
+  'redis cluster (node-redis createCluster)',
+  () => ({ store: nodeClusterStore, clock: new ManualClock(), expire: expireOnCluster(nodeClusterStore) }),
+  { contenders: 8, rounds: 5, names: 30 },
+);
+
+describe('redis store on a Redis Cluster (three masters)', () => {
+  it('names spread over every master; a job and its completed slot share one hash slot', async () => {
+    const clock = new ManualClock();
+    const names = Array.from({ length: 24 }, (_, i) => fresh(`spread-${i}`));
+    for (const store of [ioClusterStore, nodeClusterStore]) {
+      const holder = store === ioClusterStore ? 'io' : 'node';
+      for (const name of names) {
+        const first = await tryLead(store, { name: `${name}-${holder}`, holder, ttlMs: 10_000, clock });
+        expect(first).toMatchObject({ isLeader: true, token: 1 });
+        expect(await release(store, { name: `${name}-${holder}`, holder, clock })).toBe(true);
+        expect(await tryLead(store, { name: `${name}-${holder}`, holder: 'x', ttlMs: 10_000, clock })).toMatchObject({ isLeader: true, token: 2 });
+      }
+    }
+    const slots = await Promise.all(names.map((name) => ioCluster.cluster('KEYSLOT', ioClusterStore.keyOf(`${name}-io`)) as Promise<number>));
+    const masters = ioCluster.nodes('master');
+    expect(masters.length).toBe(3);
+    const served = await Promise.all(masters.map(async (m) => Number(await m.dbsize())));
+    expect(
+      served.every((n) => n > 0),
+      `keys per master: ${served}`,
+    ).toBe(true);
+    expect(new Set(slots).size).toBeGreaterThan(10);
+    const job = fresh('cluster-job');
+    expect(await runExclusive(ioClusterStore, { name: job, slot: 'k1', ttlMs: 10_000, clock }, () => 1)).toMatchObject({ ran: true, slotRecorded: true });
+    expect(await ioCluster.cluster('KEYSLOT', `{${PREFIX}${job}}@done`)).toBe(await ioCluster.cluster('KEYSLOT', `{${PREFIX}${job}}`));
+    expect(await ioCluster.exists(`{${PREFIX}${job}}@done`)).toBe(1);
+  });
 });

@@ -5,7 +5,10 @@
  * machine's own Redis (6379) is never used.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort } from './postgres.js';
 
@@ -80,6 +83,42 @@ export async function startPrivateRedis(extraArgs: string[] = []): Promise<{ url
     throw error;
   }
   return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid as number, stop };
+}
+
+/**
+ * A private Redis Cluster of three masters (no replicas, no persistence) on free ports, for the cluster cases: each
+ * node a redis-server started here, joined with `redis-cli --cluster create`. Returns the nodes' URLs and a stop.
+ */
+export async function startPrivateRedisCluster(): Promise<{ urls: string[]; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'leasehold-redis-cluster-'));
+  const nodes: Awaited<ReturnType<typeof startPrivateRedis>>[] = [];
+  const stop = async () => {
+    for (const node of nodes) await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < 3; i++) {
+      nodes.push(
+        await startPrivateRedis(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--cluster-node-timeout', '5000']),
+      );
+    }
+    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      stdio: 'pipe',
+      timeout: 30_000,
+    });
+    // Until every node agrees that all 16 384 slots are served.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const ok = nodes.every((n) => /cluster_state:ok/.test(execFileSync('redis-cli', ['-p', String(n.port), 'CLUSTER', 'INFO'], { encoding: 'utf8' })));
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error('the private Redis Cluster did not reach cluster_state:ok within 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls: nodes.map((n) => n.url), stop };
 }
 
 /** Provides `redisUrl` to the tests: LEASEHOLD_TEST_REDIS_URL, or a private redis-server started here and stopped on teardown. */
