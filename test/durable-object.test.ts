@@ -258,10 +258,10 @@ describe('LeaseDurableObject where the runtime does not give the object its name
 });
 
 describe('fault simulation (durable-object in workerd)', () => {
-  it('durable-object (fused path)', async () => {
-    await runSimulations('durable-object', relayStore(worker()), { path: 'fused', mustInject: [...REQUIRED_FAULTS, 'readBackFailed'] });
+  it('durable-object (fused path)', async (ctx) => {
+    await runSimulations('durable-object', relayStore(worker()), { path: 'fused', mustInject: [...REQUIRED_FAULTS, 'readBackFailed'], ctx });
   }, 60_000);
-  it('durable-object (generic path)', async () => {
-    await runSimulations('durable-object-generic', genericOnly(relayStore(worker())), { path: 'generic' });
+  it('durable-object (generic path)', async (ctx) => {
+    await runSimulations('durable-object-generic', genericOnly(relayStore(worker())), { path: 'generic', ctx });
   }, 60_000);
 });

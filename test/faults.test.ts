@@ -32,6 +32,7 @@ import {
   neverExpires,
   REQUIRED_FAULTS,
   renewalPinnedToHolder,
+  replayHint,
   runSimulations,
   seeds,
   takesOverEarly,
@@ -72,34 +73,34 @@ afterAll(async () => {
 
 describe('fault simulation', () => {
   describe('memory', () => {
-    it('memory store (store clock, fused path)', async () => {
-      await runSimulations('memory', new MemoryStore(), { path: 'fused', mustInject: WITH_READ_BACK });
+    it('memory store (store clock, fused path)', async (ctx) => {
+      await runSimulations('memory', new MemoryStore(), { path: 'fused', mustInject: WITH_READ_BACK, ctx });
     });
-    it('memory store (store clock, generic path)', async () => {
-      await runSimulations('memory-generic', genericOnly(new MemoryStore()), { path: 'generic' });
+    it('memory store (store clock, generic path)', async (ctx) => {
+      await runSimulations('memory-generic', genericOnly(new MemoryStore()), { path: 'generic', ctx });
     });
-    it('memory store (client clock, skewed clocks)', async () => {
-      await runSimulations('memory-client-clock', new MemoryStore({ clockSource: 'client' }), { path: 'fused', mustInject: WITH_READ_BACK });
+    it('memory store (client clock, skewed clocks)', async (ctx) => {
+      await runSimulations('memory-client-clock', new MemoryStore({ clockSource: 'client' }), { path: 'fused', mustInject: WITH_READ_BACK, ctx });
     });
   });
 
   describe('postgres', () => {
-    it('postgres (fused path)', async () => {
-      await runSimulations('postgres', new PostgresStore({ pool, table }), { path: 'fused', mustInject: WITH_READ_BACK });
+    it('postgres (fused path)', async (ctx) => {
+      await runSimulations('postgres', new PostgresStore({ pool, table }), { path: 'fused', mustInject: WITH_READ_BACK, ctx });
     });
-    it('postgres (generic path)', async () => {
-      await runSimulations('postgres-generic', genericOnly(new PostgresStore({ pool, table })), { path: 'generic' });
+    it('postgres (generic path)', async (ctx) => {
+      await runSimulations('postgres-generic', genericOnly(new PostgresStore({ pool, table })), { path: 'generic', ctx });
     });
   });
 
   describe('dynamodb local (client clocks skewed within the bound)', () => {
-    it('dynamodb (fused path)', async () => {
-      await runSimulations('dynamodb', new DynamoDBStore({ client: dynamoClient, table: dynamoTable }), { path: 'fused', mustInject: WITH_READ_BACK });
+    it('dynamodb (fused path)', async (ctx) => {
+      await runSimulations('dynamodb', new DynamoDBStore({ client: dynamoClient, table: dynamoTable }), { path: 'fused', mustInject: WITH_READ_BACK, ctx });
     });
-    it('dynamodb (generic path)', async () => {
-      await runSimulations('dynamodb-generic', genericOnly(new DynamoDBStore({ client: dynamoClient, table: dynamoTable })), { path: 'generic' });
+    it('dynamodb (generic path)', async (ctx) => {
+      await runSimulations('dynamodb-generic', genericOnly(new DynamoDBStore({ client: dynamoClient, table: dynamoTable })), { path: 'generic', ctx });
     });
-    it('dynamodb (faults in the SDK HTTP handler, a client per contender, fused and generic contenders on one lease)', async () => {
+    it('dynamodb (faults in the SDK HTTP handler, a client per contender, fused and generic contenders on one lease)', async (ctx) => {
       const storeFor = (faults: Parameters<typeof injectHandlerFaults>[1], contender: number) => {
         const client = injectHandlerFaults(localClient(endpoint), faults);
         clients.push(client);
@@ -111,6 +112,7 @@ describe('fault simulation', () => {
         path: 'mixed',
         layer: 'http-handler',
         config: HTTP_HANDLER_CONFIG,
+        ctx,
       });
       const injected = (k: keyof SimulationReport['faults']) => reports.reduce((a, r) => a + r.faults[k], 0);
       recordFigures('dynamodb-http-handler', 'driver-faults', {
@@ -134,19 +136,19 @@ describe('fault simulation', () => {
     const rest = () => emulatorRestStore(firestoreHost, { collection: firestoreCollection });
     it('firestore (gRPC, fused path)', async (ctx) => {
       if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
-      await runSimulations('firestore', gRPC(), { path: 'fused', config: FIRESTORE_CONFIG, mustInject: WITH_READ_BACK });
+      await runSimulations('firestore', gRPC(), { path: 'fused', config: FIRESTORE_CONFIG, mustInject: WITH_READ_BACK, ctx });
     }, 60_000);
     it('firestore (gRPC, generic path)', async (ctx) => {
       if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
-      await runSimulations('firestore-generic', genericOnly(gRPC()), { path: 'generic', config: FIRESTORE_GENERIC_CONFIG });
+      await runSimulations('firestore-generic', genericOnly(gRPC()), { path: 'generic', config: FIRESTORE_GENERIC_CONFIG, ctx });
     }, 60_000);
     it('firestore-rest (fused path)', async (ctx) => {
       if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
-      await runSimulations('firestore-rest', rest(), { path: 'fused', config: FIRESTORE_CONFIG, mustInject: WITH_READ_BACK });
+      await runSimulations('firestore-rest', rest(), { path: 'fused', config: FIRESTORE_CONFIG, mustInject: WITH_READ_BACK, ctx });
     }, 60_000);
     it('firestore-rest (generic path)', async (ctx) => {
       if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
-      await runSimulations('firestore-rest-generic', genericOnly(rest()), { path: 'generic', config: FIRESTORE_GENERIC_CONFIG });
+      await runSimulations('firestore-rest-generic', genericOnly(rest()), { path: 'generic', config: FIRESTORE_GENERIC_CONFIG, ctx });
     }, 60_000);
   });
 
@@ -174,6 +176,16 @@ describe('fault simulation', () => {
       }
     }
   });
+});
+
+// Under describe.concurrent the global expect state names whichever test started last: the hint must name its own.
+describe.concurrent('replay hints name the test that failed, even when tests run concurrently', () => {
+  for (const name of ['first of two concurrent tests', 'second of two concurrent tests']) {
+    it(name, async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, name.startsWith('first') ? 30 : 0));
+      ctx.expect(replayHint(7, ctx)).toBe(`FAULT_SEED=7 npx vitest run test/faults.test.ts -t ${JSON.stringify(name)}`);
+    });
+  }
 });
 
 describe('the checker, on hand-made histories (ttl 300, skew 60)', () => {

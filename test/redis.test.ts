@@ -443,14 +443,14 @@ describe('redis store: Elector and Tracker on a real server', () => {
 });
 
 describe('redis fault simulation', () => {
-  it('redis, ioredis (fused path)', async () => {
-    await runSimulations('redis', new RedisStore({ client: io, keyPrefix: PREFIX }), { path: 'fused', mustInject: WITH_READ_BACK });
+  it('redis, ioredis (fused path)', async (ctx) => {
+    await runSimulations('redis', new RedisStore({ client: io, keyPrefix: PREFIX }), { path: 'fused', mustInject: WITH_READ_BACK, ctx });
   }, 60_000);
-  it('redis, ioredis (generic path)', async () => {
-    await runSimulations('redis-generic', genericOnly(new RedisStore({ client: io, keyPrefix: PREFIX })), { path: 'generic' });
+  it('redis, ioredis (generic path)', async (ctx) => {
+    await runSimulations('redis-generic', genericOnly(new RedisStore({ client: io, keyPrefix: PREFIX })), { path: 'generic', ctx });
   }, 60_000);
-  it('redis, node-redis (fused path)', async () => {
-    await runSimulations('redis-node-redis', new RedisStore({ client: nodeRedis, keyPrefix: PREFIX }), { path: 'fused', mustInject: WITH_READ_BACK });
+  it('redis, node-redis (fused path)', async (ctx) => {
+    await runSimulations('redis-node-redis', new RedisStore({ client: nodeRedis, keyPrefix: PREFIX }), { path: 'fused', mustInject: WITH_READ_BACK, ctx });
   }, 60_000);
 });
 
