@@ -452,8 +452,13 @@ export interface JobStatus {
 
 /**
  * A scheduled job's status, for dashboards and dead-man checks: the last completed slot and when, whether a run holds
- * the lease, and with a schedule the next due slot, the missed count and whether it is overdue. Reads the job's
- * completed-slot record and its lease, in parallel (one round trip); writes nothing.
+ * the lease, and with a schedule the next due slot, the missed count and whether it is overdue. Writes nothing.
+ *
+ * Round trips: one. It reads two records, the job's completed slot (`name@done`) and its lease, sent together so the
+ * answer costs one round trip of latency: the Store contract reads one record per call (a store-level batch read would
+ * have to be added to, and proven by, every store for this alone), and a completion is never written in the lease
+ * record, whose writes are the election's. Without a need for `running`, read the slot record alone with
+ * `store.read(name + SLOT_RECORD_SUFFIX)`.
  * @example
  * const status = await jobStatus(store, 'nightly-report', { schedule: { cron: '0 2 * * *' } })
  * if (status.overdue) alert(`nightly-report missed ${status.missed} run(s)`)
@@ -466,7 +471,7 @@ export async function jobStatus(store: Store, name: string, options: JobStatusOp
   }
   const clock = checkClock(options.clock);
   const timetable = options.schedule === undefined ? undefined : checkSchedule(options.schedule);
-  const overdueAfterMs = checkDuration(options.overdueAfterMs, 'overdueAfterMs', 60_000, MAX_TTL_MS);
+  const overdueAfterMs = checkOverdueAfter(options.overdueAfterMs);
   const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
   const [record, leader] = await Promise.all([
     // A name too long for a slot record has none (runExclusive refuses a slot for it).
@@ -480,13 +485,34 @@ export async function jobStatus(store: Store, name: string, options: JobStatusOp
         ),
     getLeader(s, name, { clock, maxClockSkewMs: skew }),
   ]);
+  return summarizeJob(record, leader?.holder ?? null, timetable, wallNow(clock), overdueAfterMs);
+}
+
+/** Default of `overdueAfterMs`: 60 s. */
+export const DEFAULT_OVERDUE_AFTER_MS = 60_000;
+
+/** Checks `overdueAfterMs` (0 to the longest lease; default {@link DEFAULT_OVERDUE_AFTER_MS}). Internal to leasehold. */
+export function checkOverdueAfter(value: unknown, option = 'overdueAfterMs'): number {
+  return checkDuration(value, option, DEFAULT_OVERDUE_AFTER_MS, MAX_TTL_MS);
+}
+
+/**
+ * A job's status from its slot record as read, its lease's live holder, its timetable and "now" (epoch ms): what
+ * {@link jobStatus}, the CLI's `status` and the HTTP app answer, computed once. Internal to leasehold.
+ */
+export function summarizeJob(
+  record: LeaseRecord | null,
+  running: string | null,
+  timetable: Timetable | undefined,
+  now: number,
+  overdueAfterMs: number,
+): JobStatus {
   const done = decodeSlot(record);
   let lastCompletedAt: number | null = null;
   try {
     const at = (JSON.parse(record?.data ?? 'null') as { at?: unknown } | null)?.at;
     if (typeof at === 'number' && Number.isFinite(at)) lastCompletedAt = at;
   } catch {}
-  const now = wallNow(clock);
   let nextDue: number | null = null;
   let latestDue: number | null = null;
   let missed: number | null = null;
@@ -498,5 +524,5 @@ export async function jobStatus(store: Store, name: string, options: JobStatusOp
     const behind = latestDue !== null && (done === null || (done.kind === 'instant' && latestDue > done.ms));
     overdue = behind && latestDue !== null && now - latestDue > overdueAfterMs;
   }
-  return { lastSlot: done === null ? null : slotOutput(done), lastCompletedAt, running: leader?.holder ?? null, nextDue, missed, overdue, latestDue };
+  return { lastSlot: done === null ? null : slotOutput(done), lastCompletedAt, running, nextDue, missed, overdue, latestDue };
 }

@@ -4,12 +4,19 @@
  * open, a lease is taken over (its lease aged in its Durable Object, then claimed by another holder) and another
  * released and claimed: the holder, the token and the log change on screen without a reload, and the page never
  * asks for anything but its own origin. A screenshot goes to .tmp/status-page.png (and to docs/status-page.png with
- * UPDATE_SCREENSHOT=1).
+ * UPDATE_SCREENSHOT=1). Scheduled jobs on the page: the app served from Node over the memory store on a manual clock,
+ * so a job's run, a gap and its overdue mark show on screen as the clock moves.
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Miniflare } from 'miniflare';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { createLeaseApp } from '../src/hono/index.js';
+import { runExclusive } from '../src/jobs.js';
+import { MemoryStore } from '../src/stores/memory.js';
 import { startLeaseWorker } from './support/lease-miniflare.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -181,5 +188,74 @@ describe('the status page in headless Chromium: edges', () => {
     expect(await frame?.locator('#grid').count()).toBe(0);
     await framing.close();
     await page.close();
+  }, 60_000);
+});
+
+describe('the status page in headless Chromium: scheduled jobs', () => {
+  it('shows each job’s last run, next due time and an overdue mark, and follows a run, a gap and the next run live', async (ctx) => {
+    if (!browser) return ctx.skip(`no browser at ${CHROMIUM}`);
+    // On a whole hour, so both schedules have a slot due right now.
+    const clock = new ManualClock(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+    const store = new MemoryStore({ clock });
+    const schedule = { everyMs: 60_000 };
+    const app = createLeaseApp({
+      store,
+      names: ['nightly-report'],
+      clock,
+      page: { pollMs: 200 },
+      jobs: { 'nightly-report': { schedule, overdueAfterMs: 20_000 }, 'hourly-rollup': { schedule: { cron: '0 * * * *' } } },
+    });
+    // Hono's fetch behind node:http (the app is the same one a Worker or Lambda serves).
+    const server = createServer(async (req, res) => {
+      const response = await app.fetch(new Request(`http://127.0.0.1${req.url}`, { method: req.method }));
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, key) => {
+        headers[key] = value;
+      });
+      res.writeHead(response.status, headers);
+      res.end(Buffer.from(await response.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const page = await browser.newPage(launchOptions);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) errors.push(m.text());
+    });
+    try {
+      await page.goto(origin);
+      const job = (name: string) => page.locator(`[data-lease="${name}"] .job`);
+      await expect.poll(() => job('nightly-report').locator('.last').textContent()).toBe('never run');
+      expect(await job('nightly-report').locator('.mark').textContent()).toBe('on time');
+      expect(await job('nightly-report').locator('.next').textContent()).toMatch(/^next due \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      // A job whose lease the app does not list gets a card of its own.
+      expect(await page.locator('[data-lease="hourly-rollup"] .pill').textContent()).toBe('job');
+      expect(await page.locator('[data-lease="hourly-rollup"] .holder').textContent()).toBe('not running');
+
+      expect(await runExclusive(store, { name: 'nightly-report', schedule, clock, ttlMs: 10_000 }, () => 'ok')).toMatchObject({ ran: true });
+      await expect.poll(() => job('nightly-report').locator('.last').textContent()).toMatch(/^last run \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      const markColor = () =>
+        job('nightly-report')
+          .locator('.mark')
+          .evaluate((e) => getComputedStyle(e).color);
+      const onTime = await markColor();
+      // A gap: five slots fall due unrun, the latest more than overdueAfterMs (20 s) ago.
+      clock.advance(5 * 60_000 + 20_001);
+      await expect.poll(() => job('nightly-report').locator('.mark').textContent()).toBe('overdue');
+      expect(await job('nightly-report').locator('.missed').textContent()).toBe('5 missed');
+      expect(await page.locator('[data-lease="nightly-report"]').getAttribute('data-overdue')).toBe('true');
+      expect(await markColor()).not.toBe(onTime);
+      mkdirSync('.tmp', { recursive: true });
+      await page.screenshot({ path: '.tmp/status-page-jobs.png', fullPage: true });
+      // The next run clears it.
+      await runExclusive(store, { name: 'nightly-report', schedule, clock, ttlMs: 10_000 }, () => 'ok');
+      await expect.poll(() => job('nightly-report').locator('.mark').textContent()).toBe('on time');
+      expect(await job('nightly-report').locator('.missed').textContent()).toBe('');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   }, 60_000);
 });

@@ -5,9 +5,10 @@
  * @module
  */
 import { isLeaseholdError, LeaseholdError } from '../errors.js';
-import { SLOT_RECORD_SUFFIX } from '../jobs.js';
+import { type JobStatus, SLOT_RECORD_SUFFIX, summarizeJob } from '../jobs.js';
 import { isLive } from '../lead.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, MAX_NAME_LENGTH } from '../options.js';
+import type { Timetable } from '../schedule.js';
 import type { ReadResult, Store } from '../store.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { joinClauses } from './output.js';
@@ -35,10 +36,26 @@ export interface LeaseStatus {
   lastCompletedSlot: string | number | null;
   /** Whose clock judges expiry: `store` (Postgres, Firestore) or `client` (DynamoDB, with the skew bound). */
   clock: 'store' | 'client';
+  /** With `--schedule`/`--every`: the job's last run, next due slot, missed count and overdue state. */
+  job?: ScheduledStatus;
+}
+
+/** A scheduled job's state as `status --schedule` prints it (times in epoch ms, on the store's clock where it has one). */
+export interface ScheduledStatus extends JobStatus {
+  /** The schedule, e.g. `0 2 * * * (UTC)`. */
+  schedule: string;
+  /** How long after a slot fell due it counts as overdue, in ms. */
+  overdueAfterMs: number;
+}
+
+/** What `status` is told about a scheduled job. */
+export interface ScheduleQuery {
+  timetable: Timetable;
+  overdueAfterMs: number;
 }
 
 /** Runs one store read within the store's bound, failing closed as the library does. */
-async function boundedRead(store: Store, name: string): Promise<ReadResult> {
+export async function boundedRead(store: Store, name: string): Promise<ReadResult> {
   const ms = store.timeoutMs ?? 5_000;
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -62,7 +79,7 @@ async function boundedRead(store: Store, name: string): Promise<ReadResult> {
 }
 
 /** Reads `name` (and its completed slot, when the name leaves room for one) and says who holds it. */
-export async function readStatus(store: Store, name: string, maxClockSkewMs = DEFAULT_MAX_CLOCK_SKEW_MS): Promise<LeaseStatus> {
+export async function readStatus(store: Store, name: string, maxClockSkewMs = DEFAULT_MAX_CLOCK_SKEW_MS, scheduled?: ScheduleQuery): Promise<LeaseStatus> {
   const clientNow = Date.now();
   const withSlot = name.length <= MAX_NAME_LENGTH - SLOT_RECORD_SUFFIX.length;
   const [read, slotRead] = await Promise.all([boundedRead(store, name), withSlot ? boundedRead(store, `${name}${SLOT_RECORD_SUFFIX}`) : null]);
@@ -77,9 +94,21 @@ export async function readStatus(store: Store, name: string, maxClockSkewMs = DE
   } catch {
     // Not a slot record leasehold wrote: show none.
   }
+  const live = r !== null && r.holder !== null && isLive(store.clockSource, r, read.now, clientNow, maxClockSkewMs);
+  let job: ScheduledStatus | undefined;
+  if (scheduled !== undefined) {
+    // The same two reads: the schedule is judged on the store's clock where it has one.
+    const status = summarizeJob(slotRead?.record ?? null, live ? (r?.holder ?? null) : null, scheduled.timetable, now, scheduled.overdueAfterMs);
+    job = { schedule: scheduled.timetable.text, overdueAfterMs: scheduled.overdueAfterMs, ...status };
+  }
   const base = { name, lastCompletedSlot, clock: store.clockSource };
+  const status = leaseState(r, live, now, base);
+  return job ? { ...status, job } : status;
+}
+
+function leaseState(r: ReadResult['record'], live: boolean, now: number, base: Pick<LeaseStatus, 'name' | 'lastCompletedSlot' | 'clock'>): LeaseStatus {
   if (r === null) return { ...base, state: 'never', holder: null, lastHolder: null, token: 0, acquiredAt: null, expiresAt: null, timeLeftMs: 0 };
-  if (r.holder !== null && isLive(store.clockSource, r, read.now, clientNow, maxClockSkewMs)) {
+  if (live && r.holder !== null) {
     return {
       ...base,
       state: 'held',

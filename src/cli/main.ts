@@ -38,7 +38,9 @@ Run leasehold <command> --help for each command's options, exit codes and exampl
 Examples:
   leasehold init --store postgres://localhost/ops
   leasehold run --store postgres://localhost/ops --name nightly --ttl 2m -- ./nightly.sh
+  leasehold run --store postgres://localhost/ops --name nightly --ttl 2m --schedule '0 2 * * *' -- ./nightly.sh
   leasehold status nightly --store postgres://localhost/ops
+  leasehold status nightly --schedule '0 2 * * *' --store postgres://localhost/ops
   leasehold watch nightly backup --store postgres://localhost/ops
 `;
 

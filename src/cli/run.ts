@@ -9,7 +9,7 @@
  */
 import { constants, hostname } from 'node:os';
 import { isLeaseholdError } from '../errors.js';
-import { type JobContext, type RunExclusiveResult, runExclusive } from '../jobs.js';
+import { type JobContext, type RunExclusiveResult, runExclusive, SLOT_RECORD_SUFFIX } from '../jobs.js';
 import { getLeader } from '../lead.js';
 import { checkHolder, checkName, DEFAULT_MAX_CLOCK_SKEW_MS } from '../options.js';
 import type { Store } from '../store.js';
@@ -17,6 +17,7 @@ import { formatDuration, parseCommandArgs, parseDuration, parseExitCode, require
 import { CliError, EXIT, usage } from './exit-codes.js';
 import { readStatus, storeFailure } from './lease-status.js';
 import type { Output } from './output.js';
+import { dueSlot, parseEarly, parseScheduleFlags, SCHEDULE_FLAGS, type ScheduleFlags, slotClock } from './schedule-flags.js';
 import { type OpenedStore, openStore, parseStoreUrl } from './store-url.js';
 import { type CommandEnd, type Deadline, killAheadMs, sharedMonotonicMs, Watchdog } from './watchdog-link.js';
 
@@ -40,6 +41,15 @@ Options:
                              every ttl/3 while the command runs; choose it well above a renewal round trip
   --slot <key>               Run at most once per slot, e.g. the scheduled time: "$(date -u +%Y-%m-%dT%H:%M)".
                              A later slot counts as done for earlier ones; a failed run does not complete it
+  --schedule <cron>          Or let leasehold name the slot from the job's schedule (5 fields, the crontab's
+                             own line, e.g. '0 2 * * *'): the latest scheduled instant at or before now +
+                             --early, now by the store's clock where it has one (Postgres, Firestore), else
+                             this host's; so hosts firing seconds apart agree. Not with --slot
+  --timezone <zone>          The time zone --schedule is read in (default UTC), e.g. Europe/Paris: as the
+                             crontab's (CRON_TZ, or the host's zone)
+  --every <duration>         Or a fixed period, e.g. 5m: slots at whole multiples of it since the epoch
+  --early <duration>         A host firing up to this long before a slot (a clock running fast) runs that slot
+                             (default 5s; under half the gap between slots)
   --wait <duration>          Keep trying until leader or the duration passes (polling well inside the
                              lease); default: do not wait
   --holder <id>              This run's holder id (default: <hostname>:<pid>)
@@ -73,13 +83,15 @@ Exit codes:
   64    bad usage: unknown flag, bad duration, unknown store scheme, missing SDK (nothing ran)
   69    the store could not be reached or failed: fail closed, the command did not run
   75    another holder has the lease (--conflict-exit-code); stderr says who and until when
-  79    --slot: this slot (or a later one) is already done (--done-exit-code)
+  79    --slot/--schedule: this slot (or a later one) is already done (--done-exit-code)
   80    leadership was lost (taken, released, or not renewed in time) while the command ran; it was stopped
   126   the command could not be executed; 127: the command was not found
 
 Examples:
   # crontab, the same on every host (LEASEHOLD_STORE=… at its top): the report runs once per trigger
   */5 * * * * leasehold run --quiet --name report --ttl 2m --slot "$(date -u +\\%Y-\\%m-\\%dT\\%H:\\%M)" -- /opt/report/run.sh
+  # the same, the slot named from the schedule (no date arithmetic in the crontab)
+  0 2 * * * leasehold run --quiet --name nightly --ttl 10m --schedule '0 2 * * *' -- /opt/nightly.sh
   leasehold run --store postgres://localhost/ops --name deploy --ttl 30s --wait 5m -- ./deploy.sh --prod
   leasehold run --store 'dynamodb://leases?region=eu-west-1' --name backup --ttl 10m -- pg_dump -f /backups/db.sql ops
   leasehold run --store memory: --name try --ttl 5s -- sh -c 'echo "token $LEASEHOLD_FENCING_TOKEN"'
@@ -120,6 +132,8 @@ interface RunOptions {
   ttlMs: number;
   maxClockSkewMs: number;
   slot: string | undefined;
+  /** `--schedule`/`--every`: the slot is derived from it (after the store is opened) and `slot` set then. */
+  scheduled: { flags: ScheduleFlags; earlyMs: number } | undefined;
   waitMs: number;
   holder: string;
   killGraceMs: number;
@@ -144,6 +158,8 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
       name: { type: 'string' },
       ttl: { type: 'string' },
       slot: { type: 'string' },
+      ...SCHEDULE_FLAGS,
+      early: { type: 'string' },
       wait: { type: 'string' },
       holder: { type: 'string' },
       'kill-grace': { type: 'string' },
@@ -197,6 +213,12 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
   }
   if (values.slot !== undefined && (values.slot === '' || values.slot.length > 256))
     throw usage('--slot must be 1-256 characters, e.g. the scheduled time 2030-01-01T05:00');
+  if (values.slot !== undefined && (values.schedule !== undefined || values.every !== undefined)) {
+    throw usage(`--slot and --${values.schedule !== undefined ? 'schedule' : 'every'} exclude each other: give the slot, or let the schedule name it`);
+  }
+  const flags = parseScheduleFlags(values, 'run');
+  if (values.early !== undefined && flags === undefined) throw usage('--early needs --schedule or --every; see leasehold run --help');
+  const scheduled = flags === undefined ? undefined : { flags, earlyMs: parseEarly(values.early, flags) };
   if (command.length === 0 || command[0] === '') throw usage(`leasehold run needs a command after --, e.g. ${example}; see leasehold run --help`);
   return {
     storeUrl,
@@ -204,6 +226,7 @@ function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions {
     ttlMs,
     maxClockSkewMs,
     slot: values.slot,
+    scheduled,
     waitMs: values.wait === undefined ? 0 : parseDuration(values.wait, '--wait'),
     holder,
     killGraceMs,
@@ -422,11 +445,22 @@ export async function runCommand(args: string[], out: Output, env: NodeJS.Proces
     opened = await openStore(spec).catch((error: unknown) => {
       throw storeFailure(error, spec, 'the command was not run');
     });
+    if (options.scheduled !== undefined) options.slot = await scheduledSlot(opened.store, options, options.scheduled);
     return await runLoop(opened, options, relay, out);
   } finally {
     relay.close();
     await opened?.close();
   }
+}
+
+/** The slot a scheduled run fires for (see {@link dueSlot}), in ISO 8601: what LEASEHOLD_SLOT and the messages show. */
+async function scheduledSlot(store: Store, options: RunOptions, scheduled: { flags: ScheduleFlags; earlyMs: number }): Promise<string> {
+  const now = await slotClock(store, `${options.name}${SLOT_RECORD_SUFFIX}`).catch((error: unknown) => {
+    throw storeFailure(error, parseStoreUrl(options.storeUrl), 'the command was not run');
+  });
+  const slot = dueSlot(scheduled.flags.timetable, now, scheduled.earlyMs);
+  if (slot === undefined) throw usage(`the schedule ${scheduled.flags.timetable.text} has no slot at or before ${new Date(now).toISOString()}`);
+  return new Date(slot).toISOString();
 }
 
 async function runLoop(opened: OpenedStore, options: RunOptions, relay: SignalRelay, out: Output): Promise<number> {
@@ -447,6 +481,7 @@ async function runLoop(opened: OpenedStore, options: RunOptions, relay: SignalRe
           ttlMs: options.ttlMs,
           maxClockSkewMs: options.maxClockSkewMs,
           ...(options.slot !== undefined ? { slot: options.slot } : {}),
+          ...(options.scheduled !== undefined ? { schedule: options.scheduled.flags.schedule } : {}),
         },
         commandJob(options, relay, out, store),
       );
@@ -470,7 +505,8 @@ async function runLoop(opened: OpenedStore, options: RunOptions, relay: SignalRe
       throw failure;
     }
     if (outcome.ran) {
-      out.result('ran', EXIT.OK, '', { ...base, token: outcome.token, exitCode: 0, slotRecorded: outcome.slotRecorded });
+      const missed = options.scheduled !== undefined ? { missed: outcome.missed } : {};
+      out.result('ran', EXIT.OK, '', { ...base, token: outcome.token, exitCode: 0, slotRecorded: outcome.slotRecorded, ...missed });
       return EXIT.OK;
     }
     if (outcome.reason === 'done') {

@@ -3,35 +3,46 @@
  * holder, and creating the table, each over one store URL.
  * @module
  */
+import { DEFAULT_OVERDUE_AFTER_MS } from '../jobs.js';
 import { release } from '../lead.js';
 import { checkHolder, checkName, DEFAULT_MAX_CLOCK_SKEW_MS } from '../options.js';
 import { formatDuration, parseCommandArgs, parseDuration } from './args.js';
 import { EXIT, usage } from './exit-codes.js';
-import { type LeaseStatus, readStatus, storeFailure } from './lease-status.js';
+import { type LeaseStatus, readStatus, type ScheduledStatus, storeFailure } from './lease-status.js';
 import type { Write } from './output.js';
+import { parseScheduleFlags, SCHEDULE_FLAGS } from './schedule-flags.js';
 import { type OpenedStore, openStore, parseStoreUrl } from './store-url.js';
 
 const STORE_FLAG = `  --store <url>          The store (default: $LEASEHOLD_STORE): postgres://…, redis://…,
                          dynamodb://<table>?region=…, firestore://<project>/<collection>, memory: (this process only)`;
 
 /** `leasehold status --help`. */
-export const STATUS_HELP = `Usage: leasehold status <name…> --store <url> [--json]
+export const STATUS_HELP = `Usage: leasehold status <name…> --store <url> [--schedule <cron> | --every <d>] [--json]
 
 Shows who holds each lease: holder, fencing token, when it was acquired, when it expires and the time
-left (by the store's clock where it has one), and the job's last completed slot. One read per lease;
-writes nothing.
+left (by the store's clock where it has one), and the job's last completed slot. With a schedule, also
+the job's last run, when the next slot is due, how many slots were missed and whether it is overdue.
+One round trip per lease (its lease and its completed slot, read together); writes nothing.
 
 Options:
 ${STORE_FLAG}
+  --name <name>          A lease name (as the positional names; may be repeated)
+  --schedule <cron>      The job's schedule, as run --schedule has it: 5 fields, e.g. '0 2 * * *'
+  --timezone <zone>      The time zone the cron expression is read in (default UTC), e.g. Europe/Paris
+  --every <duration>     Or a fixed period, e.g. 5m (slots at whole multiples of it since the epoch)
+  --overdue-after <d>    A due slot not completed this long after it fell due is overdue (default 1m)
   --max-clock-skew <d>   Skew margin for DynamoDB (default 1s): a lease counts as held until expiry + margin
   --json                 One JSON object per lease, one per line: { name, state (held|free|never), holder,
-                         lastHolder, token, acquiredAt, expiresAt, timeLeftMs, lastCompletedSlot, clock }
+                         lastHolder, token, acquiredAt, expiresAt, timeLeftMs, lastCompletedSlot, clock },
+                         and with a schedule job: { schedule, lastSlot, lastCompletedAt, running, nextDue,
+                         latestDue, missed, overdue, overdueAfterMs } (times in epoch ms)
   -h, --help             Show this help
 
-Exit codes: 0 read (whatever the state), 64 bad usage, 69 store unreachable.
+Exit codes: 0 read (whatever the state, overdue included), 64 bad usage, 69 store unreachable.
 
 Examples:
   leasehold status nightly-report --store postgres://localhost/ops
+  leasehold status --name nightly --schedule '0 2 * * *' --timezone Europe/Paris --json
   LEASEHOLD_STORE='dynamodb://leases?region=eu-west-1' leasehold status backup deploy --json
 `;
 
@@ -101,9 +112,24 @@ async function withStore<T>(url: string, what: string, use: (opened: OpenedStore
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
+/** Human lines for a scheduled job's state. */
+function describeJob(j: ScheduledStatus): string {
+  const slot = j.lastSlot === null ? 'never completed' : typeof j.lastSlot === 'number' ? new Date(j.lastSlot).toISOString() : j.lastSlot;
+  const overdue = j.overdue
+    ? `yes: the slot due ${iso(j.latestDue)} has not completed within ${formatDuration(j.overdueAfterMs)}`
+    : `no (overdue ${formatDuration(j.overdueAfterMs)} after a slot falls due)`;
+  return [
+    `\n  schedule:  ${j.schedule}`,
+    `\n  last run:  ${slot}${j.lastCompletedAt === null ? '' : `, completed ${iso(j.lastCompletedAt)}`}`,
+    `\n  next due:  ${iso(j.nextDue)}`,
+    `\n  missed:    ${j.missed === null ? '-' : j.missed}`,
+    `\n  overdue:   ${overdue}`,
+  ].join('');
+}
+
 /** Human lines for one lease. */
 export function describeStatus(s: LeaseStatus): string {
-  const slot = s.lastCompletedSlot === null ? '' : `\n  last completed slot: ${s.lastCompletedSlot}`;
+  const slot = (s.lastCompletedSlot === null || s.job ? '' : `\n  last completed slot: ${s.lastCompletedSlot}`) + (s.job ? describeJob(s.job) : '');
   if (s.state === 'never') return `${s.name}: never claimed${slot}`;
   if (s.state === 'free') {
     return `${s.name}: free (${s.lastHolder === null ? 'released' : `expired; last holder ${s.lastHolder}`}; last token ${s.token})${slot}`;
@@ -125,14 +151,27 @@ export async function statusCommand(args: string[], env: NodeJS.ProcessEnv, stdo
   const { values, positionals } = parseCommandArgs(
     'status',
     args,
-    { store: { type: 'string' }, 'max-clock-skew': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    {
+      store: { type: 'string' },
+      name: { type: 'string', multiple: true },
+      ...SCHEDULE_FLAGS,
+      'overdue-after': { type: 'string' },
+      'max-clock-skew': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     true,
   );
-  if (positionals.length === 0) throw usage('leasehold status needs a lease name, e.g. leasehold status nightly-report --store postgres://host/db');
-  for (const name of positionals) checkNameOrUsage(name);
+  const names = [...positionals, ...(values.name ?? [])];
+  if (names.length === 0) throw usage('leasehold status needs a lease name, e.g. leasehold status nightly-report --store postgres://host/db');
+  for (const name of names) checkNameOrUsage(name);
+  const flags = parseScheduleFlags(values, 'status');
+  if (values['overdue-after'] !== undefined && flags === undefined) throw usage('--overdue-after needs --schedule or --every; see leasehold status --help');
+  const overdueAfterMs = values['overdue-after'] === undefined ? DEFAULT_OVERDUE_AFTER_MS : parseDuration(values['overdue-after'], '--overdue-after');
+  const scheduled = flags === undefined ? undefined : { timetable: flags.timetable, overdueAfterMs };
   const skew = values['max-clock-skew'] === undefined ? DEFAULT_MAX_CLOCK_SKEW_MS : parseDuration(values['max-clock-skew'], '--max-clock-skew');
   const url = storeUrl(values.store, env, 'status');
-  const statuses = await withStore(url, 'nothing was read', ({ store }) => Promise.all(positionals.map((name) => readStatus(store, name, skew))), stderr);
+  const statuses = await withStore(url, 'nothing was read', ({ store }) => Promise.all(names.map((name) => readStatus(store, name, skew, scheduled))), stderr);
   for (const s of statuses) stdout(values.json ? JSON.stringify(s) : describeStatus(s));
   return EXIT.OK;
 }

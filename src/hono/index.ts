@@ -10,6 +10,10 @@
  * | `GET /leases` | `{ now, leases: LeaseView[] }`; 503 if a read failed (those entries carry `error`) |
  * | `GET /leases/:name` | a {@link LeaseView} |
  * | `GET /health` | {@link HealthReport}: 200 or 503 (see {@link HealthStatus}); its store read is bounded by `healthTimeoutMs` |
+ * | `GET /jobs` | with `jobs`: `{ now, jobs: JobView[] }` (last run, next due, missed, overdue); 503 if a read failed |
+ * | `GET /jobs/:name` | a {@link JobView} |
+ * | `GET /health/jobs/:name` | the dead-man check: 200 `ok`, or 503 `overdue` / `store-unreachable` (bounded by `healthTimeoutMs`) |
+ * | `GET /health/jobs` | every job: 200 when none is overdue and every read succeeded, else 503 |
  * | `POST /leases/:name/lead` | admin: `{ holder, ttlMs?, data? }` → `{ isLeader, leader, token, expiresAt, remainingMs }` |
  * | `POST /leases/:name/release` | admin: `{ holder? }` → `{ released, holder }` |
  *
@@ -25,10 +29,12 @@ import { isLeaseholdError, LeaseholdError, type LeaseholdErrorCode } from '../er
 import { checkStore, getLeader, release, tryLead } from '../lead.js';
 import { checkDuration, checkName, checkTtl, DEFAULT_MAX_CLOCK_SKEW_MS, describeValue, MAX_CLOCK_SKEW_MS } from '../options.js';
 import type { Store } from '../store.js';
+import { type CheckedJob, checkJobs, type JobView, jobView, type WatchedJob } from '../watched-jobs.js';
 import { maskCredentials } from './credentials.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS, ElectorHealth, type HealthReport, MAX_HEALTH_TIMEOUT_MS, storeTimedOut, withinHealthBound } from './health.js';
 import { pageNonce, statusPage } from './page.js';
 
+export type { JobView, WatchedJob } from '../watched-jobs.js';
 export {
   DEFAULT_HEALTH_TIMEOUT_MS,
   ElectorHealth,
@@ -59,6 +65,14 @@ export interface LeaseAppOptions {
    * empty or missing answer keeps the routes closed.
    */
   adminToken?: PerRequest<string | undefined>;
+  /**
+   * Scheduled jobs to watch, by name (the job's lease name, as its `runExclusive` has it), each with its schedule and
+   * optional `overdueAfterMs` (default 60 000): `GET /jobs` and the page show each job's last run, next due time and
+   * an overdue mark, and `GET /health/jobs/:name` answers 503 while it is overdue (a dead-man check a monitor polls).
+   * At most 100. A job's name need not be among `names`.
+   * @example { 'nightly-report': { schedule: { cron: '0 2 * * *', timezone: 'Europe/Paris' }, overdueAfterMs: 15 * 60_000 } }
+   */
+  jobs?: Readonly<Record<string, WatchedJob>>;
   /** Show each lease's `data` in the JSON answers (default `false`: it may hold anything the holder wrote). */
   exposeData?: boolean;
   /**
@@ -226,6 +240,7 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
   const staticToken = typeof options.adminToken === 'function' || options.adminToken === undefined ? undefined : checkToken(options.adminToken);
   const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
   const ttlOf = checkTtls(options.ttlMs);
+  const jobs = checkJobs(options.jobs, 'leasehold/hono');
   const healthTimeoutMs = checkDuration(options.healthTimeoutMs, 'healthTimeoutMs', DEFAULT_HEALTH_TIMEOUT_MS, MAX_HEALTH_TIMEOUT_MS, 1);
   const clock = checkClock(options.clock, 'leasehold/hono');
   const exposeData = options.exposeData === true;
@@ -318,7 +333,7 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
     c.header('content-security-policy', pageCsp(nonce));
     c.header('x-frame-options', 'DENY');
     c.header('referrer-policy', 'no-referrer');
-    return c.html(statusPage({ title, pollMs, nonce }, namesOf(c)));
+    return c.html(statusPage({ title, pollMs, nonce }, namesOf(c), [...jobs.keys()]));
   };
   if (pageOn) app.get('/', page);
 
@@ -366,6 +381,56 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
       }
       return c.json({ status: 'store-unreachable', lastError: isLeaseholdError(error) ? error.code : 'STORE_UNAVAILABLE' }, 503);
     }
+  });
+
+  /** The route's job: one of the configured jobs (404 `UNKNOWN_JOB` otherwise). */
+  const jobOf = (c: Context): CheckedJob => {
+    const name = c.req.param('name') ?? '';
+    const job = jobs.get(name);
+    if (job === undefined) throw new UnknownJob(name);
+    return job;
+  };
+  /** A job's view, within `bound` ms when given; a read that fails or runs past it gives a view that carries `error`. */
+  const safeJobView = (store: Store, job: CheckedJob, bound?: number): Promise<JobView> => {
+    const read = jobView(store, job, clock, skew);
+    return (bound === undefined ? read : withinHealthBound(read, bound)).catch((error: unknown): JobView => {
+      const code = isLeaseholdError(error) ? error.code : 'STORE_UNAVAILABLE';
+      return { name: job.name, schedule: job.text, overdueAfterMs: job.overdueAfterMs, error: { code, message: 'could not read this job' } };
+    });
+  };
+  const jobHealth = (view: JobView) => ({ status: view.error ? 'store-unreachable' : view.overdue ? 'overdue' : 'ok', ...view });
+
+  /** `GET /jobs` → `{ now, jobs }`: each job's last run, next due time, missed count and overdue mark; 503 if a read failed. */
+  app.get('/jobs', async (c) => {
+    const store = storeOf(c);
+    const views = await Promise.all([...jobs.values()].map((job) => safeJobView(store, job)));
+    return c.json({ now: clock.now(), jobs: views }, views.some((v) => v.error) ? 503 : 200);
+  });
+
+  /** `GET /jobs/:name` → a {@link JobView}. */
+  app.get('/jobs/:name', async (c) => {
+    const job = jobOf(c);
+    return c.json(await jobView(storeOf(c), job, clock, skew));
+  });
+
+  /**
+   * `GET /health/jobs/:name`: the dead-man check. 200 `{ status: 'ok', … }` while the job keeps up; 503 `overdue` once
+   * its latest due slot has gone `overdueAfterMs` without completing (or, never run, its first due slot has); 503
+   * `store-unreachable` when the read fails or outlasts `healthTimeoutMs`. A monitor polling it alerts when the job
+   * stops running, whatever stopped it (a dead host, a broken crontab, a job that keeps failing).
+   */
+  app.get('/health/jobs/:name', async (c) => {
+    const job = jobOf(c);
+    const view = await safeJobView(storeOf(c), job, healthTimeoutMs);
+    return c.json(jobHealth(view), view.error || view.overdue ? 503 : 200);
+  });
+
+  /** `GET /health/jobs` → `{ status, jobs }`: 200 when no job is overdue and every read succeeded, else 503. */
+  app.get('/health/jobs', async (c) => {
+    const store = storeOf(c);
+    const views = await Promise.all([...jobs.values()].map((job) => safeJobView(store, job, healthTimeoutMs)));
+    const status = views.some((v) => v.error) ? 'store-unreachable' : views.some((v) => v.overdue) ? 'overdue' : 'ok';
+    return c.json({ status, jobs: views.map(jobHealth) }, status === 'ok' ? 200 : 503);
   });
 
   // Admin routes: absent (404, like any unknown route) unless a token is configured; then 401 without a bearer
@@ -433,12 +498,15 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
     });
   }
 
-  const notFound = (c: Context) => problem(c, 404, 'NOT_FOUND', `routes: ${pageOn ? 'GET /, ' : ''}GET /leases, GET /leases/:name, GET /health`);
+  const jobRoutes = jobs.size > 0 ? ', GET /jobs, GET /jobs/:name, GET /health/jobs, GET /health/jobs/:name' : '';
+  const notFound = (c: Context) => problem(c, 404, 'NOT_FOUND', `routes: ${pageOn ? 'GET /, ' : ''}GET /leases, GET /leases/:name, GET /health${jobRoutes}`);
   app.notFound(notFound);
 
   app.onError((error, c) => {
     if (error instanceof UnknownLease)
       return problem(c, 404, 'UNKNOWN_LEASE', `no lease named ${JSON.stringify(error.leaseName)} here; GET /leases lists them`);
+    if (error instanceof UnknownJob)
+      return problem(c, 404, 'UNKNOWN_JOB', `no job named ${JSON.stringify(error.jobName.slice(0, 128))} here; GET /jobs lists them`);
     if (error instanceof InvalidBody) return problem(c, 400, 'INVALID_OPTION', error.message);
     if (error instanceof ConfigError) {
       // The detail is for the operator only: an option function's error may quote a connection string or a secret.
@@ -467,5 +535,12 @@ function reason(error: unknown): string {
 class UnknownLease extends Error {
   constructor(readonly leaseName: string) {
     super('unknown lease');
+  }
+}
+
+/** A name that is not among the configured jobs. */
+class UnknownJob extends Error {
+  constructor(readonly jobName: string) {
+    super('unknown job');
   }
 }

@@ -2,7 +2,8 @@
  * The live status page of `leasehold/hono`: one self-contained HTML document (inline CSS and script, no fonts,
  * images or CDN), so it renders offline and needs no build step. Its style and script carry a nonce made for each
  * response, which the page's CSP names: no other inline script runs, an injected one included. Its script polls `leases` (relative to the page)
- * and redraws in place: holders, tokens, a bar of the time left, and a log of every change of holder it sees.
+ * and redraws in place: holders, tokens, a bar of the time left, and a log of every change of holder it sees. With
+ * scheduled jobs configured it polls `jobs` too, and shows each job's last run, next due time and an overdue mark.
  * @module
  */
 
@@ -66,6 +67,10 @@ h2{font-size:14px;font-weight:650;margin:28px 0 10px;color:var(--muted);text-tra
 .log .t{color:var(--muted);font-variant-numeric:tabular-nums}.log .n{font-weight:600;overflow-wrap:anywhere}
 .log code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .log .empty{display:block;color:var(--muted)}
+.job{margin-top:10px;padding-top:9px;border-top:1px dashed var(--line);font-size:12.5px;color:var(--muted);font-variant-numeric:tabular-nums}
+.job .row{display:flex;justify-content:space-between;gap:10px}
+.job .mark{font-size:12px;font-weight:600;padding:1px 8px;border-radius:999px;white-space:nowrap}
+.job .mark.ok{color:var(--ok);background:var(--ok-bg)}.job .mark.overdue{color:var(--bad);background:var(--bad-bg)}.job .mark.error{color:var(--bad);background:var(--bad-bg)}
 `;
 
 // Plain browser JavaScript (no build step). Every server value reaches the page through textContent, never as HTML.
@@ -81,6 +86,7 @@ const SCRIPT = `
   const clock = (ms) => { const d = new Date(ms); return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()); };
   const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); if (s < 60) return s + ' s'; const m = Math.floor(s / 60); if (m < 60) return m + ' min ' + pad(s % 60) + ' s'; return Math.floor(m / 60) + ' h ' + pad(m % 60) + ' min'; };
   const secs = (ms) => (Math.max(0, ms) / 1000).toFixed(1) + ' s';
+  const stamp = (ms) => { const d = new Date(ms); return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + clock(ms); };
 
   function card(name) {
     let c = cards.get(name);
@@ -92,6 +98,30 @@ const SCRIPT = `
     top.append(c2.name, c2.pill); who.append(c2.holder, c2.token); bar.append(c2.fill); meta.append(c2.left, c2.since);
     root.append(top, who, bar, meta, c2.note); grid.append(root); cards.set(name, c2);
     return c2;
+  }
+
+  // A scheduled job's line on its lease's card: last run, next due, and an overdue mark.
+  function job(j) {
+    const c = card(j.name);
+    if (!c.job) {
+      const root = el('div', 'job'), row1 = el('div', 'row'), row2 = el('div', 'row');
+      c.job = { root, last: el('span', 'last', ''), mark: el('span', 'mark', ''), next: el('span', 'next', ''), missed: el('span', 'missed', '') };
+      row1.append(c.job.last, c.job.mark); row2.append(c.job.next, c.job.missed); root.append(row1, row2); c.root.append(root);
+      c.root.dataset.job = j.schedule;
+    }
+    const v = c.job;
+    if (!cfg.names.includes(j.name)) {
+      // A job whose lease the app does not list: its card says who runs it, without a lease bar.
+      c.holder.textContent = j.running || 'not running'; c.holder.className = j.running ? 'holder' : 'holder none';
+      c.pill.className = 'pill vacant'; c.pill.textContent = 'job'; c.token.style.visibility = 'hidden'; c.fill.parentElement.style.display = 'none';
+    }
+    if (j.error) { v.mark.className = 'mark error'; v.mark.textContent = 'unreachable'; return; }
+    v.last.textContent = j.lastCompletedAt !== null ? 'last run ' + stamp(j.lastCompletedAt - offset) : j.lastSlot !== null ? 'last slot ' + (typeof j.lastSlot === 'number' ? stamp(j.lastSlot - offset) : j.lastSlot) : 'never run';
+    v.next.textContent = j.nextDue !== null ? 'next due ' + stamp(j.nextDue - offset) : '';
+    v.missed.textContent = j.missed ? j.missed + ' missed' : '';
+    v.mark.className = j.overdue ? 'mark overdue' : 'mark ok';
+    v.mark.textContent = j.overdue ? 'overdue' : j.running ? 'running' : 'on time';
+    c.root.dataset.overdue = j.overdue ? 'true' : 'false';
   }
 
   function note(name, text) {
@@ -152,26 +182,35 @@ const SCRIPT = `
       const body = await r.json();
       if (typeof body.now === 'number') offset = body.now - Date.now();
       for (const l of body.leases || []) apply(l);
-      failing = !r.ok;
-      if (r.ok) lastOk = Date.now();
-      conn.className = r.ok ? 'conn live' : 'conn down';
-      if (!r.ok && !lastOk) connText.textContent = 'store unreachable';
+      let jobsOk = true;
+      if (cfg.jobs.length > 0) {
+        const rj = await fetch(base + 'jobs', { cache: 'no-store', headers: { accept: 'application/json' } });
+        for (const j of (await rj.json()).jobs || []) job(j);
+        jobsOk = rj.ok;
+      }
+      failing = !r.ok || !jobsOk;
+      if (!failing) lastOk = Date.now();
+      conn.className = !failing ? 'conn live' : 'conn down';
+      if (failing && !lastOk) connText.textContent = 'store unreachable';
     } catch {
       failing = true; conn.className = 'conn down'; if (!lastOk) connText.textContent = 'no answer from the server';
     }
     tick();
     setTimeout(poll, cfg.pollMs);
   }
-  for (const name of cfg.names) card(name);
+  for (const name of cfg.names.concat(cfg.jobs)) card(name);
   setInterval(tick, 200);
   poll();
 })();
 `;
 
-/** The status page for `names`: cards appear in this order before the first answer arrives. */
-export function statusPage(options: StatusPageOptions, names: readonly string[]): string {
+/**
+ * The status page for the leases `names` and the scheduled jobs `jobs` (a job's line joins its lease's card, or a
+ * card of its own): cards appear in this order before the first answer arrives.
+ */
+export function statusPage(options: StatusPageOptions, names: readonly string[], jobs: readonly string[] = []): string {
   // JSON inside <script type="application/json">: escape "<" so no value can close the element.
-  const cfg = JSON.stringify({ pollMs: options.pollMs, names }).replace(/</g, '\\u003c');
+  const cfg = JSON.stringify({ pollMs: options.pollMs, names, jobs }).replace(/</g, '\\u003c');
   const title = escapeHtml(options.title);
   const nonce = escapeHtml(options.nonce);
   return `<!doctype html>
@@ -185,7 +224,7 @@ export function statusPage(options: StatusPageOptions, names: readonly string[])
 <body>
 <main>
 <header>
-<div><h1>${title}</h1><div class="sub">Who leads each lease, its fencing token and the time left. Updates live.</div></div>
+<div><h1>${title}</h1><div class="sub">Who leads each lease, its fencing token and the time left${jobs.length > 0 ? '; each scheduled job’s last run, next due time and whether it is overdue' : ''}. Updates live.</div></div>
 <div id="conn" class="conn"><span class="dot"></span><span id="conn-text">connecting…</span></div>
 </header>
 <div id="grid" class="grid"></div>

@@ -6,7 +6,8 @@
  * A span per store call, and four metrics: leadership per lease name (gauge), leadership transitions (counter),
  * claim latency (histogram) and errors by code (counter). Names follow the OpenTelemetry semantic conventions: the
  * database attributes where they apply (`db.system.name`, `db.operation.name`, `error.type`), the rest under
- * `leasehold.*`. Never lease `data`, credentials or an error's message.
+ * `leasehold.*`. Never lease `data`, credentials or an error's message. For scheduled jobs, {@link observeJobs} reports
+ * three gauges more (missed slots, overdue, age of the last completed run: {@link JOB_METRICS}).
  * @module
  */
 import {
@@ -30,6 +31,9 @@ import { type LeaseholdLogger, type LogLevel, type LogStyle, loggerObserver } fr
 import { observeStore, type StoreObserver } from '../observe/observed-store.js';
 import { describeValue } from '../options.js';
 import type { Store } from '../store.js';
+
+export type { JobView, WatchedJob } from '../watched-jobs.js';
+export { JOB_METRICS, type ObserveJobsOptions, observeJobs } from './jobs.js';
 
 /** The instrumentation scope's name: what {@link instrument} passes to `trace.getTracer` and `metrics.getMeter`. */
 export const INSTRUMENTATION_SCOPE = 'leasehold';

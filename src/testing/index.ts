@@ -613,6 +613,62 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         await held.release();
       });
 
+      it('runExclusive on a schedule: concurrent triggers seconds apart derive one slot and run it once; jobStatus shows it', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const schedule = { everyMs: 60_000 };
+        const slot = Math.floor(h.clock.now() / 60_000) * 60_000;
+        h.clock.advance(3_000);
+        let runs = 0;
+        const job = async ({ slot: current }: { slot: number | string | undefined }) => {
+          runs++;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return current;
+        };
+        const run = () => runExclusive(store, { name, ttlMs: TTL, maxClockSkewMs: SKEW, clock: h.clock, schedule }, job);
+        const outcomes = await Promise.all(Array.from({ length: 8 }, () => run()));
+        expect(runs).toBe(1);
+        expect(outcomes.filter((o) => o.ran)).toEqual([expect.objectContaining({ ran: true, result: slot, slot, slotRecorded: true, missed: 0 })]);
+        for (const o of outcomes) if (!o.ran) expect(['held', 'done']).toContain(o.reason);
+        // A host firing 20 s later in the same slot: done.
+        h.clock.advance(20_000);
+        expect(await run()).toMatchObject({ ran: false, reason: 'done', doneSlot: slot });
+        expect(await jobStatus(store, name, { schedule, clock: h.clock })).toMatchObject({
+          lastSlot: slot,
+          lastCompletedAt: slot + 3_000,
+          running: null,
+          missed: 0,
+          overdue: false,
+          nextDue: slot + 60_000,
+        });
+      });
+
+      it("runExclusive with missed: 'all': a catch-up run that throws keeps the slots completed before it; the next trigger resumes at the failed slot", async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const schedule = { cron: '* * * * *' };
+        const t0 = Math.floor(h.clock.now() / 60_000) * 60_000;
+        const seen: unknown[] = [];
+        let failOn: number | undefined;
+        const job = ({ slot }: { slot: number | string | undefined }) => {
+          seen.push(slot);
+          if (slot === failOn) throw new Error(`slot ${slot} failed`);
+          return slot;
+        };
+        const run = () => runExclusive(store, { name, ttlMs: TTL, maxClockSkewMs: SKEW, clock: h.clock, schedule, missed: 'all' }, job);
+        expect(await run()).toMatchObject({ ran: true, slot: t0, caughtUp: [] });
+        h.clock.advance(4 * 60_000);
+        failOn = t0 + 2 * 60_000;
+        seen.length = 0;
+        await expect(run()).rejects.toThrow(`slot ${failOn} failed`);
+        expect(seen).toEqual([t0 + 60_000, t0 + 2 * 60_000]);
+        expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+        expect(await jobStatus(store, name, { schedule, clock: h.clock })).toMatchObject({ lastSlot: t0 + 60_000, missed: 3 });
+        failOn = undefined;
+        seen.length = 0;
+        expect(await run()).toMatchObject({ ran: true, slot: t0 + 4 * 60_000, caughtUp: [t0 + 2 * 60_000, t0 + 3 * 60_000], missed: 0 });
+        expect(seen).toEqual([t0 + 2 * 60_000, t0 + 3 * 60_000, t0 + 4 * 60_000]);
+        expect(await jobStatus(store, name, { schedule, clock: h.clock })).toMatchObject({ lastSlot: t0 + 4 * 60_000, missed: 0, overdue: false });
+      });
+
       it('refuses bad input with a typed error and writes nothing', async (ctx) => {
         if (!(await fresh())) return ctx.skip('store has no fused claim');
         const faulty = withFaults(store);
