@@ -16,7 +16,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The default reporter, then what was skipped and why (test/support/skip-summary.ts).
     reporters: ['default', './test/support/skip-summary.ts'],
-    globalSetup: ['test/setup/postgres.ts', 'test/setup/dynamodb.ts', 'test/setup/firestore.ts'],
+    globalSetup: ['test/setup/postgres.ts', 'test/setup/dynamodb.ts', 'test/setup/firestore.ts', 'test/setup/redis.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -748,6 +748,7 @@ esbuild, minified ESM with Worker conditions, gzip -9: leasehold's core plus one
 ${bundleRows.join('\n')}
 ${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
   writeFileSync('BENCHMARKS.md', md);
+  await (await import('./redis.js')).benchRedis(); // its own section of BENCHMARKS.md (bench/redis.ts)
   say(`\nsummary [${elapsed()}]`);
   for (const t of targets) say(`  ${t.what.padEnd(62)} ×${t.ratio.toFixed(2)}  (target ≤ ${t.target}: ${t.ratio <= t.target ? 'met' : 'MISSED'})`);
   for (const s of sections) {

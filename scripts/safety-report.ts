@@ -31,6 +31,7 @@ const files = [
   'test/job-faults.test.ts',
   'test/pg-faults.test.ts',
   'test/dynamodb.test.ts',
+  'test/redis.test.ts',
   'test/paths-agree.test.ts',
   'test/load.test.ts',
   'test/bad-input.test.ts',

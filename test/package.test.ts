@@ -76,7 +76,7 @@ describe('package layout', () => {
       for (const spec of runtime) expect(spec.startsWith('.') || spec.startsWith('node:'), `${file} imports ${spec}`).toBe(true);
       for (const [, spec] of text.matchAll(/import\('([^']+)'\)/g)) {
         expect(
-          spec?.startsWith('../stores/') || ['pg', '@aws-sdk/client-dynamodb', '@google-cloud/firestore'].includes(spec ?? ''),
+          spec?.startsWith('../stores/') || ['pg', 'ioredis', 'redis', '@aws-sdk/client-dynamodb', '@google-cloud/firestore'].includes(spec ?? ''),
           `${file} imports ${spec}`,
         ).toBe(true);
       }

@@ -4,11 +4,12 @@
  * wrapper (`withLogger`, `instrument`, `withFaults`, `genericOnly`) and the store it wraps, or two instances of a
  * store on one client and table, see each other's releases and takeovers at once.
  *
- * One case suite, run on every engine: the memory store, real PostgreSQL, DynamoDB Local and Google's Firestore
+ * One case suite, run on every engine: the memory store, real PostgreSQL, a real redis-server, DynamoDB Local and Google's Firestore
  * emulator (gRPC and REST; reported as skipped where the emulator is not installed). Each engine gives the store the
  * results are won through, the other handles on the same lease table in this process, and a store that reaches the
  * same records with its own memory, as another process would (another pool, client or `fetch`).
  */
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
@@ -25,6 +26,7 @@ import { type FirestoreLike, FirestoreStore } from '../src/stores/firestore.js';
 import { FirestoreRestStore } from '../src/stores/firestore-rest.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { type PostgresQueryable, PostgresStore } from '../src/stores/postgres.js';
+import { RedisStore } from '../src/stores/redis.js';
 import { genericOnly, withFaults } from '../src/testing/index.js';
 import { localClient } from './setup/dynamodb.js';
 import { emulatorFirestore, emulatorRestStore } from './support/firestore-emulator.js';
@@ -276,6 +278,14 @@ describe('storeIdentity and identityOf', () => {
     expect(rest({ fetch: proxy }).identity).toBe(rest({ fetch: proxy }).identity);
   });
 
+  it('redis: one per client object and key prefix', () => {
+    const client = { sendCommand: () => Promise.reject(new Error('not sent')) };
+    const one = new RedisStore({ client });
+    expect(new RedisStore({ client, keyPrefix: 'leasehold:', timeoutMs: 1_000 }).identity).toBe(one.identity);
+    expect(new RedisStore({ client, keyPrefix: 'other:' }).identity).not.toBe(one.identity);
+    expect(new RedisStore({ client: { ...client } }).identity).not.toBe(one.identity);
+  });
+
   it('durable-object: one per namespace binding, whatever the location hint', () => {
     const namespace = {
       idFromName: (name: string) => name,
@@ -329,6 +339,24 @@ describeIdentity('dynamodb', () => ({
   store: ddbStore,
   handles: handlesOf(ddbStore, new DynamoDBStore({ client, table: ddbTable })),
   foreign: new DynamoDBStore({ client: foreignClient, table: ddbTable }),
+}));
+
+// Redis: a second store on the same client and key prefix; another process is a store on another client.
+const redisUrl = inject('redisUrl');
+const redisClient = new Redis(redisUrl);
+const foreignRedis = new Redis(redisUrl);
+const redisPrefix = `identity-${process.pid}:`;
+const redisStore = new RedisStore({ client: redisClient, keyPrefix: redisPrefix });
+afterAll(async () => {
+  const keys = await redisClient.keys(`{${redisPrefix}*`);
+  if (keys.length > 0) await redisClient.del(...keys);
+  redisClient.disconnect();
+  foreignRedis.disconnect();
+});
+describeIdentity('redis', () => ({
+  store: redisStore,
+  handles: handlesOf(redisStore, new RedisStore({ client: redisClient, keyPrefix: redisPrefix, timeoutMs: 1_000 })),
+  foreign: new RedisStore({ client: foreignRedis, keyPrefix: redisPrefix }),
 }));
 
 // Google's Firestore emulator, through the official client and through REST.

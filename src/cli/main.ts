@@ -21,10 +21,11 @@ Commands:
   status    Show who holds a lease, its fencing token and the time left
   release   Release a lease held by a given holder
   watch     A live view of leases, with takeovers as they happen
-  init      Create the table a store needs (Postgres, DynamoDB)
+  init      Create the table a store needs (Postgres, DynamoDB; Redis needs none)
 
 Store URLs (--store, or LEASEHOLD_STORE; credentials come from each SDK's usual environment):
   postgres://user@host:5432/db[?table=leasehold_leases&schema=…]   needs the pg package
+  redis://[user:password@]host:6379[/db][?prefix=leasehold:]       needs ioredis or redis (rediss:// for TLS)
   dynamodb://<table>?region=<region>[&endpoint=<url>]             needs @aws-sdk/client-dynamodb
   firestore://<project>[/<collection>]                              needs @google-cloud/firestore
   memory:                                                           this process only, for trying it out

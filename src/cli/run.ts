@@ -33,7 +33,8 @@ Nothing is printed on success; messages go to stderr.
 
 Options:
   --store <url>              The store (default: $LEASEHOLD_STORE): postgres://user@host/db[?table=t],
-                             dynamodb://<table>?region=<r>[&endpoint=<url>], firestore://<project>/<collection>,
+                             redis://[user:password@]host[:6379][/db], dynamodb://<table>?region=<r>[&endpoint=<url>],
+                             firestore://<project>/<collection>,
                              memory: (this process only: for trying it out)
   --name <name>              Lease name: 1-128 of A-Z a-z 0-9 _ . : @ - (at most 123 with --slot)
   --ttl <duration>           Lease length, e.g. 30s, 2m: how long a crashed host blocks the job. Renewed

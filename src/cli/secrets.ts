@@ -67,15 +67,14 @@ export interface MaskedStore {
   secrets: string[];
 }
 
-const STORE_SCHEMES = new Set(['postgres', 'postgresql', 'dynamodb', 'firestore', 'memory']);
+const STORE_SCHEMES = new Set(['postgres', 'postgresql', 'redis', 'rediss', 'dynamodb', 'firestore', 'memory']);
 /** Other schemes that may be named in a message (a user tried one): naming an arbitrary word could name a secret. */
 const OTHER_SCHEMES = new Set([
   'mysql',
   'mariadb',
   'mongodb',
   'mongodb+srv',
-  'redis',
-  'rediss',
+  'valkey',
   'sqlite',
   'sqlserver',
   'mssql',
@@ -122,6 +121,7 @@ const SHOWN_PARAMS: Record<string, ReadonlySet<string>> = {
     'lock_timeout',
     'idle_in_transaction_session_timeout',
   ]),
+  redis: new Set(['prefix']),
   dynamodb: new Set(['region']),
   firestore: new Set(),
 };
@@ -314,7 +314,7 @@ export function maskStoreValue(value: string): MaskedStore {
 }
 
 function showsParam(scheme: string, key: string, value: string): boolean {
-  const family = scheme === 'postgresql' ? 'postgres' : scheme;
+  const family = scheme === 'postgresql' ? 'postgres' : scheme === 'rediss' ? 'redis' : scheme;
   if (family === 'dynamodb' && key === 'endpoint') return PLAIN_ENDPOINT.test(value);
   return SHOWN_PARAMS[family]?.has(key) === true;
 }

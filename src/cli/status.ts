@@ -13,8 +13,8 @@ import type { Write } from './output.js';
 import { parseScheduleFlags, SCHEDULE_FLAGS } from './schedule-flags.js';
 import { type OpenedStore, openStore, parseStoreUrl } from './store-url.js';
 
-const STORE_FLAG = `  --store <url>          The store (default: $LEASEHOLD_STORE): postgres://…, dynamodb://<table>?region=…,
-                         firestore://<project>/<collection>, memory: (this process only)`;
+const STORE_FLAG = `  --store <url>          The store (default: $LEASEHOLD_STORE): postgres://…, redis://…,
+                         dynamodb://<table>?region=…, firestore://<project>/<collection>, memory: (this process only)`;
 
 /** `leasehold status --help`. */
 export const STATUS_HELP = `Usage: leasehold status <name…> --store <url> [--schedule <cron> | --every <d>] [--json]

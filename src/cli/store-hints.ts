@@ -52,6 +52,18 @@ export function storeHint(error: unknown, spec: StoreSpec): string | undefined {
         return undefined;
     }
   }
+  if (spec.scheme === 'redis') {
+    // A Redis error reply's first word is its code (the protocol's typed field): WRONGPASS, NOAUTH, NOPERM.
+    const code = chain(error)
+      .map((e) => (e as { message?: unknown }).message)
+      .map((m) => (typeof m === 'string' ? /^([A-Z]{4,})\b/.exec(m)?.[1] : undefined))
+      .find((c) => c !== undefined);
+    if (code === 'WRONGPASS' || code === 'NOAUTH') {
+      return 'check the user and password (in the URL, percent-encoded: redis://user:password@host): leasehold creates no user';
+    }
+    if (code === 'NOPERM') return 'grant the user EVAL and EVALSHA on the lease keys (ACL SETUSER … +evalsha +eval ~{leasehold:*})';
+    return undefined;
+  }
   if (spec.scheme === 'dynamodb' && chain(error).some((e) => (e as { name?: unknown }).name === 'ResourceNotFoundException')) {
     return `create the table with your infrastructure tool, or in development with: ${init}`;
   }

@@ -1,11 +1,12 @@
 /**
- * Store URLs: `postgres://…` (or `postgresql://`), `dynamodb://<table>?region=…&endpoint=…`,
+ * Store URLs: `postgres://…` (or `postgresql://`), `redis://…` (or `rediss://`, TLS), `dynamodb://<table>?region=…&endpoint=…`,
  * `firestore://<project>/<collection>` and `memory:`. Each SDK is imported only when its scheme is used, so a
  * Postgres user needs no AWS SDK; credentials come from each SDK's usual environment and are never printed: a URL
  * is shown only as ./secrets.ts masks it, and one that cannot be read with certainty is refused, not guessed at.
  * @module
  */
 import type { Store } from '../store.js';
+import type { RedisClient } from '../stores/redis.js';
 import { CliError, EXIT, usage } from './exit-codes.js';
 import { checkGoogleCredentials } from './google-credentials.js';
 import {
@@ -23,6 +24,7 @@ import {
 /** What a store URL names, parsed and checked before any SDK is loaded. */
 export type StoreSpec = (
   | { scheme: 'postgres'; connectionString: string; table?: string; schema?: string; database?: string }
+  | { scheme: 'redis'; url: string; prefix?: string }
   | { scheme: 'dynamodb'; table: string; region?: string; endpoint?: string }
   | { scheme: 'firestore'; project: string; collection?: string }
   | { scheme: 'memory' }
@@ -42,7 +44,8 @@ export interface OpenedStore {
   close(): Promise<void>;
 }
 
-const SCHEMES = 'postgres://user:password@host:5432/db, dynamodb://<table>?region=<region>, firestore://<project>/<collection> or memory:';
+const SCHEMES =
+  'postgres://user:password@host:5432/db, redis://user:password@host:6379[/db] (rediss:// for TLS), dynamodb://<table>?region=<region>, firestore://<project>/<collection> or memory:';
 
 /** What to do about a password or user name with reserved characters. */
 const ENCODE = 'percent-encode @ : / ? # % and spaces in the user name and password (encodeURIComponent: @ is %40, : %3A, / %2F, ? %3F, # %23, % %25)';
@@ -53,7 +56,7 @@ function refusal(masked: MaskedStore): CliError {
   switch (masked.problem) {
     case 'malformed-escape':
       return usage(
-        `${what} has a malformed % escape (a % must be followed by two hex digits that form UTF-8): write a literal % as %25${masked.scheme?.startsWith('postgres') ? `, and ${ENCODE}` : ''}; got ${masked.shown}`,
+        `${what} has a malformed % escape (a % must be followed by two hex digits that form UTF-8): write a literal % as %25${masked.scheme?.startsWith('postgres') || masked.scheme?.startsWith('redis') ? `, and ${ENCODE}` : ''}; got ${masked.shown}`,
       );
     case 'ambiguous':
       return usage(`${what} cannot be read with certainty (where its password ends is unclear), so it is neither shown nor used: ${ENCODE}`);
@@ -101,6 +104,19 @@ export function parseStoreUrl(url: string): StoreSpec {
       shown,
       scrub,
     };
+  }
+  if (parts.scheme === 'redis' || parts.scheme === 'rediss') {
+    // The URL goes to the client as typed (user, password, db, TLS for rediss://), without leasehold's own ?prefix=.
+    if (!parts.host) throw usage(`redis store URL must look like redis://[user:password@]host[:6379][/db][?prefix=leasehold:]; got ${shown}`);
+    if (!/^(\/\d{0,5})?$/.test(parts.path)) throw usage(`redis store URL: the path is the database number (/0 … /15), nothing else; got ${shown}`);
+    for (const { key } of parts.params) {
+      if (key === 'prefix') continue;
+      throw usage(
+        `redis store URL: unknown parameter ${nameParam(key)}; known: prefix${isCredentialParam(key) ? ' (put a password in the URL: redis://user:password@host, percent-encoded)' : ''}`,
+      );
+    }
+    const prefix = param('prefix');
+    return { scheme: 'redis', url: parts.base, ...(prefix !== undefined ? { prefix } : {}), shown, scrub };
   }
   // Neither SDK takes credentials from a URL: a user or password here would only be printed, or ignored.
   if (parts.user !== undefined) {
@@ -199,6 +215,8 @@ export async function openStore(spec: StoreSpec, timeoutMs = 5_000): Promise<Ope
         close: () => settleWithin(pool.end(), 1_000),
       };
     }
+    case 'redis':
+      return openRedis(spec, timeoutMs);
     case 'dynamodb': {
       const sdk = await load('@aws-sdk/client-dynamodb', 'dynamodb', () => import('@aws-sdk/client-dynamodb'));
       const { DynamoDBStore } = await import('../stores/dynamodb.js');
@@ -229,4 +247,53 @@ export async function openStore(spec: StoreSpec, timeoutMs = 5_000): Promise<Ope
       };
     }
   }
+}
+
+/** The Redis client the CLI can load: ioredis where installed, else node-redis (`redis`). */
+async function loadRedisClient(
+  spec: Extract<StoreSpec, { scheme: 'redis' }>,
+  timeoutMs: number,
+): Promise<{ client: RedisClient; close: () => Promise<unknown> }> {
+  const missing = (error: unknown) => ['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'].includes((error as { code?: string }).code ?? '');
+  let ioredis: { Redis?: typeof import('ioredis').Redis } | undefined;
+  try {
+    ioredis = (await import('ioredis')) as { Redis?: typeof import('ioredis').Redis };
+  } catch (error) {
+    if (!missing(error)) throw error;
+  }
+  const Redis = ioredis?.Redis;
+  if (Redis) {
+    // Bounded connects and commands, one reconnect per command: a down or silent server does not hold the process.
+    const client = new Redis(spec.url, { connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 1 });
+    // A broken connection emits 'error'; without a listener ioredis prints it (the host, never the password) on its own.
+    client.on('error', () => {});
+    return { client, close: () => client.quit().catch(() => client.disconnect()) };
+  }
+  const nodeRedis = await load('ioredis or redis', 'redis', () => import('redis'));
+  const client = nodeRedis.createClient({
+    url: spec.url,
+    socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => (retries > 2 ? false : 100) },
+  });
+  client.on('error', () => {});
+  // Commands wait in the client's queue until it connects; the store's bound ends a call against a server that never answers.
+  const connecting = client.connect().catch(() => {});
+  return {
+    client: client as unknown as RedisClient,
+    close: async () => {
+      await connecting;
+      await (client.isOpen ? client.quit() : Promise.resolve()).catch(() => client.destroy());
+    },
+  };
+}
+
+async function openRedis(spec: Extract<StoreSpec, { scheme: 'redis' }>, timeoutMs: number): Promise<OpenedStore> {
+  const { client, close } = await loadRedisClient(spec, timeoutMs);
+  const { RedisStore } = await import('../stores/redis.js');
+  const store = new RedisStore({ client, timeoutMs, ...(spec.prefix !== undefined ? { keyPrefix: spec.prefix } : {}) });
+  return {
+    store,
+    spec,
+    init: async () => 'redis: nothing to create (each lease is a hash, written with its first claim)',
+    close: () => settleWithin(close(), 1_000),
+  };
 }

@@ -20,8 +20,8 @@ Ctrl-C to quit. When stdout is not a terminal, prints one line per change instea
 change with --json).
 
 Options:
-  --store <url>          The store (default: $LEASEHOLD_STORE): postgres://…, dynamodb://<table>?region=…,
-                         firestore://<project>/<collection>
+  --store <url>          The store (default: $LEASEHOLD_STORE): postgres://…, redis://…,
+                         dynamodb://<table>?region=…, firestore://<project>/<collection>
   --interval <duration>  How often to read each lease (default 1s; one read per lease and interval)
   --max-clock-skew <d>   Skew margin for DynamoDB (default 1s)
   --json                 One JSON object per change: the status fields plus { event, at }

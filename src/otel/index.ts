@@ -52,7 +52,7 @@ export const METRICS = {
 
 /** Attribute names. The `db.*` and `error.type` ones are the semantic conventions'; the rest are leasehold's. */
 export const ATTRIBUTES = {
-  /** `postgresql` or `aws.dynamodb` (the conventions' values); absent for stores the conventions name no value for. */
+  /** `postgresql`, `redis` or `aws.dynamodb` (the conventions' values); absent for stores the conventions name no value for. */
   dbSystemName: 'db.system.name',
   /** The Store method: `claim`, `read`, `create`, `replace`, `releaseHolder`. */
   dbOperationName: 'db.operation.name',
@@ -85,7 +85,7 @@ export const ATTRIBUTES = {
 } as const;
 
 /** The conventions' `db.system.name` for a store kind, where they define one. */
-const DB_SYSTEM_NAMES: Record<string, string> = { postgres: 'postgresql', dynamodb: 'aws.dynamodb' };
+const DB_SYSTEM_NAMES: Record<string, string> = { postgres: 'postgresql', redis: 'redis', dynamodb: 'aws.dynamodb' };
 
 /** Bucket boundaries (seconds) the claim histogram advises: those of the conventions' `db.client.operation.duration`. */
 const CLAIM_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];

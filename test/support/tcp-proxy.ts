@@ -158,3 +158,57 @@ export function postgresAnswerScanner(): AnswerScanner {
     return ends;
   };
 }
+
+/**
+ * Redis (RESP2, and RESP3's aggregate and blob types), server to client: an answer is one value; a simple value is
+ * one line, a bulk string a length line and that many bytes plus CRLF, an array a count line and that many values.
+ * The scanner keeps the partial line, the bulk bytes still owed and the values still owed by each open array across
+ * chunks.
+ */
+export function redisAnswerScanner(): AnswerScanner {
+  let line = '';
+  let owed = 0;
+  const open: number[] = [];
+  return (chunk) => {
+    const ends: number[] = [];
+    const valueDone = (at: number) => {
+      while (open.length > 0) {
+        const left = (open.pop() as number) - 1;
+        if (left > 0) {
+          open.push(left);
+          return;
+        }
+      }
+      ends.push(at);
+    };
+    let i = 0;
+    while (i < chunk.length) {
+      if (owed > 0) {
+        const take = Math.min(owed, chunk.length - i);
+        owed -= take;
+        i += take;
+        if (owed === 0) valueDone(i);
+        continue;
+      }
+      const byte = chunk[i++] as number;
+      if (byte !== 0x0a) {
+        line += String.fromCharCode(byte);
+        continue;
+      }
+      const type = line[0];
+      const n = Number(line.slice(1, -1));
+      line = '';
+      if (type === '$' || type === '=' || type === '!') {
+        if (n < 0) valueDone(i);
+        else owed = n + 2;
+      } else if (type === '*' || type === '~' || type === '>' || type === '%') {
+        const count = type === '%' ? 2 * n : n;
+        if (count <= 0) valueDone(i);
+        else open.push(count);
+      } else {
+        valueDone(i);
+      }
+    }
+    return ends;
+  };
+}
