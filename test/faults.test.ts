@@ -96,10 +96,10 @@ describe('fault simulation', () => {
   describe('dynamodb local (client clocks skewed within the bound)', () => {
     it('dynamodb (fused path)', async (ctx) => {
       await runSimulations('dynamodb', new DynamoDBStore({ client: dynamoClient, table: dynamoTable }), { path: 'fused', mustInject: WITH_READ_BACK, ctx });
-    });
+    }, 90_000);
     it('dynamodb (generic path)', async (ctx) => {
       await runSimulations('dynamodb-generic', genericOnly(new DynamoDBStore({ client: dynamoClient, table: dynamoTable })), { path: 'generic', ctx });
-    });
+    }, 90_000);
     it('dynamodb (faults in the SDK HTTP handler, a client per contender, fused and generic contenders on one lease)', async (ctx) => {
       const storeFor = (faults: Parameters<typeof injectHandlerFaults>[1], contender: number) => {
         const client = injectHandlerFaults(localClient(endpoint), faults);
@@ -126,7 +126,7 @@ describe('fault simulation', () => {
         },
         seeds: reports.map((r) => r.seed),
       });
-    }, 60_000);
+    }, 150_000);
   });
 
   // The four Firestore runs go side by side: each lasts its fault phase plus a lease or so, in real time.
@@ -137,19 +137,19 @@ describe('fault simulation', () => {
     it('firestore (gRPC, fused path)', async (ctx) => {
       if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
       await runSimulations('firestore', gRPC(), { path: 'fused', config: FIRESTORE_CONFIG, mustInject: WITH_READ_BACK, ctx });
-    }, 60_000);
+    }, 150_000);
     it('firestore (gRPC, generic path)', async (ctx) => {
       if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
       await runSimulations('firestore-generic', genericOnly(gRPC()), { path: 'generic', config: FIRESTORE_GENERIC_CONFIG, ctx });
-    }, 60_000);
+    }, 150_000);
     it('firestore-rest (fused path)', async (ctx) => {
       if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
       await runSimulations('firestore-rest', rest(), { path: 'fused', config: FIRESTORE_CONFIG, mustInject: WITH_READ_BACK, ctx });
-    }, 60_000);
+    }, 150_000);
     it('firestore-rest (generic path)', async (ctx) => {
       if (!firestoreHost) return ctx.skip(`not run: ${skip}`);
       await runSimulations('firestore-rest-generic', genericOnly(rest()), { path: 'generic', config: FIRESTORE_GENERIC_CONFIG, ctx });
-    }, 60_000);
+    }, 150_000);
   });
 
   it('replays: the same seed gives each contender the same fault schedule, however the run interleaves', async () => {
