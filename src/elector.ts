@@ -7,8 +7,8 @@
  */
 import { type Clock, checkClock, holdProcessOpen, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
-import { checkDuration, checkKeepAlive, checkLeadOptions, checkRenewInterval, type LeadParams, MAX_TTL_MS } from './options.js';
+import { checkStore, checkStoreLimits, handOver, type LeadResult, release, tryLead } from './lead.js';
+import { checkDuration, checkHolder, checkKeepAlive, checkLeadOptions, checkRenewInterval, type LeadParams, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
@@ -24,8 +24,17 @@ export interface ElectorOptions {
   maxClockSkewMs?: number;
   /** How often the leader renews, in ms (default `ttlMs / 3`, or half of `ttlMs - maxClockSkewMs` when that is shorter). Must be shorter than `ttlMs - maxClockSkewMs`. */
   renewEveryMs?: number;
-  /** How often a follower tries to claim, in ms (default `ttlMs / 3`, less up to 10% jitter). Failover takes at most ttl + skew + this. */
+  /**
+   * How often a follower tries to claim, in ms (default `ttlMs / 3`, less up to 10% jitter). Failover takes at most
+   * ttl + skew + this. On a store with push wake-ups ({@link Store.watch}: Postgres `LISTEN/NOTIFY`), a release or a
+   * handover wakes followers at once and this is only the fallback.
+   */
   retryEveryMs?: number;
+  /**
+   * Whether a follower subscribes to the store's push wake-ups ({@link Store.watch}) and claims at once when the
+   * lease is released or handed over (default `true`; ignored on stores without them, which only poll).
+   */
+  wakeOnPush?: boolean;
   /** Payload stored with the lease while this process leads. */
   data?: string;
   /** Clock (default: the system clock). */
@@ -52,7 +61,8 @@ export type ElectorEvent =
   /**
    * This process lost leadership; `lead` is the term that ended (its signal has aborted). Reasons: `taken-over`
    * (a claim found another holder), `expired` (validity ran out before a renewal succeeded), `released` (this
-   * process released the lease), `stopped` ({@link Elector.stop}), `resigned` ({@link Elector.resign}).
+   * process released the lease), `stopped` ({@link Elector.stop}), `resigned` ({@link Elector.resign}),
+   * `handed-over` ({@link Elector.handover}).
    */
   | { type: 'lost'; reason: LostReason; lead?: LeadResult }
   /** As a follower, this process saw the leader change (or the lease fall vacant: `leader: null`). */
@@ -102,6 +112,13 @@ export class Elector {
   private readonly keepAlive: boolean;
   /** Lets the process exit again: set while started with `keepAlive`. */
   private letExit: (() => void) | undefined;
+  private readonly wakeOnPush: boolean;
+  /** Ends the subscription to the store's wake-ups: set while started on a store with `watch`. */
+  private unwatch: (() => void) | undefined;
+  /** A wake-up came while an attempt was in flight: claim again once it settles. */
+  private wakePending = false;
+  /** Wake-ups are ignored until then (monotonic ms): after a resign or a handover, this process stands aside. */
+  private pausedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(store: Store, options: ElectorOptions) {
     this.store = checkStore(store);
@@ -112,6 +129,10 @@ export class Elector {
     this.retryEveryMs = checkDuration(options.retryEveryMs, 'retryEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
     this.minWriteIntervalMs = this.store.limits?.minWriteIntervalMs ?? 0;
     this.keepAlive = checkKeepAlive(options.keepAlive);
+    if (options.wakeOnPush !== undefined && typeof options.wakeOnPush !== 'boolean') {
+      throw new LeaseholdError('INVALID_OPTION', `wakeOnPush must be true or false (default true); got ${typeof options.wakeOnPush}`);
+    }
+    this.wakeOnPush = options.wakeOnPush ?? true;
   }
 
   /** Adds a listener; returns a function that removes it. A listener that throws does not stop the election. */
@@ -144,6 +165,45 @@ export class Elector {
     if (this.running) return;
     this.running = true;
     if (this.keepAlive) this.letExit ??= holdProcessOpen();
+    this.subscribe();
+    this.schedule(0);
+  }
+
+  /** Subscribes to the store's wake-ups, if it has them (polling goes on regardless). */
+  private subscribe(): void {
+    const { watch } = this.store;
+    if (!this.wakeOnPush || typeof watch !== 'function' || this.unwatch) return;
+    try {
+      this.unwatch = watch.call(this.store, this.params.name, () => this.wake());
+    } catch (error) {
+      // A store that cannot subscribe leaves the poll as the only way: not an outage.
+      this.emit({ type: 'error', error });
+    }
+  }
+
+  private unsubscribe(): void {
+    const unwatch = this.unwatch;
+    this.unwatch = undefined;
+    this.wakePending = false;
+    try {
+      unwatch?.();
+    } catch {
+      // Unsubscribing is best effort.
+    }
+  }
+
+  /**
+   * A push said the lease may be vacant or handed over: a follower claims now rather than at its next poll. Never
+   * more than one claim in flight (a wake-up during one claims again once it settles); a leader ignores it (its
+   * renewal cadence stays as it is), and so does a process standing aside after a resign or a handover.
+   */
+  private wake(): void {
+    if (!this.running || this.stopping || this.term !== undefined) return;
+    if (this.clock.monotonic() < this.pausedUntil) return;
+    if (this.inFlight) {
+      this.wakePending = true;
+      return;
+    }
     this.schedule(0);
   }
 
@@ -170,6 +230,7 @@ export class Elector {
   private async doStop(giveBack: boolean): Promise<void> {
     this.running = false;
     this.clearTimer();
+    this.unsubscribe();
     await this.inFlight;
     const term = this.term;
     const won = term !== undefined || this.orphan !== undefined;
@@ -200,10 +261,56 @@ export class Elector {
     this.clearTimer();
     const term = this.term;
     this.term = undefined;
+    this.pausedUntil = this.clock.monotonic() + pauseMs;
     term?.end('resigned');
     if (term) await this.giveBack();
     this.schedule(pauseMs);
     return term !== undefined;
+  }
+
+  /**
+   * Hands leadership to a named successor (client-go's preferred leader, KEP-4355): ends this term (`lost` with
+   * reason `handed-over`), then writes the lease as reserved for `successor` for `windowMs` with a new term's token
+   * (see {@link handOver}). During the window every other contender is refused; the successor claims at once when
+   * the store pushes wake-ups (Postgres), otherwise at its next poll, and then leads with a full lease. If it does
+   * not claim within the window (it died), anyone may. This process stands aside (no claim) for `pauseMs`
+   * (default: the window), then campaigns again.
+   *
+   * `windowMs` defaults to twice `retryEveryMs`, so that a successor that is not woken still finds the reservation
+   * at its next poll. Returns `false` when this process was not leading (nothing written; it still pauses).
+   * Throws `INVALID_HOLDER` when `successor` is not a valid holder id or is this process's own.
+   * @example
+   * process.on('SIGTERM', async () => { await elector.handover('pod-b'); await elector.stop() })
+   */
+  async handover(successor: string, options: { windowMs?: number; pauseMs?: number } = {}): Promise<boolean> {
+    const windowMs = checkDuration(options?.windowMs, 'windowMs', this.retryEveryMs * 2, MAX_TTL_MS, 1);
+    const pauseMs = checkDuration(options?.pauseMs, 'pauseMs', windowMs, MAX_TTL_MS);
+    checkHolder(successor);
+    if (successor === this.params.holder) {
+      throw new LeaseholdError(
+        'INVALID_HOLDER',
+        `successor must be another contender's holder id (not this process's own, ${JSON.stringify(this.params.holder)}). Nothing was written`,
+      );
+    }
+    if (!this.running) return false;
+    await this.inFlight;
+    if (!this.running) return false;
+    this.clearTimer();
+    const term = this.term;
+    this.term = undefined;
+    this.pausedUntil = this.clock.monotonic() + pauseMs;
+    term?.end('handed-over');
+    let handed = false;
+    if (term) {
+      try {
+        handed = await handOver(this.store, { name: this.params.name, holder: this.params.holder, successor, windowMs, clock: this.clock });
+      } catch (error) {
+        // Bad input was refused above; this is the store failing: the lease runs out on its own (fail closed).
+        this.emit({ type: 'error', error });
+      }
+    }
+    this.schedule(pauseMs);
+    return handed;
   }
 
   /**
@@ -269,6 +376,11 @@ export class Elector {
       this.attemptTimer = undefined;
       this.inFlight = this.attempt().finally(() => {
         this.inFlight = undefined;
+        if (this.wakePending) {
+          // A wake-up came during that claim (which may have read the lease just before the release): once more now.
+          this.wakePending = false;
+          this.wake();
+        }
       });
     }, ms);
   }

@@ -27,6 +27,8 @@ export {
   type ClaimPlan,
   type GetLeaderOptions,
   getLeader,
+  type HandOverOptions,
+  handOver,
   isLive,
   type LeaderInfo,
   type LeadResult,

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../clock.js';
 import { isLeaseholdError } from '../errors.js';
 import { jobStatus, runExclusive } from '../jobs.js';
-import { getLeader, release, tryLead } from '../lead.js';
+import { getLeader, handOver, release, tryLead } from '../lead.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../options.js';
 import type { ClaimRequest, LeaseWrite, ReleaseCallOptions, Store, StoreCallOptions } from '../store.js';
 import { genericOnly, withFaults } from './faults.js';
@@ -184,6 +184,31 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         const again = await tryLead(store, opts('b'));
         expect(again.isLeader).toBe(true);
         expect(again.token).toBeGreaterThan(b.token);
+      });
+
+      it('handOver reserves the lease for the named successor: others are refused, the successor leads with a larger token; past the window anyone may', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const a = await tryLead(store, opts('a'));
+        expect(await handOver(store, { name, holder: 'b', successor: 'c', windowMs: TTL, clock: h.clock })).toBe(false);
+        expect(await getLeader(store, name, { clock: h.clock })).toMatchObject({ holder: 'a', token: a.token });
+        expect(await handOver(store, { name, holder: 'a', successor: 'b', windowMs: TTL, clock: h.clock })).toBe(true);
+        // The moment it is called, the old holder's results stop leading.
+        expect(a.stillLeader()).toBe(false);
+        expect(a.signal.aborted).toBe(true);
+        // Reserved: neither a third contender nor the old holder gets it during the window.
+        expect(await tryLead(store, opts('c'))).toMatchObject({ isLeader: false, leader: 'b' });
+        expect(await tryLead(store, opts('a'))).toMatchObject({ isLeader: false, leader: 'b' });
+        const b = await tryLead(store, opts('b'));
+        expect(b.isLeader).toBe(true);
+        expect(b.token).toBe(a.token + 1);
+        expect(b.remainingMs()).toBe(TTL - SKEW);
+        // A successor that never claims: past the window the reservation is an expired lease, and anyone takes it.
+        expect(await handOver(store, { name, holder: 'b', successor: 'gone', windowMs: TTL, clock: h.clock })).toBe(true);
+        expect(await tryLead(store, opts('c'))).toMatchObject({ isLeader: false, leader: 'gone' });
+        await expire(name);
+        const c = await tryLead(store, opts('c'));
+        expect(c.isLeader).toBe(true);
+        expect(c.token).toBe(b.token + 2);
       });
 
       it('validity runs out on the monotonic clock, or earlier when the wall clock jumps', async (ctx) => {
