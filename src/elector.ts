@@ -273,8 +273,9 @@ export class Elector {
    * reason `handed-over`), then writes the lease as reserved for `successor` for `windowMs` with a new term's token
    * (see {@link handOver}). During the window every other contender is refused; the successor claims at once when
    * the store pushes wake-ups (Postgres), otherwise at its next poll, and then leads with a full lease. If it does
-   * not claim within the window (it died), anyone may. This process stands aside (no claim) for `pauseMs`
-   * (default: the window), then campaigns again.
+   * not claim within the window (it died), anyone may, this process included. The store itself refuses everyone but
+   * the successor during the window, so this process need not stand aside; `pauseMs` (default 0) makes it ignore
+   * wake-ups and skip claims for that long if wanted. It campaigns again at its next poll.
    *
    * `windowMs` defaults to twice `retryEveryMs`, so that a successor that is not woken still finds the reservation
    * at its next poll. Returns `false` when this process was not leading (nothing written; it still pauses).
@@ -284,7 +285,7 @@ export class Elector {
    */
   async handover(successor: string, options: { windowMs?: number; pauseMs?: number } = {}): Promise<boolean> {
     const windowMs = checkDuration(options?.windowMs, 'windowMs', this.retryEveryMs * 2, MAX_TTL_MS, 1);
-    const pauseMs = checkDuration(options?.pauseMs, 'pauseMs', windowMs, MAX_TTL_MS);
+    const pauseMs = checkDuration(options?.pauseMs, 'pauseMs', 0, MAX_TTL_MS);
     checkHolder(successor);
     if (successor === this.params.holder) {
       throw new LeaseholdError(
@@ -309,7 +310,8 @@ export class Elector {
         this.emit({ type: 'error', error });
       }
     }
-    this.schedule(pauseMs);
+    // The reservation refuses this process anyway until the window ends: no claim sooner than the next poll.
+    this.schedule(Math.max(pauseMs, this.retryEveryMs));
     return handed;
   }
 

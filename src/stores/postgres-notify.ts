@@ -21,7 +21,8 @@ export interface PostgresListenConnection {
   query(text: string): Promise<unknown>;
   on(event: 'notification', listener: (message: Notification) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
-  removeListener(event: 'notification' | 'error', listener: (...args: never[]) => void): unknown;
+  removeListener(event: 'notification', listener: (message: Notification) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
   /** `PoolClient#release`: `true` (or an error) closes the connection instead of returning it to the pool. */
   release?(destroy?: boolean | Error): void;
 }
