@@ -7,8 +7,8 @@
  */
 import { type Clock, checkClock, holdProcessOpen, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { checkStore, checkStoreLimits, handOver, type LeadResult, release, tryLead } from './lead.js';
-import { checkDuration, checkHolder, checkKeepAlive, checkLeadOptions, checkRenewInterval, type LeadParams, MAX_TTL_MS } from './options.js';
+import { checkStore, checkStoreLimits, getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
+import { checkDuration, checkHolder, checkKeepAlive, checkLeadOptions, checkRenewInterval, type LeadParams, MAX_NAME_LENGTH, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
@@ -44,7 +44,20 @@ export interface ElectorOptions {
    * not, so a process whose only work is an elector would otherwise exit at once. `false` leaves that to the caller.
    */
   keepAlive?: boolean;
+  /**
+   * Preferred leaders, for long-lived processes (prefer a region, or the newer version during a rollout). Omitted
+   * (default): preference plays no part. `true`: while it follows, this process asks the leader to hand over to it,
+   * by holding the request lease `<name>@prefer` (one more write per poll, only while it follows). `false`: this
+   * process yields to a preferred one: at each renewal while it leads it reads that request (one more read per
+   * renewal) and, when another contender holds it, hands over to that one ({@link Elector.handover}, window twice
+   * `retryEveryMs`), once per request (a requester that died is not handed the lease again). A preferred leader
+   * never yields. Give every process of a fleet `true` or `false`.
+   */
+  preferred?: boolean;
 }
+
+/** Suffix of the request lease a preferred contender holds (see {@link ElectorOptions.preferred}). */
+export const PREFER_REQUEST_SUFFIX = '@prefer';
 
 /** Why leadership was lost (the `reason` of a `lost` event). */
 export type LostReason = TermEndReason;
@@ -119,6 +132,11 @@ export class Elector {
   private wakePending = false;
   /** Wake-ups are ignored until then (monotonic ms): after a resign or a handover, this process stands aside. */
   private pausedUntil = Number.NEGATIVE_INFINITY;
+  private readonly preferred: boolean | undefined;
+  /** The request this process last yielded to (holder and its request's token): never the same one twice. */
+  private yieldedTo: { holder: string; token: number } | undefined;
+  /** Whether this process may hold a request lease now (preferred, and asked while following). */
+  private requesting = false;
 
   constructor(store: Store, options: ElectorOptions) {
     this.store = checkStore(store);
@@ -133,6 +151,66 @@ export class Elector {
       throw new LeaseholdError('INVALID_OPTION', `wakeOnPush must be true or false (default true); got ${typeof options.wakeOnPush}`);
     }
     this.wakeOnPush = options.wakeOnPush ?? true;
+    if (options.preferred !== undefined && typeof options.preferred !== 'boolean') {
+      throw new LeaseholdError('INVALID_OPTION', `preferred must be true, false or omitted; got ${typeof options.preferred}`);
+    }
+    this.preferred = options.preferred;
+    if (this.preferred !== undefined && this.params.name.length + PREFER_REQUEST_SUFFIX.length > MAX_NAME_LENGTH) {
+      throw new LeaseholdError(
+        'INVALID_OPTION',
+        `with preferred set, name must be at most ${MAX_NAME_LENGTH - PREFER_REQUEST_SUFFIX.length} characters (the request is kept under name${PREFER_REQUEST_SUFFIX})`,
+      );
+    }
+  }
+
+  private get requestName(): string {
+    return `${this.params.name}${PREFER_REQUEST_SUFFIX}`;
+  }
+
+  /** A preferred follower asks the leader to hand over: it holds the request lease (renewed at each poll). */
+  private async request(): Promise<void> {
+    this.requesting = true;
+    try {
+      await tryLead(this.store, {
+        name: this.requestName,
+        holder: this.params.holder,
+        ttlMs: this.params.ttlMs,
+        maxClockSkewMs: this.params.maxClockSkewMs,
+        clock: this.clock,
+      });
+    } catch (error) {
+      this.emit({ type: 'error', error });
+    }
+  }
+
+  /** A preferred process that leads (or stops) withdraws its request. */
+  private async withdraw(): Promise<void> {
+    if (!this.requesting) return;
+    this.requesting = false;
+    try {
+      await release(this.store, { name: this.requestName, holder: this.params.holder, clock: this.clock });
+    } catch {
+      // The request runs out on its own (its ttl); a leader that reads it meanwhile hands over to this very process.
+    }
+  }
+
+  /**
+   * A leader that yields (`preferred: false`), after a renewal: hands over to the holder of the request lease, if
+   * another process holds it and this one has not yielded to that request before. True when it handed over.
+   */
+  private async yieldToPreferred(): Promise<boolean> {
+    let request: Awaited<ReturnType<typeof getLeader>>;
+    try {
+      request = await getLeader(this.store, this.requestName, { maxClockSkewMs: this.params.maxClockSkewMs, clock: this.clock });
+    } catch {
+      // Unreadable: no handover now (the next renewal asks again); the lease goes on as it was.
+      return false;
+    }
+    if (!request || request.holder === this.params.holder || !this.running || !this.term) return false;
+    if (this.yieldedTo?.holder === request.holder && this.yieldedTo.token === request.token) return false;
+    this.yieldedTo = { holder: request.holder, token: request.token };
+    await this.handOverNow(request.holder, this.retryEveryMs * 2, 0);
+    return true;
   }
 
   /** Adds a listener; returns a function that removes it. A listener that throws does not stop the election. */
@@ -241,6 +319,7 @@ export class Elector {
     this.waiters.clear();
     try {
       if (won && giveBack) await this.giveBack();
+      await this.withdraw();
     } finally {
       // A restart queued meanwhile holds it again.
       this.letExit?.();
@@ -296,6 +375,11 @@ export class Elector {
     if (!this.running) return false;
     await this.inFlight;
     if (!this.running) return false;
+    return this.handOverNow(successor, windowMs, pauseMs);
+  }
+
+  /** The handover itself, with no attempt in flight (or from within the attempt that decided it). */
+  private async handOverNow(successor: string, windowMs: number, pauseMs: number): Promise<boolean> {
     this.clearTimer();
     const term = this.term;
     this.term = undefined;
@@ -430,11 +514,15 @@ export class Elector {
       if (this.term && !this.term.ended && this.term.token === result.token) {
         this.term.renew(result);
         this.emit({ type: 'renewed', lead: this.term.lead });
+        // At its renewal, a leader that yields hands over to a preferred contender that asked (it schedules on).
+        if (this.preferred === false && (await this.yieldToPreferred())) return;
       } else {
         // A different token: the store started a new term (the old one had lapsed there).
         this.term?.end('expired');
         this.startTerm(result);
+        if (this.preferred === true) await this.withdraw();
       }
+      if (!this.running) return;
       this.schedule(this.renewEveryMs);
       return;
     }
@@ -448,6 +536,11 @@ export class Elector {
       this.lastLeader = result.leader;
       this.lastToken = result.token;
       this.emit({ type: 'leader', leader: result.leader, token: result.token });
+    }
+    // A preferred follower asks the leader to hand over (it does at its next renewal, if it yields).
+    if (this.preferred === true && result.leader !== null && result.leader !== this.params.holder) {
+      await this.request();
+      if (!this.running) return;
     }
     // Up to 10% early, never late: a fleet's followers spread out instead of polling in lockstep,
     // and the failover bound (ttl + skew + retryEveryMs) still holds.

@@ -881,6 +881,16 @@ export async function handOver(store: Store, options: HandOverOptions): Promise<
     // A new term for the successor (token + 1, acquiredAt stamped now): every change of holder raises the token.
     const write: LeaseWrite = { name, holder: successor, token: record.token + 1, acquiredAt: null, ttlMs: windowMs, version, data: null, clientNow };
     const outcome = await bound.run((o) => s.replace(record.version, write, o));
+    if (!outcome.ok && outcome.current?.version === record.version && outcome.current.holder === holder) {
+      // The store refused the change of holder itself (an older store that does not take handovers) while this
+      // holder still holds the lease, unchanged: release it instead, so that it is not left held by a holder that
+      // no longer acts on it. Anyone may then claim; reported as not handed over.
+      const released = await bound.run((o) =>
+        s.replace(record.version, { ...write, holder: null, token: record.token, acquiredAt: record.acquiredAt, ttlMs: 0 }, o),
+      );
+      handed(released.ok ? released.record : released.current);
+      return false;
+    }
     return handed(outcome.ok ? outcome.record : outcome.current);
   } catch (error) {
     const [record] = await recoverAmbiguous(s, name, version, error, bound);

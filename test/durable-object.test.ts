@@ -37,7 +37,7 @@ const requestsTo = async (name: string) =>
   ((await (await worker().dispatchFetch(`http://worker.test/count?name=${encodeURIComponent(name)}`)).json()) as { requests: number }).requests;
 
 // The whole suite with its defaults, race case included (16 contenders × 20 rounds, truly concurrent requests).
-describeStoreConformance('durable-object (workerd)', () => ({ store: relayStore(worker()), clock: new ManualClock(), expire }));
+describeStoreConformance('durable-object (workerd)', () => ({ store: relayStore(worker()), clock: new ManualClock(), expire }), { handover: 'releases' });
 
 let n = 0;
 const fresh = (label: string) => `${label}-${Date.now().toString(36)}-${n++}`;

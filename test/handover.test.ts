@@ -229,3 +229,83 @@ describe('elector.handover(successor)', () => {
     await Promise.all([a.stop(), b.stop(), c.stop()]);
   });
 });
+
+describe('preferred leaders (preferred: true asks, preferred: false yields at its next renewal)', () => {
+  function preferSetup() {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock });
+    const events: (ElectorEvent & { who: string; at: number })[] = [];
+    const electors: Elector[] = [];
+    const make = (holder: string, preferred: boolean) => {
+      const elector = new Elector(store, { name: 'job', holder, ttlMs: TTL, maxClockSkewMs: SKEW, retryEveryMs: RETRY, clock, keepAlive: false, preferred });
+      elector.on((e) => events.push({ ...e, who: holder, at: clock.monotonic() }));
+      electors.push(elector);
+      return elector;
+    };
+    const leaders = () => electors.filter((e) => e.isLeader()).length;
+    return { clock, store, events, make, electors, leaders };
+  }
+
+  it('a preferred contender that joins leads within one poll and one renewal, and keeps leading', async () => {
+    const s = preferSetup();
+    const a = s.make('a', false);
+    a.start();
+    await s.clock.tick(50);
+    s.make('c', false).start();
+    await s.clock.tick(RETRY * 2);
+    expect(a.isLeader()).toBe(true);
+    const joined = s.clock.monotonic();
+    const b = s.make('b', true);
+    b.start();
+    const renewEvery = TTL / 3;
+    for (let t = 0; t < RETRY + renewEvery + 100 && !b.isLeader(); t += 10) {
+      await s.clock.tick(10);
+      expect(s.leaders()).toBeLessThanOrEqual(1);
+    }
+    expect(b.isLeader()).toBe(true);
+    expect(s.clock.monotonic() - joined).toBeLessThanOrEqual(RETRY + renewEvery + 50);
+    const lost = s.events.find((e) => e.type === 'lost' && e.who === 'a');
+    expect(lost?.type === 'lost' && lost.reason).toBe('handed-over');
+    // The request is withdrawn once it leads, and a preferred leader never yields.
+    expect(await getLeader(s.store, 'job@prefer', { clock: s.clock })).toBeNull();
+    for (let i = 0; i < 30; i++) {
+      await s.clock.tick(TTL / 10);
+      expect(s.leaders()).toBe(1);
+    }
+    expect(b.isLeader()).toBe(true);
+    await Promise.all(s.electors.map((e) => e.stop()));
+  });
+
+  it('a request by a contender that died costs at most its ttl: then a leader settles and stays', async () => {
+    const s = preferSetup();
+    const a = s.make('a', false);
+    a.start();
+    await s.clock.tick(50);
+    s.make('c', false).start();
+    await s.clock.tick(RETRY);
+    // A preferred process asked, then died without withdrawing (its request lease runs out after TTL).
+    await tryLead(s.store, { name: 'job@prefer', holder: 'ghost', ttlMs: TTL, maxClockSkewMs: SKEW, clock: s.clock });
+    for (let i = 0; i < 60; i++) {
+      await s.clock.tick(TTL / 10);
+      expect(s.leaders()).toBeLessThanOrEqual(1);
+    }
+    const handed = s.events.filter((e) => e.type === 'lost' && e.reason === 'handed-over');
+    // Each yielding leader hands over to that request once at most.
+    expect(handed.length).toBeGreaterThanOrEqual(1);
+    expect(handed.length).toBeLessThanOrEqual(2);
+    const settled = s.clock.monotonic();
+    await s.clock.tick(TTL * 2);
+    expect(s.leaders()).toBe(1);
+    expect(s.events.filter((e) => e.type === 'elected' && e.at > settled)).toEqual([]);
+    await Promise.all(s.electors.map((e) => e.stop()));
+  });
+
+  it('refuses a non-boolean preferred and a name too long for its request lease', () => {
+    const store = new MemoryStore();
+    expect(() => new Elector(store, { name: 'job', holder: 'a', preferred: 'yes' as unknown as boolean })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION' }),
+    );
+    expect(() => new Elector(store, { name: 'n'.repeat(125), holder: 'a', preferred: true })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => new Elector(store, { name: 'n'.repeat(125), holder: 'a' })).not.toThrow();
+  });
+});

@@ -43,6 +43,13 @@ export interface ConformanceOptions {
    * silently). `race`: the concurrent-contenders case, e.g. for an emulator without compare-and-swap isolation.
    */
   skip?: { race?: string };
+  /**
+   * How the store takes a handover (`handOver()`): `'reserves'` (default) writes the successor as holder for the
+   * window; `'releases'` is for a store that refuses any change of holder on a live lease (the Durable Object, whose
+   * guard against requests sent straight to its binding cannot tell a handover from a takeover): the case then checks
+   * that `handOver()` releases the lease instead and answers `false`.
+   */
+  handover?: 'reserves' | 'releases';
 }
 
 /** A test case's options in a message (JSON with bigints and functions shown, never throwing). */
@@ -191,10 +198,17 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         const a = await tryLead(store, opts('a'));
         expect(await handOver(store, { name, holder: 'b', successor: 'c', windowMs: TTL, clock: h.clock })).toBe(false);
         expect(await getLeader(store, name, { clock: h.clock })).toMatchObject({ holder: 'a', token: a.token });
-        expect(await handOver(store, { name, holder: 'a', successor: 'b', windowMs: TTL, clock: h.clock })).toBe(true);
+        const reserves = (options.handover ?? 'reserves') === 'reserves';
+        expect(await handOver(store, { name, holder: 'a', successor: 'b', windowMs: TTL, clock: h.clock })).toBe(reserves);
         // The moment it is called, the old holder's results stop leading.
         expect(a.stillLeader()).toBe(false);
         expect(a.signal.aborted).toBe(true);
+        if (!reserves) {
+          // Released instead: nobody holds it, the token is kept, and the next claim (anyone's) takes token + 1.
+          expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+          expect(await tryLead(store, opts('c'))).toMatchObject({ isLeader: true, token: a.token + 1 });
+          return;
+        }
         // Reserved: neither a third contender nor the old holder gets it during the window.
         expect(await tryLead(store, opts('c'))).toMatchObject({ isLeader: false, leader: 'b' });
         expect(await tryLead(store, opts('a'))).toMatchObject({ isLeader: false, leader: 'b' });
