@@ -247,6 +247,18 @@ export class Elector {
     this.schedule(0);
   }
 
+  /** While standing aside: claims at once only if the lease is reserved for this process (a handover named it). */
+  private async claimIfNamed(): Promise<void> {
+    try {
+      const leader = await getLeader(this.store, this.params.name, { maxClockSkewMs: this.params.maxClockSkewMs, clock: this.clock });
+      if (leader?.holder !== this.params.holder || !this.running || this.term !== undefined) return;
+    } catch {
+      return; // The poll after the pause finds it.
+    }
+    this.pausedUntil = Number.NEGATIVE_INFINITY;
+    this.wake();
+  }
+
   /** Subscribes to the store's wake-ups, if it has them (polling goes on regardless). */
   private subscribe(): void {
     const { watch } = this.store;
@@ -277,7 +289,11 @@ export class Elector {
    */
   private wake(): void {
     if (!this.running || this.stopping || this.term !== undefined) return;
-    if (this.clock.monotonic() < this.pausedUntil) return;
+    if (this.clock.monotonic() < this.pausedUntil) {
+      // Standing aside, but a handover may have named this very process: claim if so (one read to find out).
+      void this.claimIfNamed();
+      return;
+    }
     if (this.inFlight) {
       this.wakePending = true;
       return;

@@ -28,9 +28,19 @@ const ROUNDS = 20;
 let fleet: Fleet | undefined;
 let n = 0;
 
-async function startFleet(listen: 'pool' | 'client' | 'off'): Promise<Fleet> {
+async function startFleet(listen: 'pool' | 'client' | 'off', preferred?: Record<string, boolean>): Promise<Fleet> {
   await store.migrate();
-  fleet = new Fleet({ url, table, name: `handover-${n++}`, holders: ['a', 'b', 'c'], ttlMs: TTL, skewMs: SKEW, retryEveryMs: RETRY, listen });
+  fleet = new Fleet({
+    url,
+    table,
+    name: `handover-${n++}`,
+    holders: ['a', 'b', 'c'],
+    ttlMs: TTL,
+    skewMs: SKEW,
+    retryEveryMs: RETRY,
+    listen,
+    ...(preferred ? { preferred } : {}),
+  });
   await fleet.start();
   return fleet;
 }
@@ -140,6 +150,23 @@ describe('handover on Postgres across processes', () => {
     // Nobody was told: the next leader came from a poll, within one poll interval (plus scheduling slack).
     expect(round.ms).toBeLessThanOrEqual(RETRY + 1_000);
     expect(round.to).not.toBe(round.from);
+  }, 60_000);
+
+  it('a preferred contender (preferred: true) is handed the lease at the next renewal of the leader, and keeps it', async () => {
+    const f = await startFleet('pool', { a: false, b: false, c: true });
+    const c = f.proc('c');
+    const asked = c.lines.find((l) => l.type === 'leader');
+    expect(asked).toBeDefined();
+    // c asks at its first poll; a yields at its next renewal (every TTL / 3), and the push wakes c.
+    await waitFor('c leads', RETRY + TTL / 3 + 5_000, () => f.leaders().includes('c'), f);
+    const elected = c.lines.find((l) => l.type === 'elected') as { t: number };
+    const ms = elected.t - (asked as { t: number }).t;
+    console.log(`[handover] preferred contender led ${ms} ms after it first saw the leader (renewal every ${TTL / 3} ms)`);
+    expect(ms).toBeLessThanOrEqual(TTL / 3 + RETRY);
+    expect(f.proc('a').lines.some((l) => l.type === 'lost' && l.reason === 'handed-over')).toBe(true);
+    // A preferred leader never yields: it still leads two lease lengths later.
+    await new Promise((resolve) => setTimeout(resolve, TTL * 2));
+    expect(f.leaders()).toEqual(['c']);
   }, 60_000);
 
   it('releases notify only listeners of their own table, with the lease name as payload', async () => {

@@ -39,6 +39,8 @@ export interface FleetOptions {
   skewMs: number;
   retryEveryMs: number;
   listen: 'pool' | 'client' | 'off';
+  /** The `preferred` option of each holder's Elector (omitted: not set). */
+  preferred?: Record<string, boolean>;
 }
 
 /** One term as the processes reported it: from `elected` to `lost` (or, for a killed process, its validity end). */
@@ -91,7 +93,9 @@ export class Fleet {
 
   private spawn(holder: string): Proc {
     const { url, table, name, ttlMs, skewMs, retryEveryMs, listen } = this.options;
-    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, JSON.stringify({ url, table, holder, name, ttlMs, skewMs, retryEveryMs, listen })], {
+    const preferred = this.options.preferred?.[holder];
+    const config = { url, table, holder, name, ttlMs, skewMs, retryEveryMs, listen, ...(preferred !== undefined ? { preferred } : {}) };
+    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, JSON.stringify(config)], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -1,7 +1,7 @@
 /**
  * One Elector process on real Postgres, for the handover test and bench (test/support/elector-fleet.ts): its own
  * pg.Pool and PostgresStore. Argument: JSON `{ url, table, holder, name, ttlMs, skewMs, retryEveryMs, listen }` where
- * `listen` is `'pool'` (the store's default), `'client'` (a pg.Client of its own, never reconnected: what a killed
+ * `preferred` is the Elector's option (optional) and `listen` is `'pool'` (the store's default), `'client'` (a pg.Client of its own, never reconnected: what a killed
  * listening connection leaves is the poll) or `'off'`. Prints one JSON line per event on stdout (`t` is `Date.now()`),
  * `{"type":"ready"}` once connected, and obeys lines on stdin: `start`, `resign <pauseMs>`, `handover <holder>
  * <windowMs>`, `stop` (releases, prints `stopped`, exits).
@@ -19,6 +19,7 @@ interface Config {
   skewMs: number;
   retryEveryMs: number;
   listen: 'pool' | 'client' | 'off';
+  preferred?: boolean;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
@@ -43,6 +44,7 @@ const elector = new Elector(store, {
   ttlMs: config.ttlMs,
   maxClockSkewMs: config.skewMs,
   retryEveryMs: config.retryEveryMs,
+  ...(config.preferred !== undefined ? { preferred: config.preferred } : {}),
 });
 elector.on((e) => {
   if (e.type === 'elected' || e.type === 'renewed') print({ type: e.type, token: e.lead.token, validUntilWall: e.lead.validUntilWall });
