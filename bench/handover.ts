@@ -52,9 +52,10 @@ async function measure(mode: 'push' | 'poll'): Promise<void> {
   try {
     const resign: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      resign.push((await fleet.resignRound(RETRY / 2)).ms);
-      // The resigner stands aside RETRY / 2: the next round begins once all three contend again.
-      await sleep(RETRY / 2 + 50);
+      // The resigner stands aside twice the poll interval (the default), so that with polling alone another process
+      // (which polls within one interval) leads next; the next round begins once all three contend again.
+      resign.push((await fleet.resignRound(RETRY * 2)).ms);
+      await sleep(RETRY * 2 + 50);
     }
     rows.push({ what: 'resign → next leader', mode, ...stats(resign) });
     say(`  ${mode}: resign → next leader median ${stats(resign).median} ms`);
