@@ -77,8 +77,42 @@ async function measure(mode: 'push' | 'poll'): Promise<void> {
   }
 }
 
+/**
+ * The floor, in this process: one NOTIFY from one connection heard on another that LISTENs, then one conditional
+ * upsert on the listening side (what a woken follower's claim costs), with raw pg clients. Median of `ROUNDS`.
+ */
+async function floor(): Promise<number> {
+  const listener = new pg.Client({ connectionString: engine.url });
+  const sender = new pg.Client({ connectionString: engine.url });
+  await listener.connect();
+  await sender.connect();
+  try {
+    await listener.query('CREATE TABLE IF NOT EXISTS floor_claim (name text PRIMARY KEY, holder text, n int)');
+    await listener.query('LISTEN floor_channel');
+    const samples: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const heard = new Promise<void>((resolve) => listener.once('notification', () => resolve()));
+      const began = performance.now();
+      await sender.query("SELECT pg_notify('floor_channel', 'x')");
+      await heard;
+      await listener.query(
+        "INSERT INTO floor_claim VALUES ('x', $1, 1) ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, n = floor_claim.n + 1 RETURNING n",
+        [`h${i}`],
+      );
+      samples.push(performance.now() - began);
+    }
+    return stats(samples.map((v) => Math.round(v * 100) / 100)).median;
+  } finally {
+    await listener.end();
+    await sender.end();
+  }
+}
+
+let floorMs = Number.NaN;
 try {
   say(`handover bench: ${ROUNDS} rounds each, three Elector processes, ttl ${TTL} ms, poll every ${RETRY} ms`);
+  floorMs = await floor();
+  say(`  floor (NOTIFY heard + one upsert, raw pg, one process): median ${floorMs} ms`);
   await measure('push');
   await measure('poll');
 } finally {
@@ -104,9 +138,12 @@ Push: the store's default (\`listen: 'auto'\`: the release or handover NOTIFYs i
 LISTEN on one pooled connection each). Poll: \`listen: false\`, the only mechanism on DynamoDB and Firestore.
 ${cpus().length} cores; load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after (the machine is shared).
 
-| round | mode | median | p99 | max |
-|---|---|---:|---:|---:|
-${rows.map((r) => `| ${r.what} | ${r.mode} | ${r.median} ms | ${r.p99} ms | ${r.max} ms |`).join('\n')}
+The floor, measured in the same run: one NOTIFY heard on a raw \`pg\` connection that LISTENs, then one conditional
+upsert on it (the least a woken follower's claim costs), in one process: median ${floorMs} ms.
+
+| round | mode | median | p99 | max | median ÷ floor |
+|---|---|---:|---:|---:|---:|
+${rows.map((r) => `| ${r.what} | ${r.mode} | ${r.median} ms | ${r.p99} ms | ${r.max} ms | ${(r.median / floorMs).toFixed(1)} |`).join('\n')}
 
 Push beats poll by ${ratio('resign → next leader')} on resign and ${ratio('handover → named successor')} on handover (medians).
 The poll rows are spread over the poll interval (a follower's next poll comes at a random point of it); the push
