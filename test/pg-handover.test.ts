@@ -51,6 +51,21 @@ async function listeners(): Promise<number[]> {
   return rows.map((r) => Number(r.pid));
 }
 
+/** Waits until every process of the fleet listens (each takes its connection when its elector starts), returns them. */
+async function allListening(f: Fleet): Promise<number[]> {
+  let pids: number[] = [];
+  await waitFor(
+    'three LISTEN connections',
+    15_000,
+    async () => {
+      pids = await listeners();
+      return pids.length === 3;
+    },
+    f,
+  );
+  return pids;
+}
+
 afterEach(async () => {
   if (!fleet) return;
   const f = fleet;
@@ -69,7 +84,7 @@ afterAll(async () => {
 describe('handover on Postgres across processes', () => {
   it(`resign → next leader: ${ROUNDS} rounds, pushed by NOTIFY (median well under the ${RETRY} ms poll)`, async () => {
     const f = await startFleet('pool');
-    expect((await listeners()).length).toBe(3);
+    expect(await allListening(f)).toHaveLength(3);
     const rounds: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const round = await f.resignRound(RETRY / 2);
@@ -84,6 +99,7 @@ describe('handover on Postgres across processes', () => {
 
   it(`handover → named successor: ${ROUNDS} rounds, the named one leads next every time`, async () => {
     const f = await startFleet('pool');
+    await allListening(f);
     const rounds: number[] = [];
     const holders = ['a', 'b', 'c'];
     for (let i = 0; i < ROUNDS; i++) {
@@ -116,8 +132,7 @@ describe('handover on Postgres across processes', () => {
 
   it('a killed LISTEN connection is taken again from the pool, and pushes resume', async () => {
     const f = await startFleet('pool');
-    const before = await listeners();
-    expect(before.length).toBe(3);
+    const before = await allListening(f);
     await pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [before]);
     await waitFor(
       'three new LISTEN connections',
@@ -140,8 +155,7 @@ describe('handover on Postgres across processes', () => {
 
   it('a lost notification (listening client killed, never reconnected) falls back to the poll', async () => {
     const f = await startFleet('client');
-    const before = await listeners();
-    expect(before.length).toBe(3);
+    const before = await allListening(f);
     await pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [before]);
     await waitFor('the LISTEN connections gone', 10_000, async () => (await listeners()).length === 0, f);
     await waitFor('every process saw its listening client fail', 10_000, () => f.procs.every((p) => p.lines.some((l) => l.type === 'listen-error')), f);
