@@ -183,6 +183,25 @@ describe('handover on Postgres across processes', () => {
     expect(f.leaders()).toEqual(['c']);
   }, 60_000);
 
+  it('refuses a listen option it cannot honour with a typed error; listen: false never listens', async () => {
+    const small = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      expect(() => new PostgresStore({ pool: small, table, listen: true })).toThrow(expect.objectContaining({ code: 'INVALID_STORE' }));
+      expect(() => new PostgresStore({ pool, table, listen: 'yes' as never })).toThrow(expect.objectContaining({ code: 'INVALID_STORE' }));
+      // 'auto' on a pool of one takes no connection from it: the election keeps it.
+      const auto = new PostgresStore({ pool: small, table });
+      const offAuto = auto.watch('x', () => undefined);
+      const off = new PostgresStore({ pool, table, listen: false }).watch('x', () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await listeners()).toEqual([]);
+      expect(small.totalCount).toBe(0);
+      offAuto();
+      off();
+    } finally {
+      await small.end();
+    }
+  });
+
   it('releases notify only listeners of their own table, with the lease name as payload', async () => {
     await store.migrate();
     const client = new pg.Client({ connectionString: url });
