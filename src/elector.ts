@@ -7,8 +7,8 @@
  */
 import { type Clock, checkClock, holdProcessOpen, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
-import { checkDuration, checkKeepAlive, checkLeadOptions, checkRenewInterval, type LeadParams, MAX_TTL_MS } from './options.js';
+import { checkStore, checkStoreLimits, getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
+import { checkDuration, checkHolder, checkKeepAlive, checkLeadOptions, checkRenewInterval, type LeadParams, MAX_NAME_LENGTH, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
@@ -24,8 +24,17 @@ export interface ElectorOptions {
   maxClockSkewMs?: number;
   /** How often the leader renews, in ms (default `ttlMs / 3`, or half of `ttlMs - maxClockSkewMs` when that is shorter). Must be shorter than `ttlMs - maxClockSkewMs`. */
   renewEveryMs?: number;
-  /** How often a follower tries to claim, in ms (default `ttlMs / 3`, less up to 10% jitter). Failover takes at most ttl + skew + this. */
+  /**
+   * How often a follower tries to claim, in ms (default `ttlMs / 3`, less up to 10% jitter). Failover takes at most
+   * ttl + skew + this. On a store with push wake-ups ({@link Store.watch}: Postgres `LISTEN/NOTIFY`), a release or a
+   * handover wakes followers at once and this is only the fallback.
+   */
   retryEveryMs?: number;
+  /**
+   * Whether a follower subscribes to the store's push wake-ups ({@link Store.watch}) and claims at once when the
+   * lease is released or handed over (default `true`; ignored on stores without them, which only poll).
+   */
+  wakeOnPush?: boolean;
   /** Payload stored with the lease while this process leads. */
   data?: string;
   /** Clock (default: the system clock). */
@@ -35,7 +44,20 @@ export interface ElectorOptions {
    * not, so a process whose only work is an elector would otherwise exit at once. `false` leaves that to the caller.
    */
   keepAlive?: boolean;
+  /**
+   * Preferred leaders, for long-lived processes (prefer a region, or the newer version during a rollout). Omitted
+   * (default): preference plays no part. `true`: while it follows, this process asks the leader to hand over to it,
+   * by holding the request lease `<name>@prefer` (one more write per poll, only while it follows). `false`: this
+   * process yields to a preferred one: at each renewal while it leads it reads that request (one more read per
+   * renewal) and, when another contender holds it, hands over to that one ({@link Elector.handover}, window twice
+   * `retryEveryMs`), once per request (a requester that died is not handed the lease again). A preferred leader
+   * never yields. Give every process of a fleet `true` or `false`.
+   */
+  preferred?: boolean;
 }
+
+/** Suffix of the request lease a preferred contender holds (see {@link ElectorOptions.preferred}). */
+export const PREFER_REQUEST_SUFFIX = '@prefer';
 
 /** Why leadership was lost (the `reason` of a `lost` event). */
 export type LostReason = TermEndReason;
@@ -52,7 +74,8 @@ export type ElectorEvent =
   /**
    * This process lost leadership; `lead` is the term that ended (its signal has aborted). Reasons: `taken-over`
    * (a claim found another holder), `expired` (validity ran out before a renewal succeeded), `released` (this
-   * process released the lease), `stopped` ({@link Elector.stop}), `resigned` ({@link Elector.resign}).
+   * process released the lease), `stopped` ({@link Elector.stop}), `resigned` ({@link Elector.resign}),
+   * `handed-over` ({@link Elector.handover}).
    */
   | { type: 'lost'; reason: LostReason; lead?: LeadResult }
   /** As a follower, this process saw the leader change (or the lease fall vacant: `leader: null`). */
@@ -102,6 +125,18 @@ export class Elector {
   private readonly keepAlive: boolean;
   /** Lets the process exit again: set while started with `keepAlive`. */
   private letExit: (() => void) | undefined;
+  private readonly wakeOnPush: boolean;
+  /** Ends the subscription to the store's wake-ups: set while started on a store with `watch`. */
+  private unwatch: (() => void) | undefined;
+  /** A wake-up came while an attempt was in flight: claim again once it settles. */
+  private wakePending = false;
+  /** Wake-ups are ignored until then (monotonic ms): after a resign or a handover, this process stands aside. */
+  private pausedUntil = Number.NEGATIVE_INFINITY;
+  private readonly preferred: boolean | undefined;
+  /** The request this process last yielded to (holder and its request's token): never the same one twice. */
+  private yieldedTo: { holder: string; token: number } | undefined;
+  /** Whether this process may hold a request lease now (preferred, and asked while following). */
+  private requesting = false;
 
   constructor(store: Store, options: ElectorOptions) {
     this.store = checkStore(store);
@@ -112,6 +147,70 @@ export class Elector {
     this.retryEveryMs = checkDuration(options.retryEveryMs, 'retryEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
     this.minWriteIntervalMs = this.store.limits?.minWriteIntervalMs ?? 0;
     this.keepAlive = checkKeepAlive(options.keepAlive);
+    if (options.wakeOnPush !== undefined && typeof options.wakeOnPush !== 'boolean') {
+      throw new LeaseholdError('INVALID_OPTION', `wakeOnPush must be true or false (default true); got ${typeof options.wakeOnPush}`);
+    }
+    this.wakeOnPush = options.wakeOnPush ?? true;
+    if (options.preferred !== undefined && typeof options.preferred !== 'boolean') {
+      throw new LeaseholdError('INVALID_OPTION', `preferred must be true, false or omitted; got ${typeof options.preferred}`);
+    }
+    this.preferred = options.preferred;
+    if (this.preferred !== undefined && this.params.name.length + PREFER_REQUEST_SUFFIX.length > MAX_NAME_LENGTH) {
+      throw new LeaseholdError(
+        'INVALID_OPTION',
+        `with preferred set, name must be at most ${MAX_NAME_LENGTH - PREFER_REQUEST_SUFFIX.length} characters (the request is kept under name${PREFER_REQUEST_SUFFIX})`,
+      );
+    }
+  }
+
+  private get requestName(): string {
+    return `${this.params.name}${PREFER_REQUEST_SUFFIX}`;
+  }
+
+  /** A preferred follower asks the leader to hand over: it holds the request lease (renewed at each poll). */
+  private async request(): Promise<void> {
+    this.requesting = true;
+    try {
+      await tryLead(this.store, {
+        name: this.requestName,
+        holder: this.params.holder,
+        ttlMs: this.params.ttlMs,
+        maxClockSkewMs: this.params.maxClockSkewMs,
+        clock: this.clock,
+      });
+    } catch (error) {
+      this.emit({ type: 'error', error });
+    }
+  }
+
+  /** A preferred process that leads (or stops) withdraws its request. */
+  private async withdraw(): Promise<void> {
+    if (!this.requesting) return;
+    this.requesting = false;
+    try {
+      await release(this.store, { name: this.requestName, holder: this.params.holder, clock: this.clock });
+    } catch {
+      // The request runs out on its own (its ttl); a leader that reads it meanwhile hands over to this very process.
+    }
+  }
+
+  /**
+   * A leader that yields (`preferred: false`), after a renewal: hands over to the holder of the request lease, if
+   * another process holds it and this one has not yielded to that request before. True when it handed over.
+   */
+  private async yieldToPreferred(): Promise<boolean> {
+    let request: Awaited<ReturnType<typeof getLeader>>;
+    try {
+      request = await getLeader(this.store, this.requestName, { maxClockSkewMs: this.params.maxClockSkewMs, clock: this.clock });
+    } catch {
+      // Unreadable: no handover now (the next renewal asks again); the lease goes on as it was.
+      return false;
+    }
+    if (!request || request.holder === this.params.holder || !this.running || !this.term) return false;
+    if (this.yieldedTo?.holder === request.holder && this.yieldedTo.token === request.token) return false;
+    this.yieldedTo = { holder: request.holder, token: request.token };
+    await this.handOverNow(request.holder, this.retryEveryMs * 2, 0);
+    return true;
   }
 
   /** Adds a listener; returns a function that removes it. A listener that throws does not stop the election. */
@@ -144,6 +243,61 @@ export class Elector {
     if (this.running) return;
     this.running = true;
     if (this.keepAlive) this.letExit ??= holdProcessOpen();
+    this.subscribe();
+    this.schedule(0);
+  }
+
+  /** While standing aside: claims at once only if the lease is reserved for this process (a handover named it). */
+  private async claimIfNamed(): Promise<void> {
+    try {
+      const leader = await getLeader(this.store, this.params.name, { maxClockSkewMs: this.params.maxClockSkewMs, clock: this.clock });
+      if (leader?.holder !== this.params.holder || !this.running || this.term !== undefined) return;
+    } catch {
+      return; // The poll after the pause finds it.
+    }
+    this.pausedUntil = Number.NEGATIVE_INFINITY;
+    this.wake();
+  }
+
+  /** Subscribes to the store's wake-ups, if it has them (polling goes on regardless). */
+  private subscribe(): void {
+    const { watch } = this.store;
+    if (!this.wakeOnPush || typeof watch !== 'function' || this.unwatch) return;
+    try {
+      this.unwatch = watch.call(this.store, this.params.name, () => this.wake());
+    } catch (error) {
+      // A store that cannot subscribe leaves the poll as the only way: not an outage.
+      this.emit({ type: 'error', error });
+    }
+  }
+
+  private unsubscribe(): void {
+    const unwatch = this.unwatch;
+    this.unwatch = undefined;
+    this.wakePending = false;
+    try {
+      unwatch?.();
+    } catch {
+      // Unsubscribing is best effort.
+    }
+  }
+
+  /**
+   * A push said the lease may be vacant or handed over: a follower claims now rather than at its next poll. Never
+   * more than one claim in flight (a wake-up during one claims again once it settles); a leader ignores it (its
+   * renewal cadence stays as it is), and so does a process standing aside after a resign or a handover.
+   */
+  private wake(): void {
+    if (!this.running || this.stopping || this.term !== undefined) return;
+    if (this.clock.monotonic() < this.pausedUntil) {
+      // Standing aside, but a handover may have named this very process: claim if so (one read to find out).
+      void this.claimIfNamed();
+      return;
+    }
+    if (this.inFlight) {
+      this.wakePending = true;
+      return;
+    }
     this.schedule(0);
   }
 
@@ -170,6 +324,7 @@ export class Elector {
   private async doStop(giveBack: boolean): Promise<void> {
     this.running = false;
     this.clearTimer();
+    this.unsubscribe();
     await this.inFlight;
     const term = this.term;
     const won = term !== undefined || this.orphan !== undefined;
@@ -180,6 +335,7 @@ export class Elector {
     this.waiters.clear();
     try {
       if (won && giveBack) await this.giveBack();
+      await this.withdraw();
     } finally {
       // A restart queued meanwhile holds it again.
       this.letExit?.();
@@ -200,10 +356,63 @@ export class Elector {
     this.clearTimer();
     const term = this.term;
     this.term = undefined;
+    this.pausedUntil = this.clock.monotonic() + pauseMs;
     term?.end('resigned');
     if (term) await this.giveBack();
     this.schedule(pauseMs);
     return term !== undefined;
+  }
+
+  /**
+   * Hands leadership to a named successor (client-go's preferred leader, KEP-4355): ends this term (`lost` with
+   * reason `handed-over`), then writes the lease as reserved for `successor` for `windowMs` with a new term's token
+   * (see {@link handOver}). During the window every other contender is refused; the successor claims at once when
+   * the store pushes wake-ups (Postgres), otherwise at its next poll, and then leads with a full lease. If it does
+   * not claim within the window (it died), anyone may, this process included. The store itself refuses everyone but
+   * the successor during the window, so this process need not stand aside; `pauseMs` (default 0) makes it ignore
+   * wake-ups and skip claims for that long if wanted. It campaigns again at its next poll.
+   *
+   * `windowMs` defaults to twice `retryEveryMs`, so that a successor that is not woken still finds the reservation
+   * at its next poll. Returns `false` when this process was not leading (nothing written; it still pauses).
+   * Throws `INVALID_HOLDER` when `successor` is not a valid holder id or is this process's own.
+   * @example
+   * process.on('SIGTERM', async () => { await elector.handover('pod-b'); await elector.stop() })
+   */
+  async handover(successor: string, options: { windowMs?: number; pauseMs?: number } = {}): Promise<boolean> {
+    const windowMs = checkDuration(options?.windowMs, 'windowMs', this.retryEveryMs * 2, MAX_TTL_MS, 1);
+    const pauseMs = checkDuration(options?.pauseMs, 'pauseMs', 0, MAX_TTL_MS);
+    checkHolder(successor);
+    if (successor === this.params.holder) {
+      throw new LeaseholdError(
+        'INVALID_HOLDER',
+        `successor must be another contender's holder id (not this process's own, ${JSON.stringify(this.params.holder)}). Nothing was written`,
+      );
+    }
+    if (!this.running) return false;
+    await this.inFlight;
+    if (!this.running) return false;
+    return this.handOverNow(successor, windowMs, pauseMs);
+  }
+
+  /** The handover itself, with no attempt in flight (or from within the attempt that decided it). */
+  private async handOverNow(successor: string, windowMs: number, pauseMs: number): Promise<boolean> {
+    this.clearTimer();
+    const term = this.term;
+    this.term = undefined;
+    this.pausedUntil = this.clock.monotonic() + pauseMs;
+    term?.end('handed-over');
+    let handed = false;
+    if (term) {
+      try {
+        handed = await handOver(this.store, { name: this.params.name, holder: this.params.holder, successor, windowMs, clock: this.clock });
+      } catch (error) {
+        // Bad input was refused above; this is the store failing: the lease runs out on its own (fail closed).
+        this.emit({ type: 'error', error });
+      }
+    }
+    // The reservation refuses this process anyway until the window ends: no claim sooner than the next poll.
+    this.schedule(Math.max(pauseMs, this.retryEveryMs));
+    return handed;
   }
 
   /**
@@ -269,6 +478,11 @@ export class Elector {
       this.attemptTimer = undefined;
       this.inFlight = this.attempt().finally(() => {
         this.inFlight = undefined;
+        if (this.wakePending) {
+          // A wake-up came during that claim (which may have read the lease just before the release): once more now.
+          this.wakePending = false;
+          this.wake();
+        }
       });
     }, ms);
   }
@@ -316,11 +530,15 @@ export class Elector {
       if (this.term && !this.term.ended && this.term.token === result.token) {
         this.term.renew(result);
         this.emit({ type: 'renewed', lead: this.term.lead });
+        // At its renewal, a leader that yields hands over to a preferred contender that asked (it schedules on).
+        if (this.preferred === false && (await this.yieldToPreferred())) return;
       } else {
         // A different token: the store started a new term (the old one had lapsed there).
         this.term?.end('expired');
         this.startTerm(result);
+        if (this.preferred === true) await this.withdraw();
       }
+      if (!this.running) return;
       this.schedule(this.renewEveryMs);
       return;
     }
@@ -334,6 +552,11 @@ export class Elector {
       this.lastLeader = result.leader;
       this.lastToken = result.token;
       this.emit({ type: 'leader', leader: result.leader, token: result.token });
+    }
+    // A preferred follower asks the leader to hand over (it does at its next renewal, if it yields).
+    if (this.preferred === true && result.leader !== null && result.leader !== this.params.holder) {
+      await this.request();
+      if (!this.running) return;
     }
     // Up to 10% early, never late: a fleet's followers spread out instead of polling in lockstep,
     // and the failover bound (ttl + skew + retryEveryMs) still holds.

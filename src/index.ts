@@ -5,7 +5,7 @@
  * @module
  */
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
-export { Elector, type ElectorEvent, type ElectorOptions, type LostReason } from './elector.js';
+export { Elector, type ElectorEvent, type ElectorOptions, type LostReason, PREFER_REQUEST_SUFFIX } from './elector.js';
 export { isLeaseholdError, LeaseholdError, type LeaseholdErrorCode } from './errors.js';
 export { identityOf, storeIdentity } from './identity.js';
 export {
@@ -27,6 +27,8 @@ export {
   type ClaimPlan,
   type GetLeaderOptions,
   getLeader,
+  type HandOverOptions,
+  handOver,
   isLive,
   type LeaderInfo,
   type LeadResult,

@@ -17,6 +17,7 @@ import {
   describeValue,
   isValidVersion,
   MAX_CLOCK_SKEW_MS,
+  MAX_TTL_MS,
   MAX_VERSION_LENGTH,
 } from './options.js';
 import type { LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions } from './store.js';
@@ -797,6 +798,103 @@ export async function release(store: Store, options: ReleaseOptions): Promise<bo
   } catch (error) {
     const [record] = await recoverAmbiguous(s, name, version, error, bound);
     return released(record);
+  } finally {
+    bound.done();
+  }
+}
+
+/** Options of {@link handOver}. */
+export interface HandOverOptions {
+  /** Election name. */
+  name: string;
+  /** The holder handing over; nothing happens unless it holds the lease. */
+  holder: string;
+  /** The named successor: the only contender that may claim the lease during the window. Must differ from `holder`. */
+  successor: string;
+  /**
+   * How long the lease stays reserved for `successor`, in ms (at least 1, at most 7 days). Give it at least the
+   * successor's poll interval, so that it claims in time even when no push wakes it. Past the window, anyone may claim.
+   */
+  windowMs: number;
+  /** Clock (default: the system clock). */
+  clock?: Clock;
+  /** Id generator for write versions (default `crypto.randomUUID`). */
+  newVersion?: () => string;
+}
+
+/**
+ * Hands the lease to a named successor: ends this holder's term and writes the lease as held by `successor` for
+ * `windowMs`, with a new term's token (token + 1), so that every other contender is refused until the window ends
+ * and the successor's next claim, seen by the rule as a renewal of its own live lease, keeps that token and earns a
+ * full lease. If the successor does not claim within the window, the reservation runs out like any lease and anyone
+ * may claim. No store needs a rule of its own: it is one compare-and-swap ({@link Store.replace}) pinned to the
+ * state this holder last saw, so a late handover changes nothing newer; stores with {@link Store.watch} wake the
+ * successor at once (Postgres notifies in the same statement).
+ *
+ * As with {@link release}, every result of `holder` for `name` in this process stops leading the moment this is
+ * called, whatever the store answers. Returns true when this call handed the lease over; false when `holder` did
+ * not hold it (nothing written).
+ * @example
+ * await handOver(store, { name: 'singleton', holder: me, successor: 'pod-b', windowMs: 2_000 })
+ */
+export async function handOver(store: Store, options: HandOverOptions): Promise<boolean> {
+  const s = checkStore(store);
+  if (typeof options !== 'object' || options === null) {
+    throw new LeaseholdError('INVALID_OPTION', 'options must be an object like { name, holder, successor, windowMs }');
+  }
+  const name = checkName(options.name);
+  const holder = checkHolder(options.holder);
+  const successor = checkHolder(options.successor);
+  if (successor === holder) {
+    throw new LeaseholdError(
+      'INVALID_HOLDER',
+      `successor must name another contender than the holder handing over (both are ${JSON.stringify(holder)}); nothing was sent`,
+    );
+  }
+  if (options.windowMs === undefined) {
+    throw new LeaseholdError(
+      'INVALID_OPTION',
+      'windowMs is required: how long the lease stays reserved for the successor (e.g. its poll interval); nothing was sent',
+    );
+  }
+  const windowMs = checkDuration(options.windowMs, 'windowMs', 0, MAX_TTL_MS, 1);
+  const clock = checkClock(options.clock);
+  const version = newVersion(options.newVersion);
+  const clientNow = wallNow(clock);
+  monotonicNow(clock);
+  const id = identityOf(s);
+  const expectedVersion = seenVersions.get(id)?.get(seenKey(name, holder));
+  // From now on this holder gives the lease up (as release() does): its results here stop leading, whatever the answer.
+  endResults(id, name, holder);
+  setWarm(id, name, undefined);
+  const handed = (record: LeaseRecord | null) => {
+    const done = record !== null && record.version === version && record.holder === successor;
+    // The holder's last seen state is gone either way: a later release of its own must not touch the successor's.
+    rememberVersion(id, name, holder, null);
+    return done;
+  };
+  const bound = new CallBound(clock, s, storeTimeout(s), `handOver(${name})`);
+  try {
+    const { record } = await bound.run((o) => s.read(name, o));
+    if (record === null || record.holder !== holder) return false;
+    if (expectedVersion !== undefined && record.version !== expectedVersion) return false;
+    // A new term for the successor (token + 1, acquiredAt stamped now): every change of holder raises the token.
+    const write: LeaseWrite = { name, holder: successor, token: record.token + 1, acquiredAt: null, ttlMs: windowMs, version, data: null, clientNow };
+    const outcome = await bound.run((o) => s.replace(record.version, write, o));
+    if (!outcome.ok && outcome.current?.version === record.version && outcome.current.holder === holder) {
+      // The store refused the change of holder itself (an older store that does not take handovers) while this
+      // holder still holds the lease, unchanged: release it instead, so that it is not left held by a holder that
+      // no longer acts on it. Anyone may then claim; reported as not handed over.
+      const released = await bound.run((o) =>
+        s.replace(record.version, { ...write, holder: null, token: record.token, acquiredAt: record.acquiredAt, ttlMs: 0 }, o),
+      );
+      handed(released.ok ? released.record : released.current);
+      return false;
+    }
+    return handed(outcome.ok ? outcome.record : outcome.current);
+  } catch (error) {
+    const [record] = await recoverAmbiguous(s, name, version, error, bound);
+    return handed(record);
   } finally {
     bound.done();
   }

@@ -149,6 +149,15 @@ export interface Store {
    */
   claim?(request: ClaimRequest, options?: StoreCallOptions): Promise<{ record: LeaseRecord; now?: number }>;
   /**
+   * Optional push wake-ups (Postgres `LISTEN/NOTIFY`): calls `onChange` soon after the lease `name` may have fallen
+   * vacant or changed hands (a release, a handover), so that a follower claims at once instead of at its next poll.
+   * Best effort by contract: a wake-up may be lost (a dropped listening connection, a release by another tool) or
+   * spurious, and the core never depends on one: a wake-up only brings an ordinary claim forward, and polling stays
+   * the fallback (the only mechanism on stores without `watch`, e.g. DynamoDB). Returns a function that unsubscribes;
+   * must not throw, and must not call `onChange` synchronously.
+   */
+  watch?(name: string, onChange: () => void): () => void;
+  /**
    * Optional one-round-trip release: clears the holder (keeping the token) only if `holder` holds it (and,
    * with `options.expectedVersion`, only if the lease is still exactly that state), writing `version`.
    * Returns the record after the attempt, or `null` when none exists.

@@ -21,7 +21,9 @@ export type TermEndReason =
   /** The elector was stopped, or the job ended. */
   | 'stopped'
   /** The elector resigned (`elector.resign()`). */
-  | 'resigned';
+  | 'resigned'
+  /** The elector handed the lease to a named successor (`elector.handover()`). */
+  | 'handed-over';
 
 /**
  * A term: built from the result that won it; {@link LeadershipTerm.renew} with each renewal of the same term;

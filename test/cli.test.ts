@@ -18,7 +18,7 @@ import { RUN_HELP } from '../src/cli/run.js';
 import { INIT_HELP, RELEASE_HELP, STATUS_HELP } from '../src/cli/status.js';
 import { WATCH_HELP } from '../src/cli/watch.js';
 import { tryLead } from '../src/lead.js';
-import { PostgresStore } from '../src/stores/postgres.js';
+import { PostgresStore, postgresChannel } from '../src/stores/postgres.js';
 import { buildCli, groupAlive, jsonLines as json, ROOT, type Running, sleep, startCli, until } from './support/cli-process.js';
 
 const WORK = join(ROOT, '.tmp', `cli-${process.pid}`);
@@ -494,6 +494,31 @@ describe('leasehold watch in a real terminal (tmux)', () => {
     await until('the initial state', () => out.join('').includes('never claimed'));
     await tryLead(store, { name, holder: 'gamma', ttlMs: 5_000 });
     await until('the claim', () => out.join('').includes('claimed by gamma (token 1) until'));
+    process.kill(w.pid, 'SIGINT');
+    expect((await w.done).code).toBe(0);
+  });
+
+  it.concurrent('a release on Postgres is shown at once (LISTEN/NOTIFY), not at the next read a minute later', async () => {
+    const { name } = fresh('watch-push');
+    const lead = await tryLead(store, { name, holder: 'delta', ttlMs: 120_000 });
+    const w = start(['watch', name, '--interval', '60s']);
+    started.push(w);
+    const out: string[] = [];
+    w.child.stdout?.on('data', (c: Buffer) => out.push(c.toString()));
+    await until('the initial state', () => out.join('').includes('held by delta'), 20_000);
+    // The listening connection is taken when watch starts: wait until it is in place.
+    const listen = `LISTEN "${postgresChannel()}"`;
+    for (let i = 0; ; i++) {
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1', [listen]);
+      if (Number(rows[0]?.n) > 0) break;
+      if (i > 400) throw new Error('watch never listened');
+      await sleep(25);
+    }
+    const releasedAt = Date.now();
+    expect(await lead.release()).toBe(true);
+    // The interval is a minute: only the push can show it within this wait.
+    await until('the release', () => out.join('').includes('released by delta'), 20_000);
+    expect(Date.now() - releasedAt).toBeLessThan(30_000);
     process.kill(w.pid, 'SIGINT');
     expect((await w.done).code).toBe(0);
   });

@@ -37,7 +37,7 @@ const requestsTo = async (name: string) =>
   ((await (await worker().dispatchFetch(`http://worker.test/count?name=${encodeURIComponent(name)}`)).json()) as { requests: number }).requests;
 
 // The whole suite with its defaults, race case included (16 contenders × 20 rounds, truly concurrent requests).
-describeStoreConformance('durable-object (workerd)', () => ({ store: relayStore(worker()), clock: new ManualClock(), expire }));
+describeStoreConformance('durable-object (workerd)', () => ({ store: relayStore(worker()), clock: new ManualClock(), expire }), { handover: 'releases' });
 
 let n = 0;
 const fresh = (label: string) => `${label}-${Date.now().toString(36)}-${n++}`;
@@ -264,4 +264,99 @@ describe('fault simulation (durable-object in workerd)', () => {
   it('durable-object (generic path)', async (ctx) => {
     await runSimulations('durable-object-generic', genericOnly(relayStore(worker())), { path: 'generic', ctx });
   }, 60_000);
+});
+
+describe('push wake-ups from the Durable Object (it knows its waiters)', () => {
+  const relayCall = (store: ReturnType<typeof relayStore>) => (store as unknown as { call(op: string, args: unknown[]): Promise<unknown> }).call;
+
+  it('a long poll is answered by a release, and otherwise runs out with nothing changed', async () => {
+    const store = relayStore(worker());
+    const call = relayCall(store);
+    const name = fresh('wait');
+    await tryLead(store, { name, holder: 'a', ttlMs: 10_000 });
+    expect(await call('waitForChange', [name, 200])).toBe(false);
+    const began = Date.now();
+    let answered: unknown;
+    const waiting = call('waitForChange', [name, 20_000]).then((v) => {
+      answered = v;
+    });
+    // Claim and release until the poll is answered: whichever release comes after it reached the object wakes it.
+    while (answered === undefined && Date.now() - began < 10_000) {
+      await tryLead(store, { name, holder: 'a', ttlMs: 10_000 });
+      await release(store, { name, holder: 'a' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await waiting;
+    expect(answered).toBe(true);
+    // Well before the poll's own 20 s.
+    expect(Date.now() - began).toBeLessThan(10_000);
+  });
+
+  it('refuses a bad wait with a typed error', async () => {
+    const call = relayCall(relayStore(worker()));
+    for (const waitMs of [0, -1, 1.5, 30_001, 'soon']) {
+      await expect(call('waitForChange', [fresh('bad-wait'), waitMs])).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    }
+  });
+
+  it('three Electors on the object: a resign wakes the next leader well inside the poll interval', async () => {
+    const RETRY = 2_000;
+    const base = relayStore(worker());
+    const call = relayCall(base);
+    // The store's own watch loop, run here against the object through the relay (the signal cannot cross into workerd).
+    const watch = (name: string, onChange: () => void) => {
+      let stopped = false;
+      void (async () => {
+        while (!stopped) {
+          const changed = await call('waitForChange', [name, 1_000]).catch(() => false);
+          if (changed === true && !stopped) onChange();
+        }
+      })();
+      return () => {
+        stopped = true;
+      };
+    };
+    const store = Object.assign(base, { watch });
+    const name = fresh('do-resign');
+    const { Elector } = await import('../src/elector.js');
+    const electors = ['a', 'b', 'c'].map(
+      (holder) => new Elector(store, { name, holder, ttlMs: 6_000, maxClockSkewMs: 500, retryEveryMs: RETRY, keepAlive: false }),
+    );
+    const elected: { holder: string; t: number }[] = [];
+    electors.forEach((e, i) => {
+      e.on((ev) => {
+        if (ev.type === 'elected') elected.push({ holder: ['a', 'b', 'c'][i] as string, t: Date.now() });
+      });
+    });
+    try {
+      for (const e of electors) e.start();
+      const until = async (check: () => boolean) => {
+        const end = Date.now() + 15_000;
+        while (!check()) {
+          if (Date.now() > end) throw new Error('timed out');
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      };
+      await until(() => electors.filter((e) => e.isLeader()).length === 1);
+      // Let every follower's first long poll reach the object.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const rounds: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const leader = electors.find((e) => e.isLeader());
+        const before = elected.length;
+        const began = Date.now();
+        await leader?.resign({ pauseMs: RETRY * 2 });
+        await until(() => elected.length > before);
+        rounds.push((elected[elected.length - 1]?.t ?? Number.NaN) - began);
+        expect(electors.filter((e) => e.isLeader()).length).toBe(1);
+        // The resigner comes back, and every follower's long poll is in place again.
+        await new Promise((resolve) => setTimeout(resolve, RETRY * 2 + 1_200));
+      }
+      const median = [...rounds].sort((x, y) => x - y)[2] as number;
+      console.log(`[handover] durable object: resign → next leader ${rounds.join(', ')} ms (median ${median}; poll every ${RETRY} ms)`);
+      expect(median).toBeLessThan(RETRY / 4);
+    } finally {
+      await Promise.all(electors.map((e) => e.stop()));
+    }
+  }, 90_000);
 });

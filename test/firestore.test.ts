@@ -22,7 +22,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { Elector } from '../src/elector.js';
-import { getLeader, release, tryLead } from '../src/lead.js';
+import { getLeader, handOver, release, tryLead } from '../src/lead.js';
 import { type FirestoreLike, FirestoreStore } from '../src/stores/firestore.js';
 import { describeStoreConformance } from '../src/testing/index.js';
 import { EMULATOR_CONTENDERS, emulatorFirestore, expireOnEmulator } from './support/firestore-emulator.js';
@@ -245,6 +245,40 @@ if (googleHost) {
       expect(outcomes).toEqual(['refused 9']);
       expect(await release(x, { name, holder: 'a', clock })).toBe(false);
       expect(await getLeader(y, name, { clock })).toMatchObject({ holder: 'b', token: b.token });
+    });
+  });
+
+  describe("firestore (Google's emulator, gRPC): push wake-ups through a listener", () => {
+    it('a release and a handover wake a watcher; a renewal does not', async () => {
+      const name = `watch-${Date.now().toString(36)}`;
+      let wakes = 0;
+      const a = await tryLead(officialStore, { name, holder: 'a', ttlMs: 10_000 });
+      const off = officialStore.watch(name, () => {
+        wakes++;
+      });
+      try {
+        const until = async (what: string, check: () => boolean) => {
+          const end = Date.now() + 15_000;
+          while (!check()) {
+            if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        };
+        // The listener's first snapshot is in when a renewal's arrives after it: renew until the listener has seen two.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await tryLead(officialStore, { name, holder: 'a', ttlMs: 10_000 });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(wakes).toBe(0);
+        expect(await a.release()).toBe(true);
+        await until('the release to wake the watcher', () => wakes === 1);
+        const b = await tryLead(officialStore, { name, holder: 'b', ttlMs: 10_000 });
+        await until('the claim to wake the watcher', () => wakes === 2);
+        expect(b.isLeader).toBe(true);
+        expect(await handOver(officialStore, { name, holder: 'b', successor: 'c', windowMs: 10_000 })).toBe(true);
+        await until('the handover to wake the watcher', () => wakes === 3);
+      } finally {
+        off();
+      }
     });
   });
 } else {

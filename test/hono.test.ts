@@ -8,12 +8,14 @@
 import { Hono } from 'hono';
 import type { Miniflare } from 'miniflare';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../src/clock.js';
 import { Elector } from '../src/elector.js';
 import { LeaseholdError } from '../src/errors.js';
 import { createLeaseApp } from '../src/hono/index.js';
-import { tryLead } from '../src/lead.js';
+import { release, tryLead } from '../src/lead.js';
 import type { Store } from '../src/store.js';
 import { MemoryStore } from '../src/stores/memory.js';
+import { genericOnly } from '../src/testing/faults.js';
 import { startLeaseWorker } from './support/lease-miniflare.js';
 
 const ADMIN_TOKEN = `admin-${crypto.randomUUID()}`;
@@ -300,6 +302,39 @@ describe('createLeaseApp in-process (app.request)', () => {
   const SECRET_URL = 'postgres://app:hunter2-s3cret@db.internal:5432/leases';
   const quiet = () => vi.spyOn(console, 'error').mockImplementation(() => {});
   const logged = (spy: ReturnType<typeof quiet>) => spy.mock.calls.map((args) => args.map(String).join(' ')).join('\n');
+
+  it('GET /leases?wait= is a long poll on a store that pushes: a release answers it at once; elsewhere it answers at once', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock });
+    const app = createLeaseApp({ store, names: ['pushed'], clock });
+    await tryLead(store, { name: 'pushed', holder: 'x', ttlMs: 60_000, clock });
+    const first = await app.request('/leases');
+    expect(await first.json()).toMatchObject({ push: true, leases: [{ name: 'pushed', holder: 'x' }] });
+    let settled = false;
+    const waiting = Promise.resolve(app.request('/leases?wait=30000')).then((r) => {
+      settled = true;
+      return r;
+    });
+    // The manual clock never moves: only the push can answer it.
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    expect(settled).toBe(false);
+    await release(store, { name: 'pushed', holder: 'x', clock });
+    const answer = await waiting;
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ push: true, waited: true, leases: [{ name: 'pushed', holder: null }] });
+    for (const bad of ['', '-1', '1.5', '30001', 'soon']) {
+      const r = await app.request(`/leases?wait=${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect(await r.json(), bad).toMatchObject({ code: 'INVALID_OPTION' });
+    }
+    // A store without wake-ups (DynamoDB, Firestore, the Durable Object) answers at once: the page polls.
+    const polled: Store = { ...genericOnly(store) };
+    delete (polled as { watch?: unknown }).watch;
+    const plain = await createLeaseApp({ store: polled, names: ['pushed'], clock }).request('/leases?wait=30000');
+    const body = (await plain.json()) as Record<string, unknown>;
+    expect(body.push).toBeUndefined();
+    expect(body.waited).toBeUndefined();
+  });
 
   it('an option function that throws: 500 NOT_CONFIGURED with a generic message; the detail, masked, only in the log', async () => {
     const store = new MemoryStore();

@@ -22,7 +22,8 @@ change with --json).
 Options:
   --store <url>          The store (default: $LEASEHOLD_STORE): postgres://…, redis://…,
                          dynamodb://<table>?region=…, firestore://<project>/<collection>
-  --interval <duration>  How often to read each lease (default 1s; one read per lease and interval)
+  --interval <duration>  How often to read each lease (default 1s; one read per lease and interval). On
+                         Postgres a release or a handover is also shown at once (LISTEN/NOTIFY)
   --max-clock-skew <d>   Skew margin for DynamoDB (default 1s)
   --json                 One JSON object per change: the status fields plus { event, at }
   -h, --help             Show this help
@@ -178,11 +179,16 @@ export async function watchCommand(args: string[], env: NodeJS.ProcessEnv, stdou
     return await new Promise<number>((resolve) => {
       let stopped = false;
       let pollTimer: ReturnType<typeof setTimeout> | undefined;
+      let polling = false;
+      let pollAgain = false;
+      // Push wake-ups where the store has them (Postgres LISTEN/NOTIFY): a release or a handover is read at once.
+      const unwatch = names.map((name) => store.watch?.(name, () => pollNow()));
       let drawTimer: ReturnType<typeof setInterval> | undefined;
       const stop = () => {
         if (stopped) return;
         stopped = true;
         clearTimeout(pollTimer);
+        for (const off of unwatch) off?.();
         clearInterval(drawTimer);
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
@@ -209,7 +215,17 @@ export async function watchCommand(args: string[], env: NodeJS.ProcessEnv, stdou
         render();
         drawTimer = setInterval(render, 250);
       }
+      const pollNow = () => {
+        if (stopped) return;
+        if (polling) {
+          pollAgain = true;
+          return;
+        }
+        clearTimeout(pollTimer);
+        void poll();
+      };
       const poll = async () => {
+        polling = true;
         await Promise.all(
           names.map(async (name) => {
             try {
@@ -229,7 +245,14 @@ export async function watchCommand(args: string[], env: NodeJS.ProcessEnv, stdou
             }
           }),
         );
-        if (!stopped) pollTimer = setTimeout(poll, intervalMs);
+        polling = false;
+        if (stopped) return;
+        if (pollAgain) {
+          pollAgain = false;
+          pollNow();
+          return;
+        }
+        pollTimer = setTimeout(poll, intervalMs);
       };
       pollTimer = setTimeout(poll, intervalMs);
     });

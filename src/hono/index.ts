@@ -7,7 +7,7 @@
  * | route | answer |
  * | --- | --- |
  * | `GET /` | the live status page (HTML; its inline CSS and script run under a per-response CSP nonce); mounted, also at the mount path with a trailing slash |
- * | `GET /leases` | `{ now, leases: LeaseView[] }`; 503 if a read failed (those entries carry `error`) |
+ * | `GET /leases` | `{ now, leases: LeaseView[] }`; 503 if a read failed (those entries carry `error`). `?wait=<ms>` (at most 30 000): on a store with push wake-ups (Postgres), answers once a lease is released or handed over, or after `wait` (then `waited: true`); elsewhere at once. `push: true` says the store pushes |
  * | `GET /leases/:name` | a {@link LeaseView} |
  * | `GET /health` | {@link HealthReport}: 200 or 503 (see {@link HealthStatus}); its store read is bounded by `healthTimeoutMs` |
  * | `GET /jobs` | with `jobs`: `{ now, jobs: JobView[] }` (last run, next due, missed, overdue); 503 if a read failed |
@@ -47,6 +47,9 @@ export {
 /** A value given as is, or worked out per request (e.g. from a Worker's `c.env`). */
 // biome-ignore lint/suspicious/noExplicitAny: the app's bindings are the user's, of any shape.
 export type PerRequest<T> = T | ((c: Context<any>) => T);
+
+/** Longest `GET /leases?wait=` a client may ask for, in ms. */
+const MAX_WAIT_MS = 30_000;
 
 /** Options of {@link createLeaseApp}. */
 export interface LeaseAppOptions {
@@ -337,9 +340,45 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
   };
   if (pageOn) app.get('/', page);
 
-  /** `GET /leases` → `{ now, leases }`, every configured lease read in parallel; 503 if any read failed. */
+  /**
+   * `GET /leases` → `{ now, leases }`, every configured lease read in parallel; 503 if any read failed. With
+   * `?wait=<ms>` and a store that pushes wake-ups, a long poll: it waits until one of the leases is released or handed
+   * over (or `wait` ran out, or the client went away), then reads, and says `waited: true` (the status page then asks
+   * again at once instead of after its poll interval).
+   */
   app.get('/leases', async (c) => {
     const store = storeOf(c);
+    const waitText = c.req.query('wait');
+    let waited = false;
+    if (waitText !== undefined) {
+      const waitMs = Number(waitText);
+      if (waitText === '' || !Number.isInteger(waitMs) || waitMs < 0 || waitMs > MAX_WAIT_MS) {
+        return problem(
+          c,
+          400,
+          'INVALID_OPTION',
+          `wait must be a whole number of milliseconds from 0 to ${MAX_WAIT_MS}; got ${JSON.stringify(waitText.slice(0, 40))}`,
+        );
+      }
+      const { watch } = store;
+      if (typeof watch === 'function' && waitMs > 0) {
+        waited = true;
+        await new Promise<void>((resolve) => {
+          const offs: (() => void)[] = [];
+          const signal = c.req.raw.signal as AbortSignal | undefined;
+          let timer: unknown;
+          const done = () => {
+            clock.clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            for (const off of offs.splice(0)) off();
+            resolve();
+          };
+          for (const name of namesOf(c)) offs.push(watch.call(store, name, done));
+          timer = clock.setTimeout(done, waitMs);
+          signal?.addEventListener('abort', done, { once: true });
+        });
+      }
+    }
     let failed = false;
     const leases = await Promise.all(
       namesOf(c).map((name) =>
@@ -358,7 +397,9 @@ export function createLeaseApp(options: LeaseAppOptions): Hono {
         }),
       ),
     );
-    return c.json({ now: clock.now(), leases }, failed ? 503 : 200);
+    // `push`: this store pushes wake-ups, so the page may long-poll with `?wait=`.
+    const push = typeof store.watch === 'function';
+    return c.json({ now: clock.now(), leases, ...(push ? { push: true } : {}), ...(waited ? { waited: true } : {}) }, failed ? 503 : 200);
   });
 
   /** `GET /leases/:name` → a {@link LeaseView}. */

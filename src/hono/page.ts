@@ -80,7 +80,7 @@ const SCRIPT = `
   const base = location.pathname.endsWith('/') ? location.pathname : location.pathname + '/';
   const grid = document.getElementById('grid'), log = document.getElementById('log'), conn = document.getElementById('conn'), connText = document.getElementById('conn-text');
   const cards = new Map();
-  let offset = 0, lastOk = 0, failing = false;
+  let offset = 0, lastOk = 0, failing = false, pushed = false, waitedLast = false;
   const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
   const pad = (n) => String(n).padStart(2, '0');
   const clock = (ms) => { const d = new Date(ms); return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()); };
@@ -178,8 +178,11 @@ const SCRIPT = `
 
   async function poll() {
     try {
-      const r = await fetch(base + 'leases', { cache: 'no-store', headers: { accept: 'application/json' } });
+      // A long poll: a store that pushes (Postgres) answers as soon as a lease is released or handed over.
+      const r = await fetch(base + 'leases' + (pushed ? '?wait=' + cfg.pollMs : ''), { cache: 'no-store', headers: { accept: 'application/json' } });
       const body = await r.json();
+      pushed = body.push === true;
+      waitedLast = body.waited === true;
       if (typeof body.now === 'number') offset = body.now - Date.now();
       for (const l of body.leases || []) apply(l);
       let jobsOk = true;
@@ -196,7 +199,8 @@ const SCRIPT = `
       failing = true; conn.className = 'conn down'; if (!lastOk) connText.textContent = 'no answer from the server';
     }
     tick();
-    setTimeout(poll, cfg.pollMs);
+    // After a long poll, ask again at once (it waited already); otherwise after the poll interval.
+    setTimeout(poll, pushed && !failing && waitedLast ? 0 : cfg.pollMs);
   }
   for (const name of cfg.names.concat(cfg.jobs)) card(name);
   setInterval(tick, 200);

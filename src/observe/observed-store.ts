@@ -367,7 +367,9 @@ export function observeStore(store: Store, observers: readonly StoreObserver[], 
     );
   }
 
-  const { claim, releaseHolder } = inner;
+  const { claim, releaseHolder, watch } = inner;
+  // Wake-ups are not store calls to observe: passed through, so an instrumented store still pushes.
+  if (watch) observed.watch = (name: string, onChange: () => void) => watch.call(inner, name, onChange);
   if (claim) {
     observed.claim = (request: ClaimRequest, o?: StoreCallOptions) =>
       observe(

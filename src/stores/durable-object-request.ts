@@ -28,7 +28,12 @@ export type Operation =
   | { op: 'create'; write: LeaseWrite }
   | { op: 'replace'; expectedVersion: string; write: LeaseWrite }
   | { op: 'claim'; request: ClaimRequest }
-  | { op: 'release'; name: string; holder: string; version: string; expectedVersion?: string };
+  | { op: 'release'; name: string; holder: string; version: string; expectedVersion?: string }
+  /** A long poll: answered once the lease is released or handed over, or after `waitMs` (push wake-ups). */
+  | { op: 'wait'; name: string; waitMs: number };
+
+/** Longest wait a `wait` request may ask for, in ms. */
+export const MAX_WAIT_MS = 30_000;
 
 /** The codes a refusal carries (HTTP 400): the store rethrows them as a `LeaseholdError` with that code. */
 const REFUSAL_CODES: readonly LeaseholdErrorCode[] = ['INVALID_NAME', 'INVALID_HOLDER', 'INVALID_TTL', 'INVALID_OPTION'];
@@ -120,8 +125,15 @@ export function checkOperation(body: unknown): Operation {
       const expected = o.expectedVersion === undefined ? {} : { expectedVersion: version(o.expectedVersion, 'expectedVersion') };
       return { op: 'release', name: checkName(o.name), holder: checkHolder(o.holder), version: version(o.version, 'version'), ...expected };
     }
+    case 'wait': {
+      const waitMs = o.waitMs;
+      if (typeof waitMs !== 'number' || !Number.isInteger(waitMs) || waitMs < 1 || waitMs > MAX_WAIT_MS) {
+        throw refuse('INVALID_OPTION', `waitMs must be a whole number of milliseconds from 1 to ${MAX_WAIT_MS}; got ${describeValue(waitMs)}`);
+      }
+      return { op: 'wait', name: checkName(o.name), waitMs };
+    }
     default:
-      throw refuse('INVALID_OPTION', `unknown store operation ${describeValue(o.op)}: send read, create, replace, claim or release`);
+      throw refuse('INVALID_OPTION', `unknown store operation ${describeValue(o.op)}: send read, create, replace, claim, release or wait`);
   }
 }
 

@@ -148,6 +148,43 @@ export class DurableObjectStore implements Store {
     return { record: decodeRecord(answer.record, name), now: decodeNow(answer.now) };
   }
 
+  /**
+   * One long poll of the object of `name`: resolves `true` once the lease is released or handed over (through any
+   * store), `false` after `waitMs` (1 to 30 000, and below this store's `timeoutMs`). What {@link watch} loops on.
+   */
+  async waitForChange(name: string, waitMs: number, options?: StoreCallOptions): Promise<boolean> {
+    const answer = await this.call(name, { op: 'wait', name, waitMs }, options);
+    return answer.changed === true;
+  }
+
+  /**
+   * Push wake-ups ({@link Store.watch}): the object knows its waiters, so a long-lived caller (an `Elector`) keeps one
+   * long poll open per name ({@link waitForChange}, each shorter than `timeoutMs`) and is woken when the lease is
+   * released or handed over. A change between two polls, or while the object is unreachable (retried with a backoff),
+   * is not pushed: the Elector's poll finds it.
+   */
+  watch(name: string, onChange: () => void): () => void {
+    const controller = new AbortController();
+    const waitMs = Math.max(1, Math.min(25_000, this.timeoutMs - 1_000));
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const loop = async () => {
+      let backoffMs = 100;
+      while (!controller.signal.aborted) {
+        try {
+          const changed = await this.waitForChange(name, waitMs, { signal: controller.signal });
+          backoffMs = 100;
+          if (changed && !controller.signal.aborted) onChange();
+        } catch {
+          if (controller.signal.aborted) return;
+          await sleep(backoffMs);
+          backoffMs = Math.min(backoffMs * 2, 5_000);
+        }
+      }
+    };
+    void loop();
+    return () => controller.abort();
+  }
+
   /** One request to the object of `name`. Throws a plain `Error` on a transport failure (the core fails closed). */
   private async call(name: string, operation: Operation, options?: StoreCallOptions): Promise<Record<string, unknown>> {
     const id = this.namespace.idFromName(name) as never;
@@ -256,6 +293,8 @@ function decodeOutcome(answer: Record<string, unknown>, name: string): WriteOutc
 export class LeaseDurableObject {
   /** The object's state (storage); kept for subclasses. */
   protected readonly state: DurableObjectStateLike;
+  /** Long polls waiting for a release or a handover of this object's lease (in memory: a restart answers them). */
+  private readonly waiters = new Set<() => void>();
 
   constructor(state: DurableObjectStateLike, _env?: unknown) {
     this.state = state;
@@ -316,6 +355,25 @@ export class LeaseDurableObject {
     return { name, holder, token, acquiredAt: acquiredAt ?? now, expiresAt: now + ttlMs, version, data };
   }
 
+  /** Answers every waiting long poll: the lease was released or handed over. */
+  private wakeWaiters(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** A `wait` request: held until a release or a handover wakes it, or `waitMs` runs out. */
+  private wait(waitMs: number): Promise<object> {
+    return new Promise((resolve) => {
+      const done = (changed: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve({ changed, now: this.now() });
+      };
+      const wake = () => done(true);
+      const timer = setTimeout(() => done(false), waitMs);
+      this.waiters.add(wake);
+    });
+  }
+
   private async apply(o: Operation): Promise<object> {
     const current = await this.load();
     const now = this.now();
@@ -324,6 +382,8 @@ export class LeaseDurableObject {
     switch (o.op) {
       case 'read':
         return { record: current, now };
+      case 'wait':
+        return this.wait(o.waitMs);
       case 'create': {
         if (current !== null) return { ok: false, current, now };
         const w = o.write;
@@ -338,7 +398,10 @@ export class LeaseDurableObject {
         // caller that read it expired finds it so here too (the clock only moves on), so only a caller that never
         // read it meets this, and it is answered as a lost race.
         if (w.holder !== null && w.holder !== current.holder && current.holder !== null && now < current.expiresAt) return { ok: false, current, now };
-        return { ok: true, record: await this.store(this.stamp(w.name, w.holder, w.token, w.acquiredAt, w.ttlMs, w.version, w.data)), now };
+        const record = await this.store(this.stamp(w.name, w.holder, w.token, w.acquiredAt, w.ttlMs, w.version, w.data));
+        // A release through the generic path: the waiters claim at once.
+        if (w.holder !== current.holder) this.wakeWaiters();
+        return { ok: true, record, now };
       }
       case 'claim': {
         const r = o.request;
@@ -354,7 +417,9 @@ export class LeaseDurableObject {
           return { record: current, now };
         }
         // Keep the record and its token: the next holder's token must still be larger.
-        return { record: await this.store(this.stamp(o.name, null, current.token, current.acquiredAt, 0, o.version, null)), now };
+        const record = await this.store(this.stamp(o.name, null, current.token, current.acquiredAt, 0, o.version, null));
+        this.wakeWaiters();
+        return { record, now };
       }
     }
   }

@@ -37,9 +37,14 @@ export interface FirestoreSnapshotLike {
   data(): Record<string, unknown> | undefined;
 }
 
-/** The parts of a `DocumentReference` this store uses: `get`, `create` and a preconditioned `update`. */
+/**
+ * The parts of a `DocumentReference` this store uses: `get`, `create` and a preconditioned `update`; and
+ * `onSnapshot` where the SDK has it, for push wake-ups.
+ */
 export interface FirestoreDocumentLike {
   get(): Promise<FirestoreSnapshotLike>;
+  /** A listener (the official SDK's): wakes followers when the lease changes hands. Returns the unsubscribe function. */
+  onSnapshot?(onNext: (snapshot: FirestoreSnapshotLike) => void, onError: (error: Error) => void): () => void;
   create(data: Record<string, unknown>): Promise<{ readonly writeTime: FirestoreTimestampLike }>;
   update(
     data: Record<string, unknown>,
@@ -200,6 +205,54 @@ export class FirestoreStore implements Store {
     const record = recordFromFields(this.kind, name, { ...fields }, at);
     this.seen.remember(record, writeTime, sent);
     return { ok: true, record, now: at };
+  }
+
+  /**
+   * Push wake-ups ({@link Store.watch}) through a Firestore listener (`onSnapshot`, where the client has it):
+   * `onChange` runs when the lease changes hands (a release, a handover; a takeover too), not on a renewal. A
+   * listener that fails is opened again after a backoff (followers poll meanwhile). Without `onSnapshot` (a
+   * structural client without listeners), it never calls and followers poll.
+   */
+  watch(name: string, onChange: () => void): () => void {
+    const ref = this.doc(name);
+    if (typeof ref.onSnapshot !== 'function') return () => undefined;
+    let stopped = false;
+    let unsubscribe: (() => void) | undefined;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let backoffMs = 250;
+    // The holder the last snapshot showed (undefined before the first): only a change of holder wakes.
+    let seen: string | null | undefined;
+    const listen = () => {
+      if (stopped) return;
+      try {
+        unsubscribe = ref.onSnapshot?.(
+          (snapshot) => {
+            backoffMs = 250;
+            const holder = snapshot.exists ? ((snapshot.data()?.holder as string | null | undefined) ?? null) : null;
+            const changed = seen !== undefined && holder !== seen;
+            seen = holder;
+            if (changed && !stopped) onChange();
+          },
+          () => {
+            // The listener ended with an error: open it again later; a change meanwhile is found by the poll.
+            unsubscribe = undefined;
+            seen = undefined;
+            if (stopped) return;
+            retryTimer = setTimeout(listen, backoffMs);
+            backoffMs = Math.min(backoffMs * 2, 10_000);
+          },
+        );
+      } catch {
+        retryTimer = setTimeout(listen, backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 10_000);
+      }
+    };
+    listen();
+    return () => {
+      stopped = true;
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      unsubscribe?.();
+    };
   }
 
   /** One round trip for a renewal of a live lease this store wrote for its holder; otherwise read, then write. */

@@ -33,6 +33,7 @@ export class MemoryStore implements Store {
   readonly clockSource: 'store' | 'client';
   private readonly clock: Clock;
   private readonly leases = new Map<string, LeaseRecord>();
+  private readonly watchers = new Map<string, Set<() => void>>();
   /** What this process's memory of a lease is keyed by: this store (its leases are its own). */
   readonly identity: object = this;
 
@@ -89,7 +90,43 @@ export class MemoryStore implements Store {
     await yieldOnce();
     const current = this.leases.get(write.name);
     if (!current || current.version !== expectedVersion) return { ok: false, current: this.get(write.name), ...this.storeNow() };
-    return { ok: true, record: this.stamp(write, write.token, write.acquiredAt, write.holder), ...this.storeNow() };
+    const record = this.stamp(write, write.token, write.acquiredAt, write.holder);
+    // A release or a handover through the generic path: the lease changed hands.
+    if (write.holder !== current.holder) this.notify(write.name);
+    return { ok: true, record, ...this.storeNow() };
+  }
+
+  /**
+   * Push wake-ups ({@link Store.watch}): `onChange` runs (in a microtask) after each release or handover of `name`
+   * through this store. Returns a function that unsubscribes.
+   */
+  watch(name: string, onChange: () => void): () => void {
+    let set = this.watchers.get(name);
+    if (!set) {
+      set = new Set();
+      this.watchers.set(name, set);
+    }
+    const own = set;
+    const entry = () => onChange();
+    own.add(entry);
+    return () => {
+      own.delete(entry);
+      if (own.size === 0 && this.watchers.get(name) === own) this.watchers.delete(name);
+    };
+  }
+
+  private notify(name: string): void {
+    const set = this.watchers.get(name);
+    if (!set) return;
+    for (const fn of [...set]) {
+      queueMicrotask(() => {
+        try {
+          fn();
+        } catch {
+          // A watcher's failure is its own.
+        }
+      });
+    }
   }
 
   async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
@@ -126,6 +163,7 @@ export class MemoryStore implements Store {
       current.acquiredAt,
       null,
     );
+    this.notify(name);
     return { record, ...this.storeNow() };
   }
 }

@@ -11,6 +11,9 @@ import { isLeaseholdError, LeaseholdError } from '../errors.js';
 import { storeIdentity } from '../identity.js';
 import { checkStoreTimeout, describeValue } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../store.js';
+import { type ListenSource, type PostgresListenConnection, PostgresListener } from './postgres-notify.js';
+
+export type { PostgresListenConnection } from './postgres-notify.js';
 
 /**
  * Anything with `pg`'s `query(text, values)`: a `pg.Pool`, a `pg.Client`, `@neondatabase/serverless`, PGlite.
@@ -59,6 +62,19 @@ export interface PostgresStoreOptions {
    * `statement_timeout` if a query left behind must not run on.
    */
   timeoutMs?: number;
+  /**
+   * Push wake-ups (`LISTEN/NOTIFY`): a release or a handover notifies (in its own statement, no extra round trip),
+   * and a following `Elector` claims at once instead of at its next poll. Polling stays the fallback: a notification
+   * lost while the listening connection is down only costs the wait until the next poll.
+   * - `'auto'` (default): on when `pool` is a `pg.Pool` with room for it (`max` of 2 or more): one connection of the
+   *   pool per store table is held while any `Elector` of this process watches, taken on the first watch and closed
+   *   when the last one stops; on an error it is dropped and taken again with a backoff (give the pool an
+   *   `on('error')` listener, as for any `pg.Pool`). Off for anything else.
+   * - A connected `pg.Client` (or `PoolClient`) of your own: listened on, never closed by leasehold. Use this behind
+   *   PgBouncer in transaction mode (where `LISTEN` does not work): connect this one client to Postgres directly.
+   * - `false`: never listen; followers poll (releases still notify, which costs nothing when nobody listens).
+   */
+  listen?: boolean | 'auto' | PostgresListenConnection;
 }
 
 /** Default table name. */
@@ -168,6 +184,9 @@ BEGIN
   RETURNING ${record('t')} INTO result;
   IF result IS NULL THEN
     SELECT ${record('c')} INTO result FROM ${t} AS c WHERE c.name = p_name;
+  ELSE
+    -- Followers that LISTEN claim at once (delivered at commit; nobody listening costs nothing).
+    PERFORM pg_notify('${postgresChannel(options)}', p_name);
   END IF;
   RETURN result;
 END
@@ -226,6 +245,17 @@ function functionNames(options: { table?: string }): { claimName: string; releas
   if (table.length + '_release'.length > 63) return undefined;
   return { claimName: `"${table}_claim"`, releaseName: `"${table}_release"` };
 }
+
+/**
+ * The `NOTIFY` channel of a table: derived from its qualified name (so every process on the same table agrees),
+ * short enough for Postgres' 63-byte limit whatever the table is called.
+ */
+export function postgresChannel(options: { table?: string; schema?: string } = {}): string {
+  return `leasehold_${hash(qualifiedTable(options))}`;
+}
+
+/** One listener per pool and table in this process (keyed by the store's identity), shared by its stores. */
+const listeners = new WeakMap<object, PostgresListener>();
 
 function qualifiedTable(options: { table?: string; schema?: string }): string {
   const table = quoteIdentifier(options.table ?? DEFAULT_POSTGRES_TABLE, 'table');
@@ -325,6 +355,8 @@ export class PostgresStore implements Store {
    * Stores on another pool object, or naming the table once with and once without its schema, get another.
    */
   readonly identity: object;
+  /** Where push wake-ups listen, or `undefined` when they are off (see {@link PostgresStoreOptions.listen}). */
+  private readonly listenSource: ListenSource | undefined;
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null || typeof options.pool?.query !== 'function') {
@@ -346,6 +378,8 @@ export class PostgresStore implements Store {
     this.table = t;
     this.identity = storeIdentity(options.pool, `postgres table ${t}`);
     const fn = functionNames(this.options);
+    const channel = postgresChannel(this.options);
+    this.listenSource = listenSource(options.pool, options.listen);
     const inSchema = (name: string) => (this.options.schema === undefined ? name : `${quoteIdentifier(this.options.schema, 'schema')}.${name}`);
     this.useFunctions = fn !== undefined;
     // Create, or renew if mine and live (same term), or take over if released or expired by the server's clock
@@ -365,8 +399,12 @@ export class PostgresStore implements Store {
       create: statement(`INSERT INTO ${t} AS l (name, holder, token, acquired_at, expires_at, version, data)
         VALUES ($1, $2, $3, ${ACQUIRED('$4')}, ${TTL('$5')}, $6, $7)
         ON CONFLICT (name) DO NOTHING RETURNING ${RECORD('l')}`),
-      replace: statement(`UPDATE ${t} AS l SET holder = $2, token = $3, acquired_at = ${ACQUIRED('$4')}, expires_at = ${TTL('$5')}, version = $6, data = $7
-        WHERE l.name = $1 AND l.version = $8 RETURNING ${RECORD('l')}`),
+      // With $9, notifies listeners in the same statement (a release or a handover through the generic path).
+      replace: statement(`WITH done AS (
+          UPDATE ${t} AS l SET holder = $2, token = $3, acquired_at = ${ACQUIRED('$4')}, expires_at = ${TTL('$5')}, version = $6, data = $7
+          WHERE l.name = $1 AND l.version = $8 RETURNING ${RECORD('l')}
+        )
+        SELECT d.r, (SELECT pg_notify('${channel}', $1::text) WHERE $9::boolean) AS n FROM done AS d`),
       // The fused claim, inline (named, or where the claim function is absent): the same rule as the function in
       // one statement. When the statement's snapshot already shows another holder's live lease, the claim is refused
       // without an attempt, so a refused contender takes no row lock (contenders do not queue behind the holder's
@@ -389,7 +427,8 @@ export class PostgresStore implements Store {
           WHERE name = $1 AND holder = $2 AND ($4::text IS NULL OR version = $4::text)
           RETURNING holder, token, acquired_at, expires_at, version, data
         )
-        SELECT COALESCE((SELECT ${RECORD('d')} FROM done AS d), (SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1)) AS r`),
+        SELECT COALESCE((SELECT ${RECORD('d')} FROM done AS d), (SELECT ${RECORD('l')} FROM ${t} AS l WHERE l.name = $1)) AS r,
+          (SELECT pg_notify('${channel}', $1::text) FROM done) AS n`),
       claimFunction: fn && statement(`SELECT ${inSchema(fn.claimName)}($1, $2, $3, $4, $5, $6) AS r`),
       releaseFunction: fn && statement(`SELECT ${inSchema(fn.releaseName)}($1, $2, $3, $4) AS r`),
     };
@@ -520,7 +559,9 @@ export class PostgresStore implements Store {
   }
 
   async replace(expectedVersion: string, write: LeaseWrite): Promise<WriteOutcome> {
-    const values = [write.name, write.holder, write.token, write.acquiredAt, write.ttlMs, write.version, write.data, expectedVersion];
+    // A release or a new term (a handover) wakes followers; a renewal (acquiredAt kept) does not.
+    const notify = write.holder === null || write.acquiredAt === null;
+    const values = [write.name, write.holder, write.token, write.acquiredAt, write.ttlMs, write.version, write.data, expectedVersion, notify];
     return outcome(await this.query(this.sql.replace, values), write.name);
   }
 
@@ -552,6 +593,22 @@ export class PostgresStore implements Store {
     // transaction that committed after this statement's snapshot, so the reporting branch saw an older row (or
     // none). Read the current one. (The function's report reads with a fresh snapshot, under the row lock.)
     return this.current(request.name);
+  }
+
+  /**
+   * Push wake-ups ({@link Store.watch}): `onChange` runs soon after a release or a handover of `name` on this table,
+   * by any process, while the listening connection is up (see {@link PostgresStoreOptions.listen}). Returns a
+   * function that unsubscribes. Without listening (option off, or not a `pg.Pool`), it never calls and followers poll.
+   */
+  watch(name: string, onChange: () => void): () => void {
+    const source = this.listenSource;
+    if (!source) return () => undefined;
+    let listener = listeners.get(this.identity);
+    if (!listener) {
+      listener = new PostgresListener(source, postgresChannel(this.options));
+      listeners.set(this.identity, listener);
+    }
+    return listener.watch(name, onChange);
   }
 
   /** Whether claims and releases go to the functions (unnamed statements, functions installed). */
@@ -587,6 +644,33 @@ export class PostgresStore implements Store {
     const r = await this.call(this.sql.releaseFunction, this.sql.release, [name, holder, version, options?.expectedVersion ?? null]);
     return parseRecord(r, name) ?? { record: null };
   }
+}
+
+/** Where a store listens for pushes: the user's client, the pool (a `pg.Pool` with room), or nowhere. */
+function listenSource(pool: PostgresQueryable, listen: PostgresStoreOptions['listen']): ListenSource | undefined {
+  if (listen === false) return undefined;
+  if (listen === undefined || listen === true || listen === 'auto') {
+    const p = pool as unknown as { connect?: unknown; Client?: unknown; options?: { max?: unknown } };
+    // A pg.Pool (a pg.Client has connect() too, but it connects itself): one connection of it, if it has room.
+    const isPool = typeof p.connect === 'function' && typeof p.Client === 'function';
+    const max = typeof p.options?.max === 'number' ? p.options.max : 10;
+    if (isPool && max >= 2) return { pool: pool as unknown as { connect(): Promise<PostgresListenConnection> } };
+    if (listen === true) {
+      throw new LeaseholdError(
+        'INVALID_STORE',
+        'postgres store: listen: true needs a pg.Pool with max of 2 or more (one connection listens); pass a connected pg.Client as listen, or use listen: false',
+      );
+    }
+    return undefined;
+  }
+  const c = listen as Partial<PostgresListenConnection> | null;
+  if (typeof c !== 'object' || c === null || typeof c.query !== 'function' || typeof c.on !== 'function' || typeof c.removeListener !== 'function') {
+    throw new LeaseholdError(
+      'INVALID_STORE',
+      `postgres store: listen must be 'auto', true, false, or a connected pg.Client to LISTEN on; got ${describeValue(listen)}`,
+    );
+  }
+  return { client: listen as PostgresListenConnection };
 }
 
 /** The `r` column of the first row, if any. */

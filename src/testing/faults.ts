@@ -17,6 +17,8 @@ export function genericOnly(store: Store): Store {
     read: (name, options) => store.read(name, options),
     create: (write, options) => store.create(write, options),
     replace: (version, write, options) => store.replace(version, write, options),
+    // Wake-ups are not a fused path: kept, so the generic path is woken as the store's own callers are.
+    ...(store.watch ? { watch: (name: string, onChange: () => void) => (store.watch as NonNullable<Store['watch']>).call(store, name, onChange) } : {}),
   };
 }
 
@@ -121,7 +123,9 @@ export function withFaults(store: Store): FaultyStore {
     create: (w, o) => write('create', (late) => store.create(w, late ? undefined : o)),
     replace: (v, w, o) => write('replace', (late) => store.replace(v, w, late ? undefined : o)),
   };
-  const { claim, releaseHolder } = store;
+  const { claim, releaseHolder, watch } = store;
+  // Wake-ups pass through untouched: they are hints, and the faults under test are the writes'.
+  if (watch) wrapped.watch = (name, onChange) => watch.call(store, name, onChange);
   if (claim) wrapped.claim = (r, o) => write('claim', (late) => claim.call(store, r, late ? undefined : o));
   if (releaseHolder) {
     wrapped.releaseHolder = (n, h, v, c, o) =>

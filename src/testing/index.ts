@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../clock.js';
 import { isLeaseholdError } from '../errors.js';
 import { jobStatus, runExclusive } from '../jobs.js';
-import { getLeader, release, tryLead } from '../lead.js';
+import { getLeader, handOver, release, tryLead } from '../lead.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../options.js';
 import type { ClaimRequest, LeaseWrite, ReleaseCallOptions, Store, StoreCallOptions } from '../store.js';
 import { genericOnly, withFaults } from './faults.js';
@@ -43,6 +43,13 @@ export interface ConformanceOptions {
    * silently). `race`: the concurrent-contenders case, e.g. for an emulator without compare-and-swap isolation.
    */
   skip?: { race?: string };
+  /**
+   * How the store takes a handover (`handOver()`): `'reserves'` (default) writes the successor as holder for the
+   * window; `'releases'` is for a store that refuses any change of holder on a live lease (the Durable Object, whose
+   * guard against requests sent straight to its binding cannot tell a handover from a takeover): the case then checks
+   * that `handOver()` releases the lease instead and answers `false`.
+   */
+  handover?: 'reserves' | 'releases';
 }
 
 /** A test case's options in a message (JSON with bigints and functions shown, never throwing). */
@@ -184,6 +191,38 @@ export function describeStoreConformance(label: string, setup: () => Conformance
         const again = await tryLead(store, opts('b'));
         expect(again.isLeader).toBe(true);
         expect(again.token).toBeGreaterThan(b.token);
+      });
+
+      it('handOver reserves the lease for the named successor: others are refused, the successor leads with a larger token; past the window anyone may', async (ctx) => {
+        if (!(await fresh())) return ctx.skip('store has no fused claim');
+        const a = await tryLead(store, opts('a'));
+        expect(await handOver(store, { name, holder: 'b', successor: 'c', windowMs: TTL, clock: h.clock })).toBe(false);
+        expect(await getLeader(store, name, { clock: h.clock })).toMatchObject({ holder: 'a', token: a.token });
+        const reserves = (options.handover ?? 'reserves') === 'reserves';
+        expect(await handOver(store, { name, holder: 'a', successor: 'b', windowMs: TTL, clock: h.clock })).toBe(reserves);
+        // The moment it is called, the old holder's results stop leading.
+        expect(a.stillLeader()).toBe(false);
+        expect(a.signal.aborted).toBe(true);
+        if (!reserves) {
+          // Released instead: nobody holds it, the token is kept, and the next claim (anyone's) takes token + 1.
+          expect(await getLeader(store, name, { clock: h.clock })).toBeNull();
+          expect(await tryLead(store, opts('c'))).toMatchObject({ isLeader: true, token: a.token + 1 });
+          return;
+        }
+        // Reserved: neither a third contender nor the old holder gets it during the window.
+        expect(await tryLead(store, opts('c'))).toMatchObject({ isLeader: false, leader: 'b' });
+        expect(await tryLead(store, opts('a'))).toMatchObject({ isLeader: false, leader: 'b' });
+        const b = await tryLead(store, opts('b'));
+        expect(b.isLeader).toBe(true);
+        expect(b.token).toBe(a.token + 1);
+        expect(b.remainingMs()).toBe(TTL - SKEW);
+        // A successor that never claims: past the window the reservation is an expired lease, and anyone takes it.
+        expect(await handOver(store, { name, holder: 'b', successor: 'gone', windowMs: TTL, clock: h.clock })).toBe(true);
+        expect(await tryLead(store, opts('c'))).toMatchObject({ isLeader: false, leader: 'gone' });
+        await expire(name);
+        const c = await tryLead(store, opts('c'));
+        expect(c.isLeader).toBe(true);
+        expect(c.token).toBe(b.token + 2);
       });
 
       it('validity runs out on the monotonic clock, or earlier when the wall clock jumps', async (ctx) => {
