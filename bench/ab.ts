@@ -187,10 +187,26 @@ export async function dynamodbPairs(endpoint: string): Promise<{ pairs: Pairs; c
       },
     ],
     ['ddb-cycle-vs-dlc', { a: cycle, b: peer, check: checkCycle }],
-    ['ddb-cycle', { a: cycle, b: oneWrite, check: async () => (await checkFloor(), await checkCycle()) }],
+    [
+      'ddb-cycle',
+      {
+        a: cycle,
+        b: oneWrite,
+        check: async () => {
+          await checkFloor();
+          await checkCycle();
+        },
+      },
+    ],
     ['ddb-dlc', { a: peer, b: oneWrite, check: checkFloor }],
   ]);
-  return { pairs, close: async () => (dlc.destroy(), client.destroy()) };
+  return {
+    pairs,
+    close: async () => {
+      dlc.destroy();
+      client.destroy();
+    },
+  };
 }
 
 /** Runs `rows` (all of one engine) on `pairs`; returns what each measured. */

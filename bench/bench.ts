@@ -579,11 +579,12 @@ const abResults = new Map<string, ABMeasured>();
 async function waitForQuiet(): Promise<string> {
   const max = Number(process.env.BENCH_MAX_LOAD ?? 1.2);
   const waits = Number(process.env.BENCH_LOAD_WAITS ?? 5);
-  for (let i = 0; i < waits && loadavg()[0]! > max; i++) {
-    say(`load average ${loadavg()[0]!.toFixed(2)} is above ${max}: waiting a minute for a quieter machine (${i + 1}/${waits})`);
+  const load = () => loadavg()[0] ?? 0;
+  for (let i = 0; i < waits && load() > max; i++) {
+    say(`load average ${load().toFixed(2)} is above ${max}: waiting a minute for a quieter machine (${i + 1}/${waits})`);
     await new Promise((resolve) => setTimeout(resolve, 60_000));
   }
-  return loadavg()[0]!.toFixed(2);
+  return load().toFixed(2);
 }
 
 function abSummary(rows: ABRow[]): void {
