@@ -472,6 +472,10 @@ export class DynamoDBStore implements Store {
    * - **renew**: condition "mine and live"; keeps the token and the acquisition time. Sent when the store
    *   last saw this holder holding the lease (a warm elector), so a steady-state renewal is one request.
    *
+   * - **read first** when the store last saw another holder's live lease (a contender polling): one consistent
+   *   `GetItem` answers the refusal at a read's price; when it shows the lease claimable, the acquire follows
+   *   (two requests, once per change of holder this store did not see).
+   *
    * A refused attempt returns the current item (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so a
    * refused claim costs one request; where no item comes back, the store reads it (consistent read). When
    * the item shows that the other expression applies (a cold renewal by a holder id reused across
@@ -494,8 +498,16 @@ export class DynamoDBStore implements Store {
       }
       return left;
     };
-    const cached = this.seen.get(request.name);
-    let current: LeaseRecord | null | undefined = cached;
+    let current: LeaseRecord | null | undefined = this.seen.get(request.name);
+    if (current && planClaim('client', current, request.holder, undefined, request.clientNow, request.maxClockSkewMs).action === 'refuse') {
+      // A contender's poll: this store last saw another holder's live lease. A consistent read answers the refusal
+      // (one read unit, where a refused write costs a write unit, and a smaller request); only when it shows the
+      // lease claimable does the claim follow. The refusal is right as of the read, which saw that lease live.
+      current = (await this.readWithin(request.name, budget(), options)).record;
+      if (current && planClaim('client', current, request.holder, undefined, request.clientNow, request.maxClockSkewMs).action === 'refuse') {
+        return { record: current };
+      }
+    }
     for (let attempt = 0; attempt < MAX_CLAIM_WRITES; attempt++) {
       const plan = current === undefined ? undefined : planClaim('client', current, request.holder, undefined, request.clientNow, request.maxClockSkewMs);
       // Only an answer to this claim's own request may end it as refused: the cache merely picks the first try.
