@@ -210,6 +210,40 @@ describe('dynamodb store: requests per call', () => {
     t.client.destroy();
   });
 
+  it('a renewal, a release and a claim after its own release pinned to a known state send nothing back, and answer what the table holds', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    const name = fresh('known');
+    const s = new DynamoDBStore({ client: t.client, table });
+    const opts = { name, holder: 'a', ttlMs: TTL, maxClockSkewMs: SKEW, clock, data: 'x' };
+    const returned: unknown[] = [];
+    t.client.middlewareStack.add(
+      (next) => async (args) => {
+        returned.push((args.input as { ReturnValues?: string }).ReturnValues);
+        return next(args);
+      },
+      { step: 'initialize', name: 'returnValues' },
+    );
+    const agree = async (label: string, won: LeadResult) => {
+      const { record } = await store.read(name);
+      expect(record, label).toMatchObject({ holder: won.leader, token: won.token, version: expect.any(String), data: won.data });
+      expect(won.expiresAt, label).toBe(record?.expiresAt);
+    };
+    const first = await tryLead(s, opts);
+    await agree('claim', first);
+    clock.advance(1_000);
+    const renewed = await tryLead(s, opts);
+    expect(renewed).toMatchObject({ isLeader: true, token: first.token });
+    await agree('renewal', renewed);
+    expect(await release(s, { name, holder: 'a', clock })).toBe(true);
+    expect((await store.read(name)).record).toMatchObject({ holder: null, token: first.token, data: null });
+    const again = await tryLead(s, { ...opts, data: 'y' });
+    expect(again).toMatchObject({ isLeader: true, token: first.token + 1, data: 'y' });
+    await agree('claim after release', again);
+    expect(returned.filter((r) => r !== undefined)).toEqual(['ALL_NEW', 'NONE', 'NONE', 'NONE']);
+    t.client.destroy();
+  });
+
   it('tryLead by the same contender under contention stays one request per attempt: 12 contenders, one winner', async () => {
     const clock = new ManualClock();
     const t = tapped();
