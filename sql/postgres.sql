@@ -4,7 +4,7 @@
 DO $install$
 DECLARE
   s text := current_schema();
-  v text := 'leasehold schema 9cbf3ea6e7e2e3a8';
+  v text := 'leasehold schema 8a3ef492c3fdf424';
 BEGIN
   IF s IS NULL THEN
     RAISE EXCEPTION 'no schema has been selected to create in' USING ERRCODE = 'invalid_schema_name';
@@ -34,19 +34,20 @@ BEGIN
 DROP FUNCTION IF EXISTS %1$I."leasehold_leases_claim"(text, text, float8, text, text, boolean);
 CREATE OR REPLACE FUNCTION %1$I."leasehold_leases_claim"(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text, p_expected text)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
--- leasehold schema 9cbf3ea6e7e2e3a8: what a later install looks for to find this version installed.
+-- leasehold schema 8a3ef492c3fdf424: what a later install looks for to find this version installed.
 DECLARE
   result text;
 BEGIN
   IF p_expected IS NOT NULL THEN
     -- The caller last won this lease, at version p_expected: a plain conditional update of exactly that state (a
     -- renewal, or a new term if it lapsed meanwhile). No row: the lease changed since, and the claim below decides.
+    -- Answered as the inline renewal is: "<token> <server clock ms>", all the caller does not know already.
     UPDATE %1$I."leasehold_leases" AS t SET
       token = CASE WHEN t.expires_at > statement_timestamp() THEN t.token ELSE t.token + 1 END,
       acquired_at = CASE WHEN t.expires_at > statement_timestamp() THEN t.acquired_at ELSE statement_timestamp() END,
       expires_at = statement_timestamp() + p_ttl_ms::float8 * interval '1 millisecond', version = p_version, data = p_data
     WHERE t.name = p_name AND t.holder = p_holder AND t.version = p_expected
-    RETURNING json_build_array(t.holder, t.token, date_part('epoch', t.acquired_at) * 1000, date_part('epoch', t.expires_at) * 1000, t.version, t.data, date_part('epoch', statement_timestamp()) * 1000)::text INTO result;
+    RETURNING t.token || ' ' || date_part('epoch', statement_timestamp()) * 1000 INTO result;
     IF result IS NOT NULL THEN
       RETURN result;
     END IF;
@@ -75,7 +76,7 @@ END
 $fn$;
 CREATE OR REPLACE FUNCTION %1$I."leasehold_leases_release"(p_name text, p_holder text, p_version text, p_expected text)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
--- leasehold schema 9cbf3ea6e7e2e3a8: what a later install looks for to find this version installed.
+-- leasehold schema 8a3ef492c3fdf424: what a later install looks for to find this version installed.
 DECLARE
   result text;
 BEGIN

@@ -139,8 +139,9 @@ BEGIN
   IF p_expected IS NOT NULL THEN
     -- The caller last won this lease, at version p_expected: a plain conditional update of exactly that state (a
     -- renewal, or a new term if it lapsed meanwhile). No row: the lease changed since, and the claim below decides.
+    -- Answered as the inline renewal is: "<token> <server clock ms>", all the caller does not know already.
     ${renewalUpdate(t, 'p_ttl_ms', 'p_version', 'p_data', 'p_name', 'p_holder', 'p_expected')}
-    RETURNING ${record('t')} INTO result;
+    RETURNING t.token || ' ' || ${ms('statement_timestamp()')} INTO result;
     IF result IS NOT NULL THEN
       RETURN result;
     END IF;
@@ -609,13 +610,14 @@ export class PostgresStore implements Store {
       this.winners.delete(name);
     }
     const values = [name, holder, request.ttlMs, request.version, request.data];
-    // The function takes the hint as its last argument and makes the same conditional update first.
-    const parsed = parseRecord(
-      functions
-        ? await this.callFunction(this.sql.claimFunction as Statement, this.sql.claim, values, [...values, lean ? null : expected])
-        : await this.query(this.sql.claim, values),
-      name,
-    );
+    // The function takes the hint as its last argument and makes the same conditional update first, answering it
+    // as the inline renewal does; anything else it answers is the lease as JSON (an array).
+    const pass = functions && !lean ? expected : null;
+    const r = functions
+      ? await this.callFunction(this.sql.claimFunction as Statement, this.sql.claim, values, [...values, pass])
+      : await this.query(this.sql.claim, values);
+    if (pass !== null && typeof r === 'string' && r.charCodeAt(0) !== 91 /* [ */) return renewed(winner as Winner, request, r);
+    const parsed = parseRecord(r, name);
     if (parsed?.record) {
       const { record, now } = parsed;
       if (record.version === request.version) {
