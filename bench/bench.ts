@@ -144,7 +144,7 @@ async function postgres(url: string, bouncerUrl: string | undefined): Promise<vo
   sections.push({
     title: 'PostgreSQL (loopback, one connection)',
     intro:
-      'Floor: the conditional upsert one would write by hand for a lease (`INSERT … ON CONFLICT DO UPDATE … WHERE holder = me OR expired RETURNING`), prepared, on the same `pg` connection; it reports nothing when refused. The bare counter upsert (no condition) is shown for reference. *default* is `new PostgresStore({ pool })` on a `pg.Pool`: the claim as one named (prepared) inline statement, and for a holder the store saw win last (the renewal case) the same claim without the report of a refused claim; claims from nothing go to a table of their own, so the others stay as small as the floor’s. *prepare: false* is what a driver other than node-postgres, or PgBouncer < 1.21, gets. *no function, prepare: false* is the fallback where the functions were not installed, and what the default was before. npm `advisory-lock` opens a connection per lock, so it runs in its own rounds (second table).',
+      'Floor: the conditional upsert one would write by hand for a lease (`INSERT … ON CONFLICT DO UPDATE … WHERE holder = me OR expired RETURNING`), prepared, on the same `pg` connection; it reports nothing when refused. The bare counter upsert (no condition) is shown for reference. *default* is `new PostgresStore({ pool })` on a `pg.Pool`: the claim function called by a named (prepared) statement, and for a holder the store saw win last (the renewal case) a named conditional `UPDATE` of the state it won; claims from nothing go to a table of their own, so the others stay as small as the floor’s. *prepare: false* is what a driver other than node-postgres, or PgBouncer < 1.21, gets. *no function, prepare: false* is the fallback where the functions were not installed, and what the default was before. npm `advisory-lock` opens a connection per lock, so it runs in its own rounds (second table).',
     rows,
   });
   sections.push({ title: 'PostgreSQL, npm advisory-lock (its own rounds)', intro: 'The same floor, interleaved with npm `advisory-lock` only.', rows: arows });
@@ -454,7 +454,7 @@ async function dynamodb(endpoint: string): Promise<void> {
   sections.push({
     title: 'DynamoDB Local (the real AWS engine, loopback)',
     intro:
-      'Each leasehold case is divided by the raw SDK request(s) that do the same work through the same client: a renewal, a claim from nothing and a cold takeover by one `UpdateItem` shaped as the store sends it; a refused claim by an `UpdateItem` whose condition fails (`ConditionalCheckFailedException` with `ALL_OLD`); claim + release by two; `getLeader` by one consistent `GetItem`. The peers are divided by the raw acquire + release. dynamodb-lock-client counts its requests through its own (v2) SDK.',
+      'Each leasehold case is divided by the raw SDK request(s) that do the same work through the same client: a renewal, a claim from nothing and a cold takeover by one `UpdateItem` shaped as the store sends it; a refused claim by an `UpdateItem` whose condition fails (`ConditionalCheckFailedException` with `ALL_OLD`; leasehold’s refused case is a store that saw the lease live, so it reads); claim + release by two; `getLeader` by one consistent `GetItem`. The peers are divided by the raw acquire + release. dynamodb-lock-client counts its requests through its own (v2) SDK.',
     rows,
   });
   const r = new Map(ratios(rows).map((x) => [x.label, x]));
@@ -752,22 +752,27 @@ ${missedLine}
   builds those an order of magnitude more slowly); the default write version (\`crypto.randomUUID\`) is not
   re-checked; the per-process maps (versions seen, results that may lead) are updated in place. And the bench
   measures the built package (\`dist/\`), as users import it, not the sources through \`tsx\`.
-- **Postgres.** A holder the store saw win renews with the claim alone; a claim the statement's snapshot shows to be
-  refused makes no attempt, so it takes no row lock (the 16- and 64-contender rows under *Contention*); a refused claim is reported by a
-  \`COALESCE\` of two scalar subqueries, the second of which runs only when the claim wrote nothing (it was a
-  \`UNION ALL\` with \`NOT EXISTS\`); times are converted with float8 \`date_part\`, not numeric \`extract\`. What is
-  left of \`prepare: false\` is the server's: it parses and plans \`SELECT claim_fn(…)\` on every call (the floor is
-  prepared) and runs PL/pgSQL. Named statements avoid it: the default on node-postgres, and PgBouncer 1.21+ keeps them
-  in transaction mode (\`max_prepared_statements\`). Measured and dropped: eight result columns instead of one JSON
-  column (per-column parsing in \`pg\`), \`SET search_path\` on the functions (a per-call settings swap), the
-  function when named (slower than the named inline statement).
+- **Postgres.** A holder the store saw win renews with a plain conditional \`UPDATE … WHERE name AND holder AND
+  version\` of exactly the state it won: no speculative insertion (the upsert's index probe and conflict path), and
+  an answer of two numbers (token, server clock) instead of the lease as JSON, since the store knows the rest. A
+  claim is a call of the claim function (named on node-postgres), which answers a refusal with one read whose plan
+  is cached per connection, before any attempt: the inline statement always set up its insert, even to refuse.
+  With \`prepare: false\` the server parses and plans \`SELECT claim_fn(…)\` on every call (the floor is
+  prepared) and runs PL/pgSQL; the warm renewal inside it is the same conditional \`UPDATE\` with the same short
+  answer. Named statements avoid the parsing: the default on node-postgres, and PgBouncer 1.21+ keeps them in
+  transaction mode (\`max_prepared_statements\`). Measured and dropped: eight result columns instead of one text
+  column (per-column parsing in \`pg\`), \`SET search_path\` on the functions (a per-call settings swap), argument
+  casts on the function call.
 - **DynamoDB.** A request carrying an abort signal costs the SDK something on its own (the *with an abort signal*
   reference row: ×${abortSignalCost?.r50.toFixed(2)} of the floor's p50 and ×${abortSignalCost?.rcpu.toFixed(2)} of its CPU in this run; the SDK's retry
   step and HTTP handler each listen on it): leasehold passes one so that a request past the call's bound stops (tested: a silent
   endpoint's connections are closed at the bound). On the system clock that signal is the one real-time bound of the
-  request (no second controller and timer per request). A refused claim costs what the raw refused request costs:
-  the SDK builds \`ConditionalCheckFailedException\` either way. Medians on DynamoDB Local move by a few percent
-  between runs on a 2-core machine.
+  request (no second controller and timer per request). A contender whose store last saw another holder's live
+  lease polls with one consistent \`GetItem\` (a read unit; a refused \`UpdateItem\` costs a write unit and the
+  SDK's exception path), and claims when the read shows the lease claimable. A renewal, a release pinned to a state
+  the store saw, and a claim over its own release (a compare-and-swap on that version) ask for nothing back
+  (\`ReturnValues: NONE\`): the state after them is known. Medians on DynamoDB Local move by a few percent between
+  runs on a 2-core machine.
 
 ${sections.map((s) => `## ${s.title}\n\n${s.intro}\n\n${table(s.rows)}\n`).join('\n')}
 *library CPU ÷ floor CPU*: the process CPU a call takes beyond its floor's (the driver's own work), as a fraction of the floor's.
