@@ -191,6 +191,20 @@ describe('postgres store', () => {
     });
   }
 
+  it('stores of one identity (same pool and table) share what they saw won: renewals through either stay one conditional UPDATE', async () => {
+    const c = counting(true);
+    const one = new PostgresStore({ pool: c.queryable, table });
+    const two = new PostgresStore({ pool: c.queryable, table });
+    const name = `shared-${Date.now()}`;
+    expect(await tryLead(one, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+    for (const s of [two, one, two]) {
+      const before = c.count();
+      expect(await tryLead(s, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+      expect(c.count() - before).toBe(1);
+      expect(c.texts.at(-1)).toMatch(/^UPDATE/);
+    }
+  });
+
   it('the claim function renews a holder it saw win by a conditional update of that state, in one call whatever changed since', async () => {
     const c = counting();
     const counted = new PostgresStore({ pool: c.queryable, table });

@@ -302,6 +302,9 @@ interface Statement {
 
 const statement = (text: string): Statement => ({ text, name: `leasehold_${hash(text)}` });
 
+/** What the stores of each identity remember of the leases they saw won (see {@link PostgresStore}). */
+const winnersByIdentity = new WeakMap<object, Map<string, Winner>>();
+
 /** A lease this store saw a holder win: who, and what that write left (updated in place on each renewal). */
 interface Winner {
   readonly holder: string;
@@ -377,11 +380,11 @@ export class PostgresStore implements Store {
   /** pg's `query_timeout` for each statement (node-postgres only): {@link timeoutMs}. */
   private readonly queryTimeout: number | undefined;
   /**
-   * The holder each lease name was last won by through this store, and the version that win wrote (a hint: it only
+   * The holder each lease name was last won by through a store of this identity, and the version that win wrote (a hint: it only
    * picks the statement; the renewal it picks is conditional on exactly that version, so a stale hint costs one
    * statement more, never a wrong answer).
    */
-  private readonly winners = new Map<string, Winner>();
+  private readonly winners: Map<string, Winner>;
   /**
    * What this process's memory of a lease is keyed by: one object per pool and qualified table (`storeIdentity`).
    * Stores on another pool object, or naming the table once with and once without its schema, get another.
@@ -407,6 +410,14 @@ export class PostgresStore implements Store {
     const t = qualifiedTable(this.options);
     this.table = t;
     this.identity = storeIdentity(options.pool, `postgres table ${t}`);
+    // Shared by the stores of one identity (DESIGN rule "One identity per lease table"): a renewal through one leaves
+    // the version the next renewal through another is pinned to.
+    let winners = winnersByIdentity.get(this.identity);
+    if (!winners) {
+      winners = new Map();
+      winnersByIdentity.set(this.identity, winners);
+    }
+    this.winners = winners;
     const fn = functionNames(this.options);
     const inSchema = (name: string) => (this.options.schema === undefined ? name : `${quoteIdentifier(this.options.schema, 'schema')}.${name}`);
     this.useFunctions = fn !== undefined;
