@@ -144,7 +144,7 @@ async function postgres(url: string, bouncerUrl: string | undefined): Promise<vo
   sections.push({
     title: 'PostgreSQL (loopback, one connection)',
     intro:
-      'Floor: the conditional upsert one would write by hand for a lease (`INSERT … ON CONFLICT DO UPDATE … WHERE holder = me OR expired RETURNING`), prepared, on the same `pg` connection; it reports nothing when refused. The bare counter upsert (no condition) is shown for reference. *default* is `new PostgresStore({ pool })` on a `pg.Pool`: the claim function called by a named (prepared) statement, and for a holder the store saw win last (the renewal case) a named conditional `UPDATE` of the state it won; claims from nothing go to a table of their own, so the others stay as small as the floor’s. *prepare: false* is what a driver other than node-postgres, or PgBouncer < 1.21, gets. *no function, prepare: false* is the fallback where the functions were not installed, and what the default was before. npm `advisory-lock` opens a connection per lock, so it runs in its own rounds (second table).',
+      'Floor: the conditional upsert one would write by hand for a lease (`INSERT … ON CONFLICT DO UPDATE … WHERE holder = me OR expired RETURNING`), prepared, on the same `pg` connection; it reports nothing when refused. The bare counter upsert (no condition) is shown for reference. *default* is `new PostgresStore({ pool })` on a `pg.Pool`: the claim as one named (prepared) inline statement, the claim function (named) for a name the store saw refused (the refused case), and for a holder the store saw win last (the renewal case) a named conditional `UPDATE` of the state it won; claims from nothing go to a table of their own, so the others stay as small as the floor’s. *prepare: false* is what a driver other than node-postgres, or PgBouncer < 1.21, gets. *no function, prepare: false* is the fallback where the functions were not installed, and what the default was before. npm `advisory-lock` opens a connection per lock, so it runs in its own rounds (second table).',
     rows,
   });
   sections.push({ title: 'PostgreSQL, npm advisory-lock (its own rounds)', intro: 'The same floor, interleaved with npm `advisory-lock` only.', rows: arows });
@@ -755,8 +755,9 @@ ${missedLine}
 - **Postgres.** A holder the store saw win renews with a plain conditional \`UPDATE … WHERE name AND holder AND
   version\` of exactly the state it won: no speculative insertion (the upsert's index probe and conflict path), and
   an answer of two numbers (token, server clock) instead of the lease as JSON, since the store knows the rest. A
-  claim is a call of the claim function (named on node-postgres), which answers a refusal with one read whose plan
-  is cached per connection, before any attempt: the inline statement always set up its insert, even to refuse.
+  claim on a name the store saw refused by a live lease calls the claim function (named on node-postgres), which
+  answers a refusal with one read whose plan is cached per connection, before any attempt: the inline statement
+  always sets up its insert, even to refuse (other claims keep it: its one upsert is the cheaper way to win).
   With \`prepare: false\` the server parses and plans \`SELECT claim_fn(…)\` on every call (the floor is
   prepared) and runs PL/pgSQL; the warm renewal inside it is the same conditional \`UPDATE\` with the same short
   answer. Named statements avoid the parsing: the default on node-postgres, and PgBouncer 1.21+ keeps them in

@@ -304,6 +304,8 @@ const statement = (text: string): Statement => ({ text, name: `leasehold_${hash(
 
 /** What the stores of each identity remember of the leases they saw won (see {@link PostgresStore}). */
 const winnersByIdentity = new WeakMap<object, Map<string, Winner>>();
+/** The names each identity's stores saw refused by a live lease. */
+const contendedByIdentity = new WeakMap<object, Set<string>>();
 
 /** A lease this store saw a holder win: who, and what that write left (updated in place on each renewal). */
 interface Winner {
@@ -385,6 +387,8 @@ export class PostgresStore implements Store {
    * statement more, never a wrong answer).
    */
   private readonly winners: Map<string, Winner>;
+  /** Names whose last claim through a store of this identity was refused by a live lease (a hint: it picks the statement). */
+  private readonly contended: Set<string>;
   /**
    * What this process's memory of a lease is keyed by: one object per pool and qualified table (`storeIdentity`).
    * Stores on another pool object, or naming the table once with and once without its schema, get another.
@@ -418,6 +422,12 @@ export class PostgresStore implements Store {
       winnersByIdentity.set(this.identity, winners);
     }
     this.winners = winners;
+    let contended = contendedByIdentity.get(this.identity);
+    if (!contended) {
+      contended = new Set();
+      contendedByIdentity.set(this.identity, contended);
+    }
+    this.contended = contended;
     const fn = functionNames(this.options);
     const inSchema = (name: string) => (this.options.schema === undefined ? name : `${quoteIdentifier(this.options.schema, 'schema')}.${name}`);
     this.useFunctions = fn !== undefined;
@@ -608,10 +618,12 @@ export class PostgresStore implements Store {
     const { name, holder } = request;
     const winner = this.winners.get(name);
     const expected = winner !== undefined && winner.holder === holder ? winner.version : null;
-    // The claim function when installed, named or not: its refusal is one read with a plan cached per connection
-    // (measured cheaper than the inline statement's, which always sets up its insert). A warm holder's renewal is
-    // the plain UPDATE when named; unnamed, the function makes it (its plan is cached, the inline one is not).
-    const functions = this.sql.claimFunction !== undefined && this.useFunctions;
+    // Unnamed, the claim function (its plans are cached per connection; the inline statement's are not). Named, the
+    // function too for a name this store saw refused by a live lease (a contender polling): its refusal is one read
+    // before any attempt, measured cheaper than the inline statement's, which always sets up its insert; otherwise
+    // the inline statement, whose single upsert is the cheaper way to win. A warm holder's renewal is the plain
+    // UPDATE when named; unnamed, the function makes it.
+    const functions = this.sql.claimFunction !== undefined && this.useFunctions && (!this.prepared || this.contended.has(name));
     const lean = expected !== null && (this.prepared || !functions);
     if (lean) {
       // A warm holder: a plain conditional UPDATE of the state it won. A row back is this very write; none means
@@ -633,17 +645,31 @@ export class PostgresStore implements Store {
       const { record, now } = parsed;
       if (record.version === request.version) {
         this.won(name, record);
+        this.contended.delete(name);
         return { record, now };
       }
       // Another state than the one remembered: the remembered winner no longer holds it as it was won.
       if (winner !== undefined && winner.version !== record.version) this.winners.delete(name);
       const refusedByLiveHolder = record.holder !== null && record.holder !== holder && record.expiresAt > now;
-      if (refusedByLiveHolder) return { record, now };
+      if (refusedByLiveHolder) {
+        this.contend(name);
+        return { record, now };
+      }
     }
     // Only under a race, and only on the inline statement: the row that refused this claim was written by a
     // transaction that committed after this statement's snapshot, so the reporting branch saw an older row (or
     // none). Read the current one. (The function's report reads with a fresh snapshot, under the row lock.)
     return this.current(name);
+  }
+
+  /** Notes that a claim on `name` was refused by a live lease, so the next one starts with the refusal's read (bounded). */
+  private contend(name: string): void {
+    if (this.contended.has(name)) return;
+    this.contended.add(name);
+    if (this.contended.size > WINNERS_LIMIT) {
+      const oldest = this.contended.values().next();
+      if (!oldest.done) this.contended.delete(oldest.value);
+    }
   }
 
   /** Notes that `record`'s holder won `name` through this store, so its next claim may be the lean renewal (bounded). */
