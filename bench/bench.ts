@@ -696,6 +696,10 @@ async function main(): Promise<void> {
   const missedLine = missed.length
     ? `Missed in this run: ${missed.map((t) => `${t.what} at ${t.ratio.toFixed(2)} (target ${t.target})`).join('; ')}. Why, and what is left, below.`
     : 'Every target was met in this run.';
+  const loadNote =
+    Number(loadBefore) > Number(process.env.BENCH_MAX_LOAD ?? 1.2)
+      ? ` This run waited for a load average below ${process.env.BENCH_MAX_LOAD ?? 1.2} and did not get one (${loadBefore}): the Postgres A/B rows, whose round trips take tens of µs, moved by about ±0.1 between runs on this shared 2-core machine under such load; rerun one with \`npm run bench -- --ab <row>\` on a quiet machine.`
+      : '';
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
   const abTable = [
     '| row | A | B (floor) | p50 A ÷ p50 B | p99 A ÷ p99 B | median of paired rounds A ÷ B | requests / call A, B | target |',
@@ -743,7 +747,7 @@ ${abTable}
 
 ### How the targets are met, and what is left
 
-${missedLine}
+${missedLine}${loadNote}
 
 - **The library's own work** is measured alone in *The library alone* below, and as *library CPU* beside each case.
   What brought it down (each measured in this file's history): the call bound's abort signal is made only when a
