@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocument } from '@aws-sdk/lib-dynamodb';
@@ -17,42 +17,20 @@ import type { Store } from '../src/index.js';
 import { localClient, startDynamoDBLocal } from '../test/setup/dynamodb.js';
 import { startThrowawayPostgres } from '../test/setup/postgres.js';
 import { findPgBouncer, startPgBouncer } from '../test/support/pgbouncer.js';
+import { AB_ROWS, type ABRow, dynamodbPairs, postgresPairs, runRows } from './ab.js';
 import { latencyChart } from './chart.js';
-import { compare, type Measured, ratios, requests, throughput } from './measure.js';
+import { DynamoDBStore, expectLeader, lead, lib, MemoryStore, PostgresStore, say } from './harness.js';
+import { type ABMeasured, compare, type Measured, ratios, requests, throughput } from './measure.js';
 import { peerDynamoDBLockClient } from './peers.js';
 
-// What is measured is the built package (dist/, the tsc output users import; `npm run bench` builds it first), not
-// the sources through tsx, whose transform adds helpers to every function the library defines. Typed by the sources.
-const dist = (path: string) => import(new URL(`../dist/${path}`, import.meta.url).href);
-const { Elector, getLeader, ManualClock, release, tryLead } = (await dist('index.js')) as typeof import('../src/index.js');
-const { DynamoDBStore } = (await dist('stores/dynamodb.js')) as typeof import('../src/stores/dynamodb.js');
-const { MemoryStore } = (await dist('stores/memory.js')) as typeof import('../src/stores/memory.js');
-const { PostgresStore } = (await dist('stores/postgres.js')) as typeof import('../src/stores/postgres.js');
+const { Elector, getLeader, ManualClock, release, tryLead } = lib;
 
 // advisory-lock is CommonJS with `exports.default`.
 const advisoryLock = (createRequire(import.meta.url)('advisory-lock') as { default: typeof import('advisory-lock').default }).default;
 
 const SCALE = Number(process.env.BENCH_ROUNDS ?? 1);
-const say = (line: string) => process.stdout.write(`${line}\n`);
 const began = performance.now();
 const elapsed = () => `${((performance.now() - began) / 1000).toFixed(0)} s`;
-
-// Every pg request is one Client.query (a pool's too, and advisory-lock's own clients): count round trips there.
-const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  requests.n++;
-  return clientQuery.apply(this, args);
-} as typeof pg.Client.prototype.query;
-
-// The system clock, as users run it (an injected clock would also cost DynamoDB a second real-time timer per request).
-const lead = (store: Store, name: string, holder: string, ttlMs = 600_000) => tryLead(store, { name, holder, ttlMs });
-
-/** Checks before measuring that a case does what its label says (a renewal leads, a refused claim does not). */
-async function expectLeader(what: string, call: Promise<{ isLeader: boolean }>, leads: boolean): Promise<void> {
-  const { isLeader } = await call;
-  if (isLeader !== leads)
-    throw new Error(`bench: ${what} should ${leads ? '' : 'not '}lead, and it did${leads ? ' not' : ''}: the case would measure something else`);
-}
 
 interface Section {
   title: string;
@@ -166,23 +144,10 @@ async function postgres(url: string, bouncerUrl: string | undefined): Promise<vo
   sections.push({
     title: 'PostgreSQL (loopback, one connection)',
     intro:
-      'Floor: the conditional upsert one would write by hand for a lease (`INSERT … ON CONFLICT DO UPDATE … WHERE holder = me OR expired RETURNING`), prepared, on the same `pg` connection; it reports nothing when refused. The bare counter upsert (no condition) is shown for reference. *default* is `new PostgresStore({ pool })` on a `pg.Pool`: the claim as one named (prepared) inline statement, and for a holder the store saw win last (the renewal case) the same claim without the report of a refused claim; claims from nothing go to a table of their own, so the others stay as small as the floor’s. *prepare: false* is what a driver other than node-postgres, or PgBouncer < 1.21, gets. *no function, prepare: false* is the fallback where the functions were not installed, and what the default was before. npm `advisory-lock` opens a connection per lock, so it runs in its own rounds (second table).',
+      'Floor: the conditional upsert one would write by hand for a lease (`INSERT … ON CONFLICT DO UPDATE … WHERE holder = me OR expired RETURNING`), prepared, on the same `pg` connection; it reports nothing when refused. The bare counter upsert (no condition) is shown for reference. *default* is `new PostgresStore({ pool })` on a `pg.Pool`: the claim as one named (prepared) inline statement, the claim function (named) for a name the store saw refused (the refused case), and for a holder the store saw win last (the renewal case) a named conditional `UPDATE` of the state it won; claims from nothing go to a table of their own, so the others stay as small as the floor’s. *prepare: false* is what a driver other than node-postgres, or PgBouncer < 1.21, gets. *no function, prepare: false* is the fallback where the functions were not installed, and what the default was before. npm `advisory-lock` opens a connection per lock, so it runs in its own rounds (second table).',
     rows,
   });
   sections.push({ title: 'PostgreSQL, npm advisory-lock (its own rounds)', intro: 'The same floor, interleaved with npm `advisory-lock` only.', rows: arows });
-  const r = new Map(ratios(rows).map((x) => [x.label, x]));
-  targets.push({ what: 'Postgres default, renew (p50 ÷ floor)', ratio: r.get('tryLead renew (default)')?.r50 ?? Number.NaN, target: 1.1 });
-  targets.push({ what: 'Postgres default, refused (p50 ÷ floor)', ratio: r.get('tryLead refused (default)')?.r50 ?? Number.NaN, target: 1.1 });
-  targets.push({
-    what: 'Postgres prepare: false, renew (p50 ÷ floor)',
-    ratio: r.get('tryLead renew, prepare: false (function call)')?.r50 ?? Number.NaN,
-    target: 1.3,
-  });
-  targets.push({
-    what: 'Postgres prepare: false, refused (p50 ÷ floor)',
-    ratio: r.get('tryLead refused, prepare: false (function call)')?.r50 ?? Number.NaN,
-    target: 1.3,
-  });
   await hotLoop('PostgreSQL', store, rows[0]?.p50 ?? Number.NaN);
 
   if (bouncerUrl) {
@@ -489,7 +454,7 @@ async function dynamodb(endpoint: string): Promise<void> {
   sections.push({
     title: 'DynamoDB Local (the real AWS engine, loopback)',
     intro:
-      'Each leasehold case is divided by the raw SDK request(s) that do the same work through the same client: a renewal, a claim from nothing and a cold takeover by one `UpdateItem` shaped as the store sends it; a refused claim by an `UpdateItem` whose condition fails (`ConditionalCheckFailedException` with `ALL_OLD`); claim + release by two; `getLeader` by one consistent `GetItem`. The peers are divided by the raw acquire + release. dynamodb-lock-client counts its requests through its own (v2) SDK.',
+      'Each leasehold case is divided by the raw SDK request(s) that do the same work through the same client: a renewal, a claim from nothing and a cold takeover by one `UpdateItem` shaped as the store sends it; a refused claim by an `UpdateItem` whose condition fails (`ConditionalCheckFailedException` with `ALL_OLD`; leasehold’s refused case is a store that saw the lease live, so it reads); claim + release by two; `getLeader` by one consistent `GetItem`. The peers are divided by the raw acquire + release. dynamodb-lock-client counts its requests through its own (v2) SDK.',
     rows,
   });
   const r = new Map(ratios(rows).map((x) => [x.label, x]));
@@ -501,7 +466,7 @@ async function dynamodb(endpoint: string): Promise<void> {
     'tryLead claim from nothing',
     'tryLead takeover of an expired lease, cold store',
   ]) {
-    targets.push({ what: `DynamoDB ${label} (p50 ÷ matching raw)`, ratio: r.get(label)?.r50 ?? Number.NaN, target: 1.1 });
+    targets.push({ what: `group: DynamoDB ${label} (p50 ÷ matching raw)`, ratio: r.get(label)?.r50 ?? Number.NaN, target: 1.1 });
   }
   await hotLoop('DynamoDB Local', ddb, rows[0]?.p50 ?? Number.NaN);
   await contention('DynamoDB Local', ddb, (name, holder) => rawAcquire(name, holder));
@@ -596,7 +561,73 @@ function table(rows: Measured[]): string {
   ].join('\n');
 }
 
+/** `--ab <row>` or BENCH_AB: rerun that one A/B row only (BENCHMARKS.md is left as it is). */
+function abOnly(): string | undefined {
+  const at = process.argv.indexOf('--ab');
+  if (at >= 0) return process.argv[at + 1] ?? '';
+  const inline = process.argv.find((a) => a.startsWith('--ab='));
+  return inline !== undefined ? inline.slice('--ab='.length) : process.env.BENCH_AB;
+}
+const AB_ROUNDS = Math.ceil(Number(process.env.BENCH_AB_ROUNDS ?? 1500 * SCALE));
+const AB_WARMUP = Math.ceil(Number(process.env.BENCH_AB_WARMUP ?? 200 * SCALE));
+const abResults = new Map<string, ABMeasured>();
+
+/**
+ * A benchmark wants a quiet machine: while the 1-minute load average is above BENCH_MAX_LOAD (default 1.2), wait a
+ * minute, up to BENCH_LOAD_WAITS times (default 5), then measure anyway. The load is reported with the figures.
+ */
+async function waitForQuiet(): Promise<string> {
+  const max = Number(process.env.BENCH_MAX_LOAD ?? 1.2);
+  const waits = Number(process.env.BENCH_LOAD_WAITS ?? 5);
+  const load = () => loadavg()[0] ?? 0;
+  for (let i = 0; i < waits && load() > max; i++) {
+    say(`load average ${load().toFixed(2)} is above ${max}: waiting a minute for a quieter machine (${i + 1}/${waits})`);
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+  }
+  return load().toFixed(2);
+}
+
+function abSummary(rows: ABRow[]): void {
+  say(`\nA/B summary (${AB_ROUNDS} rounds after ${AB_WARMUP} warm-up rounds; p50 A ÷ p50 B)`);
+  for (const row of rows) {
+    const m = abResults.get(row.id);
+    if (!m) continue;
+    const verdict = row.target === undefined ? '' : `  (target ≤ ${row.target}: ${m.r50 <= row.target ? 'met' : 'MISSED'})`;
+    say(`  ${row.id.padEnd(22)} ×${m.r50.toFixed(3)} p50, ×${m.r99.toFixed(2)} p99, ×${m.paired.toFixed(3)} paired${verdict}`);
+  }
+}
+
+async function onlyOneRow(id: string): Promise<void> {
+  const row = AB_ROWS.find((r) => r.id === id);
+  if (!row) throw new Error(`no A/B row ${JSON.stringify(id)}; the rows are: ${AB_ROWS.map((r) => r.id).join(', ')}`);
+  const load = await waitForQuiet();
+  say(`A/B row ${row.id}: ${row.what} ÷ ${row.vs} (load average ${load})`);
+  if (row.engine === 'postgres') {
+    const server = await startThrowawayPostgres();
+    try {
+      const { pairs, close } = await postgresPairs(server.url);
+      for (const [k, v] of await runRows([row], pairs, AB_ROUNDS, AB_WARMUP)) abResults.set(k, v);
+      await close();
+    } finally {
+      server.stop();
+    }
+  } else {
+    const dynamo = await startDynamoDBLocal();
+    try {
+      const { pairs, close } = await dynamodbPairs(dynamo.endpoint);
+      for (const [k, v] of await runRows([row], pairs, AB_ROUNDS, AB_WARMUP)) abResults.set(k, v);
+      await close();
+    } finally {
+      await dynamo.stop();
+    }
+  }
+  abSummary([row]);
+}
+
 async function main(): Promise<void> {
+  const one = abOnly();
+  if (one !== undefined) return onlyOneRow(one);
+  const loadBefore = await waitForQuiet();
   say('starting a throwaway PostgreSQL cluster (loopback)…');
   const pgServer = await startThrowawayPostgres();
   let bouncer: Awaited<ReturnType<typeof startPgBouncer>> | undefined;
@@ -607,6 +638,16 @@ async function main(): Promise<void> {
     await v.connect();
     pgVersion = String((await v.query('SHOW server_version')).rows[0]?.server_version ?? '');
     await v.end();
+    // The A/B rows first, on a fresh engine, then the group.
+    const { pairs, close } = await postgresPairs(pgServer.url);
+    for (const [k, v] of await runRows(
+      AB_ROWS.filter((r) => r.engine === 'postgres'),
+      pairs,
+      AB_ROUNDS,
+      AB_WARMUP,
+    ))
+      abResults.set(k, v);
+    await close();
     await postgres(pgServer.url, bouncer?.url);
   } finally {
     await bouncer?.stop();
@@ -615,6 +656,15 @@ async function main(): Promise<void> {
   say(`\nstarting DynamoDB Local (the real AWS engine, on Java)… [${elapsed()}]`);
   const dynamo = await startDynamoDBLocal();
   try {
+    const { pairs, close } = await dynamodbPairs(dynamo.endpoint);
+    for (const [k, v] of await runRows(
+      AB_ROWS.filter((r) => r.engine === 'dynamodb'),
+      pairs,
+      AB_ROUNDS,
+      AB_WARMUP,
+    ))
+      abResults.set(k, v);
+    await close();
     await dynamodb(dynamo.endpoint);
   } finally {
     await dynamo.stop();
@@ -634,19 +684,45 @@ async function main(): Promise<void> {
   const versions = ['pg', '@aws-sdk/client-dynamodb', 'aws-sdk', 'dynamodb-lock-client', '@deliveryhero/dynamodb-lock', 'advisory-lock', 'esbuild']
     .map(pkg)
     .join(', ');
-  const verdict = targets.map((t) => `| ${t.what} | ${t.ratio.toFixed(2)} | ≤ ${t.target} | ${t.ratio <= t.target ? 'met' : '**missed**'} |`);
-  const missed = targets.filter((t) => !(t.ratio <= t.target));
+  const loadAfter = loadavg()[0]?.toFixed(2) ?? '?';
+  const abTargets = AB_ROWS.filter((r) => r.target !== undefined).map((r) => ({
+    what: `A/B ${r.id}: ${r.what} ÷ ${r.vs} (p50)`,
+    ratio: abResults.get(r.id)?.r50 ?? Number.NaN,
+    target: r.target as number,
+  }));
+  const all = [...abTargets, ...targets];
+  const verdict = all.map((t) => `| ${t.what} | ${t.ratio.toFixed(2)} | ≤ ${t.target} | ${t.ratio <= t.target ? 'met' : '**missed**'} |`);
+  const missed = all.filter((t) => !(t.ratio <= t.target));
   const missedLine = missed.length
     ? `Missed in this run: ${missed.map((t) => `${t.what} at ${t.ratio.toFixed(2)} (target ${t.target})`).join('; ')}. Why, and what is left, below.`
     : 'Every target was met in this run.';
+  const loadNote =
+    Number(loadBefore) > Number(process.env.BENCH_MAX_LOAD ?? 1.2)
+      ? ` This run waited for a load average below ${process.env.BENCH_MAX_LOAD ?? 1.2} and did not get one (${loadBefore}): the Postgres A/B rows, whose round trips take tens of µs, moved by about ±0.1 between runs on this shared 2-core machine under such load; rerun one with \`npm run bench -- --ab <row>\` on a quiet machine.`
+      : '';
+  const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+  const abTable = [
+    '| row | A | B (floor) | p50 A ÷ p50 B | p99 A ÷ p99 B | median of paired rounds A ÷ B | requests / call A, B | target |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...AB_ROWS.map((r) => {
+      const m = abResults.get(r.id);
+      if (!m) return `| \`${r.id}\` | ${r.what} | ${r.vs} | – | – | – | – | ${r.target ?? ''} |`;
+      const t = r.target === undefined ? '' : `≤ ${r.target}${m.r50 <= r.target ? '' : ' **missed**'}`;
+      return `| \`${r.id}\` | ${r.what} | ${r.vs} | ${m.r50.toFixed(3)} | ${fmt(m.r99)} | ${m.paired.toFixed(3)} | ${m.a.requests.toFixed(2)}, ${m.b.requests.toFixed(2)} | ${t} |`;
+    }),
+  ].join('\n');
   const md = `# Benchmarks
 
 Generated by \`npm run bench\` (this file and [bench/latency.svg](bench/latency.svg); \`BENCH_ROUNDS=2\` doubles the samples).
-Every figure is a **ratio** to a floor measured in the same run, with the cases of a group interleaved (one call of
-each per round, rotating order, medians after warm-up rounds), so warm-up and drift hit floors and cases alike.
+Every figure is a **ratio** to a floor measured in the same run. The targets are judged on **A/B rows**: leasehold and
+its floor alone, alternating (A B, then B A, …), ${AB_WARMUP} warm-up rounds then ${AB_ROWS.length ? AB_ROUNDS : 0} measured, one connection (one client);
+\`npm run bench -- --ab <row>\` reruns one row. The **group tables** below interleave many cases per round (rotating
+order, medians after warm-up rounds), which puts every statement's cache traffic on every case and pulls ratios
+toward 1: read them for the comparison between cases, and the A/B rows for what leasehold costs over its floor.
 All traffic is on loopback. Absolute times depend on the machine and are not given.
 
 Last run: ${new Date().toISOString().slice(0, 10)}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version};
+1-minute load average ${loadBefore} at the start, ${loadAfter} at the end (the machine is shared);
 PostgreSQL ${pgVersion} (throwaway cluster, fsync off)${bouncer ? `, ${bouncer.version}` : ''}; DynamoDB Local (amplify-dynamodb-simulator 2.9.30); ${versions}.
 Took ${elapsed()}.
 
@@ -656,9 +732,22 @@ Took ${elapsed()}.
 | --- | ---: | ---: | --- |
 ${verdict.join('\n')}
 
+## A/B rows: leasehold against one floor
+
+Postgres: one \`pg.Pool\` of one connection for both sides. The floor is the upsert one writes by hand for a lease,
+prepared (named): \`INSERT … ON CONFLICT (name) DO UPDATE SET … WHERE holder = me OR expired RETURNING *\`, on a
+table of the same shape; *refused* is the same upsert by another holder while the lease is live (no row back).
+DynamoDB: one client for both sides. The floor is the least a conditional lease write can be: \`UpdateItem\` setting
+holder and expiry, \`attribute_not_exists(holder) OR holder = me OR expired\`, with
+\`ReturnValuesOnConditionCheckFailure: ALL_OLD\`; *refused* fails its condition. dynamodb-lock-client runs on its own
+(v2) SDK, as its users run it. Rerun one row with \`npm run bench -- --ab <row>\` (\`BENCH_AB_ROUNDS\`,
+\`BENCH_AB_WARMUP\` for quick checks).
+
+${abTable}
+
 ### How the targets are met, and what is left
 
-${missedLine}
+${missedLine}${loadNote}
 
 - **The library's own work** is measured alone in *The library alone* below, and as *library CPU* beside each case.
   What brought it down (each measured in this file's history): the call bound's abort signal is made only when a
@@ -667,22 +756,28 @@ ${missedLine}
   builds those an order of magnitude more slowly); the default write version (\`crypto.randomUUID\`) is not
   re-checked; the per-process maps (versions seen, results that may lead) are updated in place. And the bench
   measures the built package (\`dist/\`), as users import it, not the sources through \`tsx\`.
-- **Postgres.** A holder the store saw win renews with the claim alone; a claim the statement's snapshot shows to be
-  refused makes no attempt, so it takes no row lock (the 16- and 64-contender rows under *Contention*); a refused claim is reported by a
-  \`COALESCE\` of two scalar subqueries, the second of which runs only when the claim wrote nothing (it was a
-  \`UNION ALL\` with \`NOT EXISTS\`); times are converted with float8 \`date_part\`, not numeric \`extract\`. What is
-  left of \`prepare: false\` is the server's: it parses and plans \`SELECT claim_fn(…)\` on every call (the floor is
-  prepared) and runs PL/pgSQL. Named statements avoid it: the default on node-postgres, and PgBouncer 1.21+ keeps them
-  in transaction mode (\`max_prepared_statements\`). Measured and dropped: eight result columns instead of one JSON
-  column (per-column parsing in \`pg\`), \`SET search_path\` on the functions (a per-call settings swap), the
-  function when named (slower than the named inline statement).
+- **Postgres.** A holder the store saw win renews with a plain conditional \`UPDATE … WHERE name AND holder AND
+  version\` of exactly the state it won: no speculative insertion (the upsert's index probe and conflict path), and
+  an answer of two numbers (token, server clock) instead of the lease as JSON, since the store knows the rest. A
+  claim on a name the store saw refused by a live lease calls the claim function (named on node-postgres), which
+  answers a refusal with one read whose plan is cached per connection, before any attempt: the inline statement
+  always sets up its insert, even to refuse (other claims keep it: its one upsert is the cheaper way to win).
+  With \`prepare: false\` the server parses and plans \`SELECT claim_fn(…)\` on every call (the floor is
+  prepared) and runs PL/pgSQL; the warm renewal inside it is the same conditional \`UPDATE\` with the same short
+  answer. Named statements avoid the parsing: the default on node-postgres, and PgBouncer 1.21+ keeps them in
+  transaction mode (\`max_prepared_statements\`). Measured and dropped: eight result columns instead of one text
+  column (per-column parsing in \`pg\`), \`SET search_path\` on the functions (a per-call settings swap), argument
+  casts on the function call.
 - **DynamoDB.** A request carrying an abort signal costs the SDK something on its own (the *with an abort signal*
   reference row: ×${abortSignalCost?.r50.toFixed(2)} of the floor's p50 and ×${abortSignalCost?.rcpu.toFixed(2)} of its CPU in this run; the SDK's retry
   step and HTTP handler each listen on it): leasehold passes one so that a request past the call's bound stops (tested: a silent
   endpoint's connections are closed at the bound). On the system clock that signal is the one real-time bound of the
-  request (no second controller and timer per request). A refused claim costs what the raw refused request costs:
-  the SDK builds \`ConditionalCheckFailedException\` either way. Medians on DynamoDB Local move by a few percent
-  between runs on a 2-core machine.
+  request (no second controller and timer per request). A contender whose store last saw another holder's live
+  lease polls with one consistent \`GetItem\` (a read unit; a refused \`UpdateItem\` costs a write unit and the
+  SDK's exception path), and claims when the read shows the lease claimable. A renewal, a release pinned to a state
+  the store saw, and a claim over its own release (a compare-and-swap on that version) ask for nothing back
+  (\`ReturnValues: NONE\`): the state after them is known. Medians on DynamoDB Local move by a few percent between
+  runs on a 2-core machine.
 
 ${sections.map((s) => `## ${s.title}\n\n${s.intro}\n\n${table(s.rows)}\n`).join('\n')}
 *library CPU ÷ floor CPU*: the process CPU a call takes beyond its floor's (the driver's own work), as a fraction of the floor's.
@@ -748,6 +843,7 @@ esbuild, minified ESM with Worker conditions, gzip -9: leasehold's core plus one
 ${bundleRows.join('\n')}
 ${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
   writeFileSync('BENCHMARKS.md', md);
+  abSummary(AB_ROWS);
   await (await import('./redis.js')).benchRedis(); // its own section of BENCHMARKS.md (bench/redis.ts)
   say(`\nsummary [${elapsed()}]`);
   for (const t of targets) say(`  ${t.what.padEnd(62)} ×${t.ratio.toFixed(2)}  (target ≤ ${t.target}: ${t.ratio <= t.target ? 'met' : 'MISSED'})`);

@@ -178,6 +178,72 @@ describe('dynamodb store: requests per call', () => {
     t.client.destroy();
   });
 
+  it('a contender whose store saw another holder live polls with one consistent read (no write); a lease released elsewhere meanwhile is claimed with the read and one write', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    const name = fresh('poll');
+    const opts = (holder: string) => ({ name, holder, ttlMs: TTL, maxClockSkewMs: SKEW, clock });
+    const holder = new DynamoDBStore({ client: t.client, table });
+    const contender = new DynamoDBStore({ client: t.client, table });
+    expect(await tryLead(holder, opts('a'))).toMatchObject({ isLeader: true });
+    let before = t.count();
+    // Cold: the claim itself is refused (ALL_OLD says who holds it).
+    expect(await tryLead(contender, opts('b'))).toMatchObject({ isLeader: false, leader: 'a' });
+    expect(t.sent.slice(before)).toEqual(['UpdateItem']);
+    // Warm, the lease still live on its clock: a read answers, and the lease is untouched by the contender.
+    const renewed = await tryLead(holder, opts('a'));
+    before = t.count();
+    const polled = await tryLead(contender, opts('b'));
+    expect(polled).toMatchObject({ isLeader: false, leader: 'a', token: renewed.token });
+    expect(polled.expiresAt).toBe(renewed.expiresAt);
+    expect(t.sent.slice(before)).toEqual(['GetItem']);
+    // Released through another store: the read shows it claimable and the claim follows, a new term.
+    expect(await release(new DynamoDBStore({ client: t.client, table }), { name, holder: 'a', clock })).toBe(true);
+    before = t.count();
+    expect(await tryLead(contender, opts('b'))).toMatchObject({ isLeader: true, leader: 'b', token: renewed.token + 1 });
+    expect(t.sent.slice(before)).toEqual(['GetItem', 'UpdateItem']);
+    // Expired on the store's own record of it: the claim goes straight to the write.
+    clock.advance(TTL + SKEW + 1);
+    before = t.count();
+    expect(await tryLead(holder, opts('a'))).toMatchObject({ isLeader: true, leader: 'a', token: renewed.token + 2 });
+    expect(t.sent.slice(before)).toEqual(['UpdateItem']);
+    t.client.destroy();
+  });
+
+  it('a renewal, a release and a claim after its own release pinned to a known state send nothing back, and answer what the table holds', async () => {
+    const clock = new ManualClock();
+    const t = tapped();
+    const name = fresh('known');
+    const s = new DynamoDBStore({ client: t.client, table });
+    const opts = { name, holder: 'a', ttlMs: TTL, maxClockSkewMs: SKEW, clock, data: 'x' };
+    const returned: unknown[] = [];
+    t.client.middlewareStack.add(
+      (next) => async (args) => {
+        returned.push((args.input as { ReturnValues?: string }).ReturnValues);
+        return next(args);
+      },
+      { step: 'initialize', name: 'returnValues' },
+    );
+    const agree = async (label: string, won: LeadResult) => {
+      const { record } = await store.read(name);
+      expect(record, label).toMatchObject({ holder: won.leader, token: won.token, version: expect.any(String), data: won.data });
+      expect(won.expiresAt, label).toBe(record?.expiresAt);
+    };
+    const first = await tryLead(s, opts);
+    await agree('claim', first);
+    clock.advance(1_000);
+    const renewed = await tryLead(s, opts);
+    expect(renewed).toMatchObject({ isLeader: true, token: first.token });
+    await agree('renewal', renewed);
+    expect(await release(s, { name, holder: 'a', clock })).toBe(true);
+    expect((await store.read(name)).record).toMatchObject({ holder: null, token: first.token, data: null });
+    const again = await tryLead(s, { ...opts, data: 'y' });
+    expect(again).toMatchObject({ isLeader: true, token: first.token + 1, data: 'y' });
+    await agree('claim after release', again);
+    expect(returned.filter((r) => r !== undefined)).toEqual(['ALL_NEW', 'NONE', 'NONE', 'NONE']);
+    t.client.destroy();
+  });
+
   it('tryLead by the same contender under contention stays one request per attempt: 12 contenders, one winner', async () => {
     const clock = new ManualClock();
     const t = tapped();

@@ -82,7 +82,7 @@ describe('postgres store', () => {
   const opts = (name: string, holder: string) => ({ name, holder, ttlMs: 10_000, clock });
 
   for (const [mode, t, asPg, expectNamed] of [
-    ['prepared (the default on node-postgres: the inline statement, named)', table, true, true],
+    ['prepared (the default on node-postgres: the claim function and the renewal, named)', table, true, true],
     ['function calls, unprepared (the default on other drivers)', table, false, false],
     ['inline statements (no functions), prepared', inlineTable, true, true],
     ['inline statements (no functions), unprepared', inlineTable, false, false],
@@ -92,13 +92,18 @@ describe('postgres store', () => {
       const counted = new PostgresStore({ pool: c.queryable, table: t });
       const name = `stmt-${Date.now()}-${t.length}-${asPg}`;
       const expireHere = expireIn(t);
-      if (t === inlineTable && !asPg) {
-        // The first unnamed claim learns that the functions are absent (one refused statement, before anything ran);
-        // every call after is one statement.
+      if (t === inlineTable) {
+        // The first claim that calls the claim function learns that the functions are absent (one refused statement,
+        // before anything ran); every call after is one statement. Unnamed, that is the first claim; named, the first
+        // claim on a name this store saw refused by a live lease.
         expect(await getLeader(counted, `${name}-warm`)).toBeNull();
         await tryLead(counted, opts(`${name}-warm`, 'a'));
-        expect(c.count()).toBe(3);
-        expect(c.texts[1]).toMatch(/_claim"\(/);
+        if (asPg) {
+          await tryLead(counted, opts(`${name}-warm`, 'b'));
+          await tryLead(counted, opts(`${name}-warm`, 'b'));
+        }
+        expect(c.count()).toBe(asPg ? 5 : 3);
+        expect(c.texts.filter((text) => /_claim"\(/.test(text))).toHaveLength(1);
       }
       const cases: [string, () => Promise<unknown>, unknown][] = [
         ['claim from nothing', () => tryLead(counted, opts(name, 'a')), { isLeader: true, token: 1 }],
@@ -138,22 +143,35 @@ describe('postgres store', () => {
   }
 
   for (const [mode, t, asPg] of [
-    ['named inline statements', table, true],
+    ['named statements', table, true],
     ['inline statements, unprepared (no functions)', inlineTable, false],
   ] as const) {
-    it(`renews a holder it saw win with the claim alone (no report); one that lost the lease meanwhile is refused and learns the holder with one read more: ${mode}`, async () => {
+    it(`renews a holder it saw win with a plain conditional UPDATE of the state it won (no upsert, no report); one whose lease changed meanwhile gets the claim's answer with one statement more: ${mode}`, async () => {
       const c = counting(asPg);
       const counted = new PostgresStore({ pool: c.queryable, table: t });
       const other = new PostgresStore({ pool, table: t });
       const name = `lean-${Date.now()}-${t.length}`;
-      if (!asPg) await tryLead(counted, opts(`${name}-warm`, 'a')); // learns that the functions are absent
+      if (t === inlineTable) await tryLead(counted, opts(`${name}-warm`, 'a')); // learns that the functions are absent
+      // The claim of a name this store did not see refused: the inline statement with its report.
+      const claim = /COALESCE/;
       expect(await tryLead(counted, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
-      expect(c.texts.at(-1)).toMatch(/COALESCE/);
+      expect(c.texts.at(-1)).toMatch(claim);
       let before = c.count();
       expect(await tryLead(counted, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
       expect(c.count() - before).toBe(1);
-      expect(c.texts.at(-1)).not.toMatch(/COALESCE/);
-      expect(c.texts.at(-1)).toMatch(/ON CONFLICT/);
+      expect(c.texts.at(-1)).not.toMatch(/COALESCE|ON CONFLICT|INSERT/);
+      expect(c.texts.at(-1)).toMatch(/^UPDATE .* WHERE t\.name = \$1::text AND t\.holder = \$2::text AND t\.version = \$6::text RETURNING/s);
+      // The same holder renews through another store: the version this store remembers is stale, so its UPDATE
+      // matches nothing and the claim renews (same term), one statement more; the next renewal is lean again.
+      expect(await tryLead(other, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+      before = c.count();
+      expect(await tryLead(counted, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+      expect(c.count() - before).toBe(2);
+      expect(c.texts.at(-1)).toMatch(claim);
+      before = c.count();
+      expect(await tryLead(counted, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+      expect(c.count() - before).toBe(1);
+      expect(c.texts.at(-1)).toMatch(/^UPDATE/);
       // Another process takes the lease over after it ran out; this store still remembers 'a' as the winner.
       await expireIn(t)(name);
       expect(await tryLead(other, opts(name, 'b'))).toMatchObject({ isLeader: true, token: 2 });
@@ -162,11 +180,14 @@ describe('postgres store', () => {
       expect(stale).toMatchObject({ isLeader: false, leader: 'b', token: 2 });
       expect(stale.stillLeader()).toBe(false);
       expect(c.count() - before).toBe(2);
+      expect(c.texts.at(-1)).toMatch(claim);
       expect(await getLeader(other, name)).toMatchObject({ holder: 'b', token: 2 });
       // No longer taken for the winner: the next claim is one statement again, with the report.
       before = c.count();
       expect(await tryLead(counted, opts(name, 'a'))).toMatchObject({ isLeader: false, leader: 'b', token: 2 });
       expect(c.count() - before).toBe(1);
+      // Refused by a live lease before: named, the claim function, whose refusal is one read before any attempt.
+      expect(c.texts.at(-1)).toMatch(asPg ? /_claim"\(/ : /COALESCE/);
       // A refused contender on the same store does not make the holder's next renewal cost more.
       expect(await tryLead(counted, opts(`${name}-2`, 'a'))).toMatchObject({ isLeader: true });
       expect(await tryLead(counted, opts(`${name}-2`, 'z'))).toMatchObject({ isLeader: false, leader: 'a' });
@@ -176,6 +197,46 @@ describe('postgres store', () => {
       expect(c.texts.at(-1)).not.toMatch(/COALESCE/);
     });
   }
+
+  it('stores of one identity (same pool and table) share what they saw won: renewals through either stay one conditional UPDATE', async () => {
+    const c = counting(true);
+    const one = new PostgresStore({ pool: c.queryable, table });
+    const two = new PostgresStore({ pool: c.queryable, table });
+    const name = `shared-${Date.now()}`;
+    expect(await tryLead(one, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+    for (const s of [two, one, two]) {
+      const before = c.count();
+      expect(await tryLead(s, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+      expect(c.count() - before).toBe(1);
+      expect(c.texts.at(-1)).toMatch(/^UPDATE/);
+    }
+  });
+
+  it('the claim function renews a holder it saw win by a conditional update of that state, in one call whatever changed since', async () => {
+    const c = counting();
+    const counted = new PostgresStore({ pool: c.queryable, table });
+    const other = new PostgresStore({ pool, table });
+    const name = `fn-lean-${Date.now()}`;
+    const one = async (holder: string, expected: object) => {
+      const before = c.count();
+      expect(await tryLead(counted, opts(name, holder))).toMatchObject(expected);
+      expect(c.count() - before).toBe(1);
+      expect(c.texts.at(-1)).toMatch(/_claim"\(/);
+    };
+    await one('a', { isLeader: true, token: 1 });
+    await one('a', { isLeader: true, token: 1 }); // the conditional update of the state it won
+    // Renewed through another store: the version this store remembers is stale; the function's claim still renews.
+    expect(await tryLead(other, opts(name, 'a'))).toMatchObject({ isLeader: true, token: 1 });
+    await one('a', { isLeader: true, token: 1 });
+    // Its own lease lapsed with nobody taking it: a new term (token + 1).
+    await expireIn(table)(name);
+    await one('a', { isLeader: true, token: 2 });
+    // Taken over by another holder after it ran out: refused, and told who holds it.
+    await expireIn(table)(name);
+    expect(await tryLead(other, opts(name, 'b'))).toMatchObject({ isLeader: true, token: 3 });
+    await one('a', { isLeader: false, leader: 'b', token: 3 });
+    expect(c.named()).toBe(0);
+  });
 
   for (const [mode, prepare] of [
     ['named inline statement', 'auto'],

@@ -437,6 +437,7 @@ export class DynamoDBStore implements Store {
     condition: string,
     options?: StoreCallOptions,
     budgetMs?: number,
+    known?: LeaseRecord,
   ): Promise<Refusal | { record: LeaseRecord }> {
     const out = await this.send<{ Attributes?: Record<string, AttributeValue> }>(
       new UpdateItemCommand({
@@ -446,14 +447,15 @@ export class DynamoDBStore implements Store {
         ConditionExpression: condition,
         ExpressionAttributeNames: e.names,
         ExpressionAttributeValues: e.values,
-        ReturnValues: 'ALL_NEW',
+        // A write pinned to a known state leaves a known state: nothing to send back.
+        ReturnValues: known ? 'NONE' : 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
       options,
       budgetMs,
     );
     if (out instanceof Refusal) return out;
-    const record = this.toRecord(name, out.Attributes);
+    const record = known ?? this.toRecord(name, out.Attributes);
     if (!record) throw new LeaseholdError('STORE_CORRUPT', `dynamodb store: UpdateItem on ${this.table} returned no attributes`);
     this.remember(name, record);
     return { record };
@@ -471,6 +473,13 @@ export class DynamoDBStore implements Store {
    *   holder each time) claims, takes over or learns the holder in one request, even in a cold container.
    * - **renew**: condition "mine and live"; keeps the token and the acquisition time. Sent when the store
    *   last saw this holder holding the lease (a warm elector), so a steady-state renewal is one request.
+   * - **takeover** of a released state the store saw (its own release, most often): the generic
+   *   path's compare-and-swap on that version, token + 1. Renew and takeover are pinned to a known state, so
+   *   the state after is known too and nothing is sent back (`ReturnValues: NONE`).
+   *
+   * - **read first** when the store last saw another holder's live lease (a contender polling): one consistent
+   *   `GetItem` answers the refusal at a read's price; when it shows the lease claimable, the acquire follows
+   *   (two requests, once per change of holder this store did not see).
    *
    * A refused attempt returns the current item (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so a
    * refused claim costs one request; where no item comes back, the store reads it (consistent read). When
@@ -494,14 +503,28 @@ export class DynamoDBStore implements Store {
       }
       return left;
     };
-    const cached = this.seen.get(request.name);
-    let current: LeaseRecord | null | undefined = cached;
+    let current: LeaseRecord | null | undefined = this.seen.get(request.name);
+    if (current && planClaim('client', current, request.holder, undefined, request.clientNow, request.maxClockSkewMs).action === 'refuse') {
+      // A contender's poll: this store last saw another holder's live lease. A consistent read answers the refusal
+      // (one read unit, where a refused write costs a write unit, and a smaller request); only when it shows the
+      // lease claimable does the claim follow. The refusal is right as of the read, which saw that lease live.
+      current = (await this.readWithin(request.name, budget(), options)).record;
+      if (current && planClaim('client', current, request.holder, undefined, request.clientNow, request.maxClockSkewMs).action === 'refuse') {
+        return { record: current };
+      }
+    }
     for (let attempt = 0; attempt < MAX_CLAIM_WRITES; attempt++) {
       const plan = current === undefined ? undefined : planClaim('client', current, request.holder, undefined, request.clientNow, request.maxClockSkewMs);
       // Only an answer to this claim's own request may end it as refused: the cache merely picks the first try.
       if (attempt > 0 && plan?.action === 'refuse' && current) return { record: current };
-      const pinned = plan?.action === 'renew' && current ? current : undefined;
-      const out = pinned ? await this.renew(request, pinned, budget(), options) : await this.acquire(request, budget(), options);
+      // Pinned to the state seen: a renewal, or a new term over a released state (this store's own release, most
+      // often). Over an expired one the acquire is sent: its condition holds whoever wrote since, if that lapsed too.
+      const pinned = current && (plan?.action === 'renew' || (plan?.action === 'takeover' && current.holder === null)) ? current : undefined;
+      const out = !pinned
+        ? await this.acquire(request, budget(), options)
+        : plan?.action === 'renew'
+          ? await this.renew(request, pinned, budget(), options)
+          : await this.takeover(request, pinned, budget(), options);
       if (!(out instanceof Refusal)) return out;
       current = out.item === undefined ? (await this.readWithin(request.name, budget(), options)).record : this.toRecord(request.name, out.item);
       this.remember(request.name, current);
@@ -536,6 +559,35 @@ export class DynamoDBStore implements Store {
   }
 
   /**
+   * A new term over `seen`, a released state this store saw (its own release, most often): the
+   * compare-and-swap of the generic path, pinned to that state's version, so the token (+ 1) and the state after
+   * are known and nothing is sent back. A stale `seen` fails the condition, and ALL_OLD says what is there now.
+   */
+  private takeover(request: ClaimRequest, seen: LeaseRecord, budgetMs: number, options?: StoreCallOptions): Promise<Refusal | { record: LeaseRecord }> {
+    const e = new Expression();
+    const a = this.attr;
+    const token = seen.token + 1;
+    const set = [
+      `${e.name(a.holder)} = ${e.value(S(request.holder))}`,
+      `${e.name(a.token)} = ${e.value(N(token))}`,
+      `${e.name(a.acquiredAt)} = ${e.value(N(request.clientNow))}`,
+    ];
+    const remove: string[] = [];
+    const expiresAt = request.clientNow + request.ttlMs;
+    this.stamp(e, set, remove, expiresAt, request.version, request.data);
+    const after: LeaseRecord = {
+      name: request.name,
+      holder: request.holder,
+      token,
+      acquiredAt: request.clientNow,
+      expiresAt,
+      version: request.version,
+      data: request.data,
+    };
+    return this.update(request.name, e, set, remove, `${e.name(a.version)} = ${e.value(S(seen.version))}`, options, budgetMs, after);
+  }
+
+  /**
    * Extends `seen`, the state this store last saw `request.holder` hold, keeping its token. Pinned to that
    * state's version and to a later expiry: a renewal delivered late, after the holder started a newer term or
    * renewed again, fails its condition instead of shortening what is there now.
@@ -552,7 +604,9 @@ export class DynamoDBStore implements Store {
     const condition =
       `${e.name(a.holder)} = ${e.value(S(request.holder))} AND ${e.name(a.version)} = ${e.value(S(seen.version))}` +
       ` AND ${expiresAt} >= ${cutoff} AND ${expiresAt} <= ${e.value(N(newExpiresAt))}`;
-    return this.update(request.name, e, set, remove, condition, options, budgetMs);
+    // Pinned to the version of `seen`, a success leaves exactly `seen` extended: no need to send the item back.
+    const after: LeaseRecord = { ...seen, holder: request.holder, expiresAt: newExpiresAt, version: request.version, data: request.data };
+    return this.update(request.name, e, set, remove, condition, options, budgetMs, after);
   }
 
   /**
@@ -568,7 +622,13 @@ export class DynamoDBStore implements Store {
     const remove = [h, e.name(a.acquiredAt)];
     this.stamp(e, set, remove, clientNow, version, null);
     const pinned = options?.expectedVersion === undefined ? '' : ` AND ${e.name(a.version)} = ${e.value(S(options.expectedVersion))}`;
-    const out = await this.update(name, e, set, remove, `${h} = ${e.value(S(holder))}${pinned}`, options);
+    // Pinned to a state this store knows (its version), a success leaves a known released state: nothing to send back.
+    const seen = this.seen.get(name);
+    const known =
+      pinned && seen && seen.version === options?.expectedVersion
+        ? { name, holder: null, token: seen.token, acquiredAt: clientNow, expiresAt: clientNow, version, data: null }
+        : undefined;
+    const out = await this.update(name, e, set, remove, `${h} = ${e.value(S(holder))}${pinned}`, options, undefined, known);
     if (!(out instanceof Refusal)) return out;
     if (out.item === undefined) return { record: (await this.read(name, options)).record };
     const record = this.toRecord(name, out.item);

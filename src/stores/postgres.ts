@@ -123,7 +123,7 @@ function installStatement(options: { table?: string; schema?: string }, version:
   // The function bodies name the table with its schema (the schema given, or the one CREATE TABLE uses: the first
   // of the search_path), so a caller with another search_path still reaches this table and no other.
   const schema = options.schema === undefined ? 'current_schema()' : `'${options.schema}'`;
-  const claimSignature = fn && `%1$I.${fn.claimName}(text, text, float8, text, text, boolean)`;
+  const claimSignature = fn && `%1$I.${fn.claimName}(text, text, float8, text, text, text)`;
   const releaseSignature = fn && `%1$I.${fn.releaseName}(text, text, text, text)`;
   // Installed at this version: the table, and both functions with this version in their source (a comment line).
   // In the source, not a COMMENT ON: an older leasehold that replaced a function since would keep the comment.
@@ -145,28 +145,33 @@ function installStatement(options: { table?: string; schema?: string }, version:
   -- so even an unprepared call is cheap to plan. Each answers the lease after the attempt as JSON (built in the
   -- statement itself), or NULL when there is none. statement_timestamp() is the same throughout one call.
   EXECUTE format($sql$
-CREATE OR REPLACE FUNCTION %1$I.${fn.claimName}(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text, p_warm boolean)
+DROP FUNCTION IF EXISTS %1$I.${fn.claimName}(text, text, float8, text, text, boolean);
+CREATE OR REPLACE FUNCTION %1$I.${fn.claimName}(p_name text, p_holder text, p_ttl_ms float8, p_version text, p_data text, p_expected text)
 RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
 ${stamp}
 DECLARE
   result text;
 BEGIN
-  -- Create, or renew if mine and live (same term), or take over if released or expired (token + 1).
-  IF p_warm THEN
-    -- The caller last won this lease (a renewal, most likely): the upsert alone decides.
-    ${functionUpsert(t, "VALUES (p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data)")}
-    RETURNING ${record('t')} INTO result;
-  ELSE
-    -- Refused with no attempt, so without the row lock, when another holder's lease is live (NOT EXISTS).
-    ${functionUpsert(
-      t,
-      `SELECT p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data
-    WHERE NOT EXISTS (SELECT 1 FROM ${t} AS c WHERE c.name = p_name AND c.holder <> p_holder AND c.expires_at > statement_timestamp())`,
-    )}
-    RETURNING ${record('t')} INTO result;
+  IF p_expected IS NOT NULL THEN
+    -- The caller last won this lease, at version p_expected: a plain conditional update of exactly that state (a
+    -- renewal, or a new term if it lapsed meanwhile). No row: the lease changed since, and the claim below decides.
+    -- Answered as the inline renewal is: "<token> <server clock ms>", all the caller does not know already.
+    ${renewalUpdate(t, 'p_ttl_ms', 'p_version', 'p_data', 'p_name', 'p_holder', 'p_expected')}
+    RETURNING t.token || ' ' || ${ms('statement_timestamp()')} INTO result;
+    IF result IS NOT NULL THEN
+      RETURN result;
+    END IF;
   END IF;
+  -- Refused by another holder's live lease: answered by this read alone (no attempt, so no row lock).
+  SELECT ${record('c')} INTO result FROM ${t} AS c WHERE c.name = p_name AND c.holder <> p_holder AND c.expires_at > statement_timestamp();
+  IF result IS NOT NULL THEN
+    RETURN result;
+  END IF;
+  -- Create, or renew if mine and live (same term), or take over if released or expired (token + 1).
+  ${functionUpsert(t, "VALUES (p_name, p_holder, 1, statement_timestamp(), statement_timestamp() + p_ttl_ms * interval '1 millisecond', p_version, p_data)")}
+  RETURNING ${record('t')} INTO result;
   IF result IS NULL THEN
-    -- Refused: this statement's fresh snapshot sees the row that refused it (under the upsert's lock if it got that far).
+    -- Refused by a write that committed meanwhile: this statement's fresh snapshot sees it (under the upsert's lock).
     SELECT ${record('c')} INTO result FROM ${t} AS c WHERE c.name = p_name;
   END IF;
   RETURN result;
@@ -234,6 +239,22 @@ function functionUpsert(t: string, rows: string): string {
       acquired_at = CASE WHEN t.holder = EXCLUDED.holder AND t.expires_at > statement_timestamp() THEN t.acquired_at ELSE EXCLUDED.acquired_at END,
       expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, data = EXCLUDED.data
     WHERE t.holder = EXCLUDED.holder OR t.holder IS NULL OR t.expires_at <= statement_timestamp()`;
+}
+
+/**
+ * A warm holder's renewal: a plain conditional `UPDATE` of exactly the state it last won (name, holder and version),
+ * with no speculative insertion. It keeps the term while the lease is live and starts a new one (token + 1) if it
+ * lapsed with nobody taking it meanwhile (the version still matches). Pinned to that version, a renewal delivered
+ * late changes nothing newer (DESIGN rule "Late writes are harmless"). Parameters by name (SQL placeholders or
+ * PL/pgSQL variables).
+ */
+function renewalUpdate(t: string, ttl: string, version: string, data: string, name: string, holder: string, expected: string): string {
+  const live = 't.expires_at > statement_timestamp()';
+  return `UPDATE ${t} AS t SET
+      token = CASE WHEN ${live} THEN t.token ELSE t.token + 1 END,
+      acquired_at = CASE WHEN ${live} THEN t.acquired_at ELSE statement_timestamp() END,
+      expires_at = statement_timestamp() + ${ttl}::float8 * interval '1 millisecond', version = ${version}, data = ${data}
+    WHERE t.name = ${name} AND t.holder = ${holder} AND t.version = ${expected}`;
 }
 
 /**
@@ -311,6 +332,48 @@ interface Statement {
 
 const statement = (text: string): Statement => ({ text, name: `leasehold_${hash(text)}` });
 
+/** What the stores of each identity remember of the leases they saw won (see {@link PostgresStore}). */
+const winnersByIdentity = new WeakMap<object, Map<string, Winner>>();
+/** The names each identity's stores saw refused by a live lease. */
+const contendedByIdentity = new WeakMap<object, Set<string>>();
+
+/** A lease this store saw a holder win: who, and what that write left (updated in place on each renewal). */
+interface Winner {
+  readonly holder: string;
+  version: string;
+  token: number;
+  acquiredAt: number;
+}
+
+/**
+ * The lease after a warm holder's renewal, from what the store remembers of the state it renewed and the statement's
+ * answer (`"<token> <server clock ms>"`): the same term (token kept) or, if the lease had lapsed, a new one that
+ * began at the statement's time. The expiry is the statement's time + ttl, as the statement set it.
+ */
+function renewed(winner: Winner, request: ClaimRequest, r: string): { record: LeaseRecord; now: number } {
+  const space = r.indexOf(' ');
+  if (space < 0) throw new LeaseholdError('STORE_CORRUPT', `postgres store: the renewal came back as ${JSON.stringify(r.slice(0, 80))}`);
+  const token = toNumber(r.slice(0, space), 'token');
+  const now = toNumber(r.slice(space + 1), 'now');
+  if (token !== winner.token) {
+    winner.token = token;
+    winner.acquiredAt = now;
+  }
+  winner.version = request.version;
+  return {
+    now,
+    record: {
+      name: request.name,
+      holder: winner.holder,
+      token,
+      acquiredAt: winner.acquiredAt,
+      expiresAt: now + request.ttlMs,
+      version: request.version,
+      data: request.data,
+    },
+  };
+}
+
 /**
  * Postgres store.
  *
@@ -348,8 +411,14 @@ export class PostgresStore implements Store {
   readonly timeoutMs: number;
   /** pg's `query_timeout` for each statement (node-postgres only): {@link timeoutMs}. */
   private readonly queryTimeout: number | undefined;
-  /** The holder each lease name was last won by through this store (a hint: it only picks the statement). */
-  private readonly winners = new Map<string, string>();
+  /**
+   * The holder each lease name was last won by through a store of this identity, and the version that win wrote (a hint: it only
+   * picks the statement; the renewal it picks is conditional on exactly that version, so a stale hint costs one
+   * statement more, never a wrong answer).
+   */
+  private readonly winners: Map<string, Winner>;
+  /** Names whose last claim through a store of this identity was refused by a live lease (a hint: it picks the statement). */
+  private readonly contended: Set<string>;
   /**
    * What this process's memory of a lease is keyed by: one object per pool and qualified table (`storeIdentity`).
    * Stores on another pool object, or naming the table once with and once without its schema, get another.
@@ -377,6 +446,20 @@ export class PostgresStore implements Store {
     const t = qualifiedTable(this.options);
     this.table = t;
     this.identity = storeIdentity(options.pool, `postgres table ${t}`);
+    // Shared by the stores of one identity (DESIGN rule "One identity per lease table"): a renewal through one leaves
+    // the version the next renewal through another is pinned to.
+    let winners = winnersByIdentity.get(this.identity);
+    if (!winners) {
+      winners = new Map();
+      winnersByIdentity.set(this.identity, winners);
+    }
+    this.winners = winners;
+    let contended = contendedByIdentity.get(this.identity);
+    if (!contended) {
+      contended = new Set();
+      contendedByIdentity.set(this.identity, contended);
+    }
+    this.contended = contended;
     const fn = functionNames(this.options);
     const channel = postgresChannel(this.options);
     this.listenSource = listenSource(options.pool, options.listen);
@@ -416,9 +499,13 @@ export class PostgresStore implements Store {
           WHERE NOT EXISTS (SELECT 1 FROM seen WHERE seen.holder <> $2 AND seen.expires_at > statement_timestamp())`)}
           RETURNING t.holder, t.token, t.acquired_at, t.expires_at, t.version, t.data)
         SELECT COALESCE((SELECT ${RECORD('a')} FROM attempt AS a), (SELECT ${RECORD('s')} FROM seen AS s)) AS r`),
-      // The same claim without the report, for a holder this store saw win the lease last (a warm Elector's
-      // renewal): the same rule, so it is right whatever happened since; only a refusal then costs a read.
-      renew: statement(`${upsert(`VALUES ($1, $2, 1, statement_timestamp(), ${TTL('$3')}, $4, $5)`)} RETURNING ${RECORD('t')}`),
+      // A holder this store saw win the lease last (a warm Elector's renewal): a plain conditional UPDATE of exactly
+      // the state it won ($6, its version). No row: the lease changed since, and the claim above decides.
+      // It answers only what the caller does not know: the token (kept, or + 1 for a new term) and the server's clock
+      // (the new expiry is that + ttl; a new term's acquired_at is that), as one text column: the least to build and parse.
+      renew: statement(
+        `${renewalUpdate(t, '$3', '$4::text', '$5::text', '$1::text', '$2::text', '$6::text')} RETURNING t.token || ' ' || ${ms('statement_timestamp()')} AS r`,
+      ),
       // Release keeps the row and its token: the next holder's token must still be larger. With $4 (the
       // version of the state the holder gives up), it clears only exactly that state: a release delivered late
       // must not clear a renewal the holder made after it.
@@ -533,15 +620,18 @@ export class PostgresStore implements Store {
    * connection and measured a little faster than the function call (BENCHMARKS.md), so it is sent instead.
    */
   private call(fn: Statement | undefined, inline: Statement, values: unknown[], fnValues: unknown[] = values): Promise<unknown> {
-    if (fn && this.useFunctions && !this.prepared) {
-      return this.query(fn, fnValues).catch((error: unknown) => {
-        // Absent (never migrated, or another signature): reported while the call is analysed, before anything ran.
-        if ((error as { code?: unknown }).code !== UNDEFINED_FUNCTION) throw error;
-        this.useFunctions = false;
-        return this.query(inline, values);
-      });
-    }
+    if (fn && this.useFunctions && !this.prepared) return this.callFunction(fn, inline, values, fnValues);
     return this.query(inline, values);
+  }
+
+  /** Calls `fn`, or sends `inline` (for good) when the server says the function is absent. */
+  private callFunction(fn: Statement, inline: Statement, values: unknown[], fnValues: unknown[]): Promise<unknown> {
+    return this.query(fn, fnValues).catch((error: unknown) => {
+      // Absent (never migrated, or another signature): reported while the call is analysed, before anything ran.
+      if ((error as { code?: unknown }).code !== UNDEFINED_FUNCTION) throw error;
+      this.useFunctions = false;
+      return this.query(inline, values);
+    });
   }
 
   async read(name: string): Promise<ReadResult> {
@@ -566,33 +656,51 @@ export class PostgresStore implements Store {
   }
 
   async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
-    const values = [request.name, request.holder, request.ttlMs, request.version, request.data];
-    const warm = this.winners.get(request.name) === request.holder;
-    if (warm && !this.callsFunctions()) {
-      // A warm holder: the claim without the report. A row back is this very write (RETURNING shows only rows it
-      // wrote); none means refused, and a read reports who holds the lease.
-      const won = parseRecord(await this.query(this.sql.renew, values), request.name);
-      if (won?.record) return { record: won.record, now: won.now };
-      this.winners.delete(request.name);
-      return this.current(request.name);
+    const { name, holder } = request;
+    const winner = this.winners.get(name);
+    const expected = winner !== undefined && winner.holder === holder ? winner.version : null;
+    // Unnamed, the claim function (its plans are cached per connection; the inline statement's are not). Named, the
+    // function too for a name this store saw refused by a live lease (a contender polling): its refusal is one read
+    // before any attempt, measured cheaper than the inline statement's, which always sets up its insert; otherwise
+    // the inline statement, whose single upsert is the cheaper way to win. A warm holder's renewal is the plain
+    // UPDATE when named; unnamed, the function makes it.
+    const functions = this.sql.claimFunction !== undefined && this.useFunctions && (!this.prepared || this.contended.has(name));
+    const lean = expected !== null && (this.prepared || !functions);
+    if (lean) {
+      // A warm holder: a plain conditional UPDATE of the state it won. A row back is this very write; none means
+      // the lease changed since (another holder, a release, a write through another store), and the claim decides.
+      const r = await this.query(this.sql.renew, [name, holder, request.ttlMs, request.version, request.data, expected]);
+      if (typeof r === 'string') return renewed(winner as Winner, request, r);
+      this.winners.delete(name);
     }
-    // The function takes the same hint: a warm holder's call skips the check that spares a refused claim the row lock.
-    const parsed = parseRecord(await this.call(this.sql.claimFunction, this.sql.claim, values, [...values, warm]), request.name);
+    const values = [name, holder, request.ttlMs, request.version, request.data];
+    // The function takes the hint as its last argument and makes the same conditional update first, answering it
+    // as the inline renewal does; anything else it answers is the lease as JSON (an array).
+    const pass = functions && !lean ? expected : null;
+    const r = functions
+      ? await this.callFunction(this.sql.claimFunction as Statement, this.sql.claim, values, [...values, pass])
+      : await this.query(this.sql.claim, values);
+    if (pass !== null && typeof r === 'string' && r.charCodeAt(0) !== 91 /* [ */) return renewed(winner as Winner, request, r);
+    const parsed = parseRecord(r, name);
     if (parsed?.record) {
       const { record, now } = parsed;
       if (record.version === request.version) {
-        this.won(request.name, request.holder);
+        this.won(name, record);
+        this.contended.delete(name);
         return { record, now };
       }
-      // Another holder's lease: the remembered winner (if that is not it) no longer holds it.
-      if (this.winners.get(request.name) !== record.holder) this.winners.delete(request.name);
-      const refusedByLiveHolder = record.holder !== null && record.holder !== request.holder && record.expiresAt > now;
-      if (refusedByLiveHolder) return { record, now };
+      // Another state than the one remembered: the remembered winner no longer holds it as it was won.
+      if (winner !== undefined && winner.version !== record.version) this.winners.delete(name);
+      const refusedByLiveHolder = record.holder !== null && record.holder !== holder && record.expiresAt > now;
+      if (refusedByLiveHolder) {
+        this.contend(name);
+        return { record, now };
+      }
     }
     // Only under a race, and only on the inline statement: the row that refused this claim was written by a
     // transaction that committed after this statement's snapshot, so the reporting branch saw an older row (or
     // none). Read the current one. (The function's report reads with a fresh snapshot, under the row lock.)
-    return this.current(request.name);
+    return this.current(name);
   }
 
   /**
@@ -616,10 +724,26 @@ export class PostgresStore implements Store {
     return this.sql.claimFunction !== undefined && this.useFunctions && !this.prepared;
   }
 
-  /** Notes that `holder` won `name` through this store, so its next claim may skip the report (bounded). */
-  private won(name: string, holder: string): void {
-    if (this.winners.get(name) === holder) return;
-    this.winners.set(name, holder);
+  /** Notes that a claim on `name` was refused by a live lease, so the next one starts with the refusal's read (bounded). */
+  private contend(name: string): void {
+    if (this.contended.has(name)) return;
+    this.contended.add(name);
+    if (this.contended.size > WINNERS_LIMIT) {
+      const oldest = this.contended.values().next();
+      if (!oldest.done) this.contended.delete(oldest.value);
+    }
+  }
+
+  /** Notes that `record`'s holder won `name` through this store, so its next claim may be the lean renewal (bounded). */
+  private won(name: string, record: LeaseRecord): void {
+    const winner = this.winners.get(name);
+    if (winner !== undefined && winner.holder === record.holder) {
+      winner.version = record.version;
+      winner.token = record.token;
+      winner.acquiredAt = record.acquiredAt;
+      return;
+    }
+    this.winners.set(name, { holder: record.holder as string, version: record.version, token: record.token, acquiredAt: record.acquiredAt });
     if (this.winners.size > WINNERS_LIMIT) {
       const oldest = this.winners.keys().next();
       if (!oldest.done) this.winners.delete(oldest.value);
@@ -640,7 +764,7 @@ export class PostgresStore implements Store {
     _clientNow?: number,
     options?: ReleaseCallOptions,
   ): Promise<{ record: LeaseRecord | null; now?: number }> {
-    if (this.winners.get(name) === holder) this.winners.delete(name);
+    if (this.winners.get(name)?.holder === holder) this.winners.delete(name);
     const r = await this.call(this.sql.releaseFunction, this.sql.release, [name, holder, version, options?.expectedVersion ?? null]);
     return parseRecord(r, name) ?? { record: null };
   }
