@@ -181,7 +181,8 @@ const SCRIPT = `
       // A long poll: a store that pushes (Postgres) answers as soon as a lease is released or handed over.
       const r = await fetch(base + 'leases' + (pushed ? '?wait=' + cfg.pollMs : ''), { cache: 'no-store', headers: { accept: 'application/json' } });
       const body = await r.json();
-      pushed = body.push === true;
+      // Jobs turn overdue as time passes, with no lease event to push: with jobs on the page, it polls on its interval.
+      pushed = body.push === true && cfg.jobs.length === 0;
       waitedLast = body.waited === true;
       if (typeof body.now === 'number') offset = body.now - Date.now();
       for (const l of body.leases || []) apply(l);
