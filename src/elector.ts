@@ -8,7 +8,18 @@
 import { type Clock, checkClock, holdProcessOpen, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
 import { checkStore, checkStoreLimits, getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
-import { checkDuration, checkHolder, checkKeepAlive, checkLeadOptions, checkRenewInterval, type LeadParams, MAX_NAME_LENGTH, MAX_TTL_MS } from './options.js';
+import {
+  checkDuration,
+  checkHolder,
+  checkKeepAlive,
+  checkLeadOptions,
+  checkRenewInterval,
+  type LeadParams,
+  MAX_NAME_LENGTH,
+  MAX_TTL_MS,
+  PREFER_REQUEST_SUFFIX,
+  withInternalNames,
+} from './options.js';
 import type { Store } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
@@ -57,7 +68,7 @@ export interface ElectorOptions {
 }
 
 /** Suffix of the request lease a preferred contender holds (see {@link ElectorOptions.preferred}). */
-export const PREFER_REQUEST_SUFFIX = '@prefer';
+export { PREFER_REQUEST_SUFFIX } from './options.js';
 
 /** Why leadership was lost (the `reason` of a `lost` event). */
 export type LostReason = TermEndReason;
@@ -171,13 +182,15 @@ export class Elector {
   private async request(): Promise<void> {
     this.requesting = true;
     try {
-      await tryLead(this.store, {
-        name: this.requestName,
-        holder: this.params.holder,
-        ttlMs: this.params.ttlMs,
-        maxClockSkewMs: this.params.maxClockSkewMs,
-        clock: this.clock,
-      });
+      await withInternalNames(() =>
+        tryLead(this.store, {
+          name: this.requestName,
+          holder: this.params.holder,
+          ttlMs: this.params.ttlMs,
+          maxClockSkewMs: this.params.maxClockSkewMs,
+          clock: this.clock,
+        }),
+      );
     } catch (error) {
       this.emit({ type: 'error', error });
     }
@@ -188,7 +201,7 @@ export class Elector {
     if (!this.requesting) return;
     this.requesting = false;
     try {
-      await release(this.store, { name: this.requestName, holder: this.params.holder, clock: this.clock });
+      await withInternalNames(() => release(this.store, { name: this.requestName, holder: this.params.holder, clock: this.clock }));
     } catch {
       // The request runs out on its own (its ttl); a leader that reads it meanwhile hands over to this very process.
     }
@@ -201,7 +214,7 @@ export class Elector {
   private async yieldToPreferred(): Promise<boolean> {
     let request: Awaited<ReturnType<typeof getLeader>>;
     try {
-      request = await getLeader(this.store, this.requestName, { maxClockSkewMs: this.params.maxClockSkewMs, clock: this.clock });
+      request = await withInternalNames(() => getLeader(this.store, this.requestName, { maxClockSkewMs: this.params.maxClockSkewMs, clock: this.clock }));
     } catch {
       // Unreadable: no handover now (the next renewal asks again); the lease goes on as it was.
       return false;

@@ -56,7 +56,43 @@ export function checkName(name: unknown, where = 'name'): string {
       `${where} must not end in ${RESERVED_NAME_SUFFIX}: names ending so are reserved for the completed slots of runExclusive jobs (job X keeps its slot under X${RESERVED_NAME_SUFFIX}); got ${describe(name)}`,
     );
   }
+  if (name.endsWith(PREFER_REQUEST_SUFFIX) && !internalNames) {
+    throw new LeaseholdError(
+      'INVALID_NAME',
+      `${where} must not end in ${PREFER_REQUEST_SUFFIX}: names ending so are reserved for preferred Electors' requests (Elector X with preferred: true asks the leader to hand over by holding X${PREFER_REQUEST_SUFFIX}); got ${describe(name)}`,
+    );
+  }
   return name;
+}
+
+/**
+ * Lease names ending in this are reserved for the requests of preferred Electors (`preferred: true` holds
+ * `<name>@prefer` to ask the leader of `<name>` to hand over): no public call may claim, release or read one, so no
+ * other writer can ask a leader to hand over.
+ */
+export const PREFER_REQUEST_SUFFIX = '@prefer';
+
+let internalNames = false;
+/**
+ * Runs `call` with the `@prefer` names allowed, for the Elector's own request lease. Names are checked synchronously
+ * when a call starts, so the flag is set only for that synchronous start. Not part of the public API.
+ */
+export function withInternalNames<T>(call: () => T): T {
+  internalNames = true;
+  try {
+    return call();
+  } finally {
+    internalNames = false;
+  }
+}
+
+/** A lease name as a store's own request carries it: a public name, or a preferred Elector's `<name>@prefer`. */
+export function checkStoredLeaseName(name: unknown, where = 'name'): string {
+  if (typeof name === 'string' && name.endsWith(PREFER_REQUEST_SUFFIX) && name.length > PREFER_REQUEST_SUFFIX.length) {
+    checkName(name.slice(0, -PREFER_REQUEST_SUFFIX.length), where);
+    return withInternalNames(() => checkName(name, where));
+  }
+  return checkName(name, where);
 }
 
 /**

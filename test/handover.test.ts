@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { Elector, type ElectorEvent } from '../src/elector.js';
-import { getLeader, handOver, tryLead } from '../src/lead.js';
+import { runExclusive } from '../src/jobs.js';
+import { getLeader, handOver, release, tryLead } from '../src/lead.js';
+import { withInternalNames } from '../src/options.js';
 import type { Store } from '../src/store.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { genericOnly, withFaults } from '../src/testing/faults.js';
@@ -231,6 +233,42 @@ describe('elector.handover(successor)', () => {
 });
 
 describe('preferred leaders (preferred: true asks, preferred: false yields at its next renewal)', () => {
+  it('<name>@prefer is reserved: no public call may claim, release or read a request, so no other writer can ask a leader to hand over', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock });
+    const leader = new Elector(store, {
+      name: 'job',
+      holder: 'a',
+      ttlMs: TTL,
+      maxClockSkewMs: SKEW,
+      retryEveryMs: RETRY,
+      clock,
+      keepAlive: false,
+      preferred: false,
+    });
+    leader.start();
+    await clock.tick(50);
+    expect(leader.isLeader()).toBe(true);
+    const refused = async (call: () => Promise<unknown>) => {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'INVALID_NAME' });
+      expect(String((error as Error).message)).toContain('@prefer');
+    };
+    await refused(() => tryLead(store, { name: 'job@prefer', holder: 'intruder', ttlMs: TTL, maxClockSkewMs: SKEW, clock }));
+    await refused(() => getLeader(store, 'job@prefer', { clock }));
+    await refused(() => release(store, { name: 'job@prefer', holder: 'intruder', clock }));
+    await refused(() => runExclusive(store, { name: 'job@prefer', holder: 'intruder', ttlMs: TTL, maxClockSkewMs: SKEW, clock }, () => 1));
+    expect(() => new Elector(store, { name: 'job@prefer', holder: 'x', ttlMs: TTL, maxClockSkewMs: SKEW, clock })).toThrow(/@prefer/);
+    // Nothing was written, and the leader never handed over.
+    expect(await withInternalNames(() => getLeader(store, 'job@prefer', { clock }))).toBeNull();
+    for (let i = 0; i < 20; i++) await clock.tick(TTL / 10);
+    expect(leader.isLeader()).toBe(true);
+    await leader.stop();
+  });
+
   function preferSetup() {
     const clock = new ManualClock();
     const store = new MemoryStore({ clock });
@@ -267,7 +305,7 @@ describe('preferred leaders (preferred: true asks, preferred: false yields at it
     const lost = s.events.find((e) => e.type === 'lost' && e.who === 'a');
     expect(lost?.type === 'lost' && lost.reason).toBe('handed-over');
     // The request is withdrawn once it leads, and a preferred leader never yields.
-    expect(await getLeader(s.store, 'job@prefer', { clock: s.clock })).toBeNull();
+    expect(await withInternalNames(() => getLeader(s.store, 'job@prefer', { clock: s.clock }))).toBeNull();
     for (let i = 0; i < 30; i++) {
       await s.clock.tick(TTL / 10);
       expect(s.leaders()).toBe(1);
@@ -284,7 +322,7 @@ describe('preferred leaders (preferred: true asks, preferred: false yields at it
     s.make('c', false).start();
     await s.clock.tick(RETRY);
     // A preferred process asked, then died without withdrawing (its request lease runs out after TTL).
-    await tryLead(s.store, { name: 'job@prefer', holder: 'ghost', ttlMs: TTL, maxClockSkewMs: SKEW, clock: s.clock });
+    await withInternalNames(() => tryLead(s.store, { name: 'job@prefer', holder: 'ghost', ttlMs: TTL, maxClockSkewMs: SKEW, clock: s.clock }));
     for (let i = 0; i < 60; i++) {
       await s.clock.tick(TTL / 10);
       expect(s.leaders()).toBeLessThanOrEqual(1);

@@ -11,6 +11,7 @@ import {
   checkDuration,
   checkHolder,
   checkName,
+  checkStoredLeaseName,
   checkTtl,
   DEFAULT_MAX_CLOCK_SKEW_MS,
   describeValue,
@@ -63,7 +64,7 @@ function recordName(value: unknown, what: string): string {
     checkName(value.slice(0, -RESERVED_NAME_SUFFIX.length), what);
     return value;
   }
-  return checkName(value, what);
+  return checkStoredLeaseName(value, what);
 }
 
 /** A create's or replace's write, checked alone (its token against the stored one: {@link checkWriteAgainst}). */
@@ -111,7 +112,7 @@ export function checkOperation(body: unknown): Operation {
     case 'claim': {
       const r = object(o.request, 'request');
       // Slot records are never claimed: the strict name rule, as tryLead() applies it.
-      const name = checkName(r.name, 'request.name');
+      const name = checkStoredLeaseName(r.name, 'request.name');
       const holder = checkHolder(r.holder);
       const maxClockSkewMs = checkDuration(r.maxClockSkewMs, 'request.maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
       const ttlMs = checkTtl(r.ttlMs, maxClockSkewMs);
@@ -123,14 +124,14 @@ export function checkOperation(body: unknown): Operation {
     }
     case 'release': {
       const expected = o.expectedVersion === undefined ? {} : { expectedVersion: version(o.expectedVersion, 'expectedVersion') };
-      return { op: 'release', name: checkName(o.name), holder: checkHolder(o.holder), version: version(o.version, 'version'), ...expected };
+      return { op: 'release', name: checkStoredLeaseName(o.name), holder: checkHolder(o.holder), version: version(o.version, 'version'), ...expected };
     }
     case 'wait': {
       const waitMs = o.waitMs;
       if (typeof waitMs !== 'number' || !Number.isInteger(waitMs) || waitMs < 1 || waitMs > MAX_WAIT_MS) {
         throw refuse('INVALID_OPTION', `waitMs must be a whole number of milliseconds from 1 to ${MAX_WAIT_MS}; got ${describeValue(waitMs)}`);
       }
-      return { op: 'wait', name: checkName(o.name), waitMs };
+      return { op: 'wait', name: checkStoredLeaseName(o.name), waitMs };
     }
     default:
       throw refuse('INVALID_OPTION', `unknown store operation ${describeValue(o.op)}: send read, create, replace, claim, release or wait`);

@@ -719,11 +719,6 @@ export class PostgresStore implements Store {
     return listener.watch(name, onChange);
   }
 
-  /** Whether claims and releases go to the functions (unnamed statements, functions installed). */
-  private callsFunctions(): boolean {
-    return this.sql.claimFunction !== undefined && this.useFunctions && !this.prepared;
-  }
-
   /** Notes that a claim on `name` was refused by a live lease, so the next one starts with the refusal's read (bounded). */
   private contend(name: string): void {
     if (this.contended.has(name)) return;
