@@ -289,7 +289,7 @@ a new term with a larger token, and a holder whose lease was surely still live r
 (\`term\`; between the two, either is right); no act after validity, and no validity beyond the test's own
 bound from the first request's send (\`act-after-validity\`, \`validity\`); and a leader with a usable window
 emerging after faults stop within ${LIVENESS_BOUND} (\`liveness\`); and no call pending past its bound, the
-validity window for a claim and the store timeout (here one lease) for a release, plus twice that (at least ${UNBOUNDED_MARGIN_MS} ms) and the event loop's stalls measured during the call
+validity window for a claim and the store timeout (here one lease) for a release, plus as much again (at least ${UNBOUNDED_MARGIN_MS} ms) and the event loop's stalls measured during the call
 for timer lateness on a loaded machine (a call bounded only by a longer timeout is still caught; one that hangs fails the run) (\`unbounded\`). Held writes are delivered with the arguments they were sent with, after one to two
 leases or when faults stop, whichever comes first. A leadership whose answer arrived after
 its validity ran out (counted in brackets) carries no authority and is not checked for overlap. Faults are

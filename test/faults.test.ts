@@ -11,7 +11,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { tryLead } from '../src/lead.js';
 import type { Store } from '../src/store.js';
 import { DynamoDBStore } from '../src/stores/dynamodb.js';
 import { FirestoreStore } from '../src/stores/firestore.js';
@@ -38,6 +37,7 @@ import {
   takesOverEarly,
   tokenDoesNotRise,
   violationCounts,
+  warmUp,
 } from './support/simulations.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 10 });
@@ -56,13 +56,7 @@ beforeAll(async () => {
   await new PostgresStore({ pool, table }).migrate();
   const dynamo = new DynamoDBStore({ client: dynamoClient, table: dynamoTable });
   await dynamo.createTable();
-  // Warm DynamoDB Local's JVM first: cold, its answers outlast a 300 ms lease and the first run would mostly time out.
-  const warmUntil = performance.now() + 1_500;
-  await Promise.all(
-    Array.from({ length: 8 }, async (_, i) => {
-      while (performance.now() < warmUntil) await tryLead(dynamo, { name: `warm-up-${i}`, holder: 'warm', ttlMs: 60_000 });
-    }),
-  );
+  await warmUp(dynamo, 8);
 });
 afterAll(async () => {
   await pool.query(`DROP TABLE IF EXISTS ${table}`);

@@ -8,7 +8,6 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
-import { tryLead } from '../src/lead.js';
 import type { Store } from '../src/store.js';
 import { DynamoDBStore } from '../src/stores/dynamodb.js';
 import { MemoryStore } from '../src/stores/memory.js';
@@ -25,7 +24,7 @@ import {
   simulateJobs,
 } from './support/job-simulation.js';
 import { recordFigures } from './support/safety-figures.js';
-import { seeds } from './support/simulations.js';
+import { seeds, warmUp } from './support/simulations.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 10 });
 const table = `leases_job_faults_${process.pid}`;
@@ -36,13 +35,7 @@ beforeAll(async () => {
   await new PostgresStore({ pool, table }).migrate();
   const dynamo = new DynamoDBStore({ client: dynamoClient, table: dynamoTable });
   await dynamo.createTable();
-  // Warm DynamoDB Local's JVM first: cold, its answers outlast a 300 ms lease (as in test/faults.test.ts).
-  const warmUntil = performance.now() + 1_500;
-  await Promise.all(
-    Array.from({ length: 6 }, async (_, i) => {
-      while (performance.now() < warmUntil) await tryLead(dynamo, { name: `warm-up-${i}`, holder: 'warm', ttlMs: 60_000 });
-    }),
-  );
+  await warmUp(dynamo, 6);
 });
 afterAll(async () => {
   await pool.query(`DROP TABLE IF EXISTS ${table}`);

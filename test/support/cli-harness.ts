@@ -5,7 +5,7 @@
  * starts in a fraction of tsx's time: processes fired together really contend.
  * @module
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { PostgresStore } from '../../src/stores/postgres.js';
+import { groupAlive, jsonLines, sleep, until } from './cli-process.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const databaseUrl = inject('databaseUrl');
@@ -118,29 +119,7 @@ export function cliHarness(label: string): CliHarness {
 
 export const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 export const lines = (file: string) => read(file).split('\n').filter(Boolean);
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function until(what: string, check: () => boolean, timeoutMs = 10_000, detail: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail() ? `:\n${detail()}` : ''}`);
-    await sleep(25);
-  }
-}
-
-/** Whether any process of group `pgid` is alive (zombies not yet reaped by init do not count). */
-export function groupAlive(pgid: number): boolean {
-  return execFileSync('ps', ['-eo', 'pgid=,stat='], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .some(([group, stat]) => Number(group) === pgid && !stat?.startsWith('Z'));
-}
-
-export const json = (text: string) =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+export { groupAlive, jsonLines as json, sleep, until };
 
 /** A TCP proxy to Postgres that can be cut: from then on every connection is refused, as a store that is down. */
 export async function startProxy(upstream: URL): Promise<{ url: string; cut(): Promise<void> }> {

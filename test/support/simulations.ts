@@ -10,6 +10,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect, type TestContext } from 'vitest';
+import { tryLead } from '../../src/lead.js';
 import type { LeaseRecord, Store } from '../../src/store.js';
 import {
   FAULT_KINDS,
@@ -183,6 +184,19 @@ export async function runSimulations(engine: string, target: Store | StoreFactor
     check(gaps(), `coverage over seeds ${runSeeds.join(', ')} (fault kinds injected, renewals and changes of holder checked)`).toEqual([]);
   }
   return reports;
+}
+
+/**
+ * Warms an engine up before a simulation: `callers` loops of `tryLead` on names of their own for `ms`. Cold, DynamoDB
+ * Local's JVM answers slower than a 300 ms lease, and a first run would mostly time out.
+ */
+export async function warmUp(store: Store, callers: number, ms = 1_500): Promise<void> {
+  const until = performance.now() + ms;
+  await Promise.all(
+    Array.from({ length: callers }, async (_, i) => {
+      while (performance.now() < until) await tryLead(store, { name: `warm-up-${i}`, holder: 'warm', ttlMs: 60_000 });
+    }),
+  );
 }
 
 /** Violations of each kind over a set of runs. */
