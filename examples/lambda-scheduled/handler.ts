@@ -116,7 +116,7 @@ async function runReport(input: JobInput): Promise<void> {
 }
 
 // The lease table has one home region, and every deployment of this function, whatever region it runs in, must use
-// that one table (README, safety point 6, "one linearizable home"): a copy in another region that used a table of its
+// that one table (README safety: "One linearizable home"): a copy in another region that used a table of its
 // own region would elect a second leader. LEASE_TABLE_REGION names the home region. Unset, the client uses the
 // function's own region (AWS_REGION), which is right only for the deployment in the home region.
 const leaseTableRegion = process.env.LEASE_TABLE_REGION || undefined;

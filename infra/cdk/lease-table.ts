@@ -76,7 +76,7 @@ export interface LeaseTableProps extends LeaseTableKeyOptions {
  * otherwise), on-demand capacity, point-in-time recovery, retained on stack deletion, and DynamoDB TTL only when
  * `ttlAttribute` is given (set the store's `ttlAttribute` to the same name). A plain single-region
  * `AWS::DynamoDB::Table` (not `TableV2`, which synthesizes a global table): a lease table must not gain eventually
- * consistent replicas (README safety point 6; `store.checkTable()` refuses those).
+ * consistent replicas (README safety: "One linearizable home"; `store.checkTable()` refuses those).
  * @example
  * const leases = new LeaseTable(this, 'Leases')
  * leases.grantLeases(fn) // exactly dynamodb:GetItem and dynamodb:UpdateItem on this table

@@ -34,7 +34,7 @@ resource "google_firestore_database" "leases" {
 }
 
 # No google_firestore_field TTL policy on the lease collection, on purpose: Firestore would delete lease documents,
-# and a recreated document restarts its fencing token at 1 (README, safety point 2). Leases are never deleted.
+# and a recreated document restarts its fencing token at 1 (README safety: "Fencing tokens"). Leases are never deleted.
 
 resource "google_service_account" "leases" {
   project      = var.project_id
