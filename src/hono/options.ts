@@ -85,7 +85,9 @@ export interface LeaseAppSettings {
   jobs: ReadonlyMap<string, CheckedJob>;
   /** Bound of the health checks' store reads, in ms. */
   healthTimeoutMs: number;
+  /** The clock of `now` and `timeLeftMs`, and of the long poll's wait. */
   clock: Clock;
+  /** Whether the views show each lease's `data`. */
   exposeData: boolean;
   /** The status page's title and poll interval, or `undefined` with `page: false`. */
   page: { title: string; pollMs: number } | undefined;
