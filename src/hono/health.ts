@@ -4,7 +4,7 @@
  * @module
  */
 import type { Elector, ElectorEvent } from '../elector.js';
-import { isLeaseholdError } from '../errors.js';
+import { isLeaseholdError, type LeaseholdErrorCode } from '../errors.js';
 import { getLeader } from '../lead.js';
 import { checkDuration } from '../options.js';
 import type { Store } from '../store.js';
@@ -19,6 +19,11 @@ class HealthReadTimeout extends Error {
   constructor(timeoutMs: number) {
     super(`the store did not answer a read within ${timeoutMs} ms (the health check's bound)`);
   }
+}
+
+/** The code a failed store call is reported by: its `LeaseholdError` code, else `STORE_UNAVAILABLE` (never its message). */
+export function failureCode(error: unknown): LeaseholdErrorCode {
+  return isLeaseholdError(error) ? error.code : 'STORE_UNAVAILABLE';
 }
 
 /** Whether `error` is a health read that ran past its bound. */
@@ -129,7 +134,7 @@ export class ElectorHealth {
 
   private observe(event: ElectorEvent): void {
     if (event.type === 'error') {
-      this.lastError = isLeaseholdError(event.error) ? event.error.code : 'STORE_UNAVAILABLE';
+      this.lastError = failureCode(event.error);
       // An instance whose validity ran out stays "expired" until an attempt succeeds again.
       if (this.seen !== 'expired' && this.seen !== 'stopped') this.seen = 'error';
       return;
@@ -164,7 +169,7 @@ export class ElectorHealth {
       await withinHealthBound(getLeader(this.store, this.name), this.timeoutMs);
       return { httpStatus: 200, report: { status: 'follower', leader: false } };
     } catch (error) {
-      this.lastError = isLeaseholdError(error) ? error.code : 'STORE_UNAVAILABLE';
+      this.lastError = failureCode(error);
       const answer = down('store-unreachable');
       if (storeTimedOut(error)) answer.report.message = error.message;
       return answer;
