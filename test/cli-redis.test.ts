@@ -13,8 +13,8 @@ import { storeHint } from '../src/cli/store-hints.js';
 import { parseStoreUrl } from '../src/cli/store-url.js';
 import { getLeader } from '../src/lead.js';
 import { RedisStore } from '../src/stores/redis.js';
-import { startPrivateRedis } from './setup/redis.js';
 import { buildCli, type Done, groupAlive, jsonLines, ROOT, type Running, startCli } from './support/cli-process.js';
+import { startPrivateRedis } from './support/engines.js';
 
 const WORK = join(ROOT, '.tmp', `cli-redis-${process.pid}`);
 const BIN = join(WORK, 'bin', 'bin.js');

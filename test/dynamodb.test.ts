@@ -5,8 +5,7 @@ import { isLeaseholdError } from '../src/errors.js';
 import { getLeader, type LeadResult, release, tryLead } from '../src/lead.js';
 import { DynamoDBStore, type DynamoDBStoreOptions } from '../src/stores/dynamodb.js';
 import { describeStoreConformance, genericOnly } from '../src/testing/index.js';
-import { localClient } from './setup/dynamodb.js';
-import { freePort } from './setup/postgres.js';
+import { freePort, localClient } from './support/engines.js';
 import { startSilentServer, timedCall } from './support/silent-server.js';
 
 const endpoint = inject('dynamodbEndpoint');

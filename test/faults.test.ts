@@ -17,7 +17,7 @@ import { FirestoreStore } from '../src/stores/firestore.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { PostgresStore } from '../src/stores/postgres.js';
 import { genericOnly } from '../src/testing/faults.js';
-import { localClient } from './setup/dynamodb.js';
+import { localClient } from './support/engines.js';
 import { checkWindows, type SimulationReport, simulate, type Window } from './support/fault-simulation.js';
 import { emulatorFirestore, emulatorRestStore } from './support/firestore-emulator.js';
 import { recordFigures } from './support/safety-figures.js';

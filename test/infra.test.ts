@@ -40,7 +40,7 @@ import { DynamoDBStore } from '../src/stores/dynamodb.js';
 import { DEFAULT_FIRESTORE_COLLECTION, FirestoreRestStore } from '../src/stores/firestore-rest.js';
 import { DEFAULT_POSTGRES_TABLE, PostgresStore } from '../src/stores/postgres.js';
 import { withFaults } from '../src/testing/faults.js';
-import { localClient } from './setup/dynamodb.js';
+import { localClient } from './support/engines.js';
 import { startFirestoreRestServer } from './support/firestore-rest-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

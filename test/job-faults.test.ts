@@ -12,7 +12,7 @@ import type { Store } from '../src/store.js';
 import { DynamoDBStore } from '../src/stores/dynamodb.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { PostgresStore } from '../src/stores/postgres.js';
-import { localClient } from './setup/dynamodb.js';
+import { localClient } from './support/engines.js';
 import {
   type Act,
   checkActs,

@@ -3,7 +3,7 @@ import { type JobInput, type JobOutcome, type LambdaContext, singletonJob } from
 import { ManualClock } from '../src/clock.js';
 import { getLeader } from '../src/lead.js';
 import { DynamoDBStore } from '../src/stores/dynamodb.js';
-import { localClient } from './setup/dynamodb.js';
+import { localClient } from './support/engines.js';
 
 const client = localClient(inject('dynamodbEndpoint'));
 const table = `lambda_test_${process.pid}`;

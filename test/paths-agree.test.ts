@@ -13,7 +13,7 @@ import { DynamoDBStore } from '../src/stores/dynamodb.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { PostgresStore } from '../src/stores/postgres.js';
 import { genericOnly } from '../src/testing/faults.js';
-import { localClient } from './setup/dynamodb.js';
+import { localClient } from './support/engines.js';
 
 type Command = { op: 'claim'; holder: number } | { op: 'release'; holder: number } | { op: 'expire' } | { op: 'tick'; ms: number };
 

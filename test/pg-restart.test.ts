@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../src/stores/postgres.js';
-import { startThrowawayPostgres } from './setup/postgres.js';
+import { startThrowawayPostgres } from './support/engines.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, '.tmp', `pg-restart-${process.pid}`);

@@ -6,7 +6,7 @@ import { isLeaseholdError } from '../src/errors.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import { type PostgresQueryable, PostgresStore, postgresSchema } from '../src/stores/postgres.js';
 import { describeStoreConformance } from '../src/testing/index.js';
-import { freePort } from './setup/postgres.js';
+import { freePort } from './support/engines.js';
 
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 20 });
 const table = `leases_test_${process.pid}`;

@@ -19,7 +19,7 @@ import { type IoRedisClient, type NodeRedisClient, type RedisClient, RedisStore 
 import { REDIS_SCRIPT, REDIS_SCRIPT_SHA } from '../src/stores/redis-script.js';
 import { describeStoreConformance, genericOnly, withFaults } from '../src/testing/index.js';
 import { Tracker } from '../src/tracker.js';
-import { startPrivateRedisCluster } from './setup/redis.js';
+import { startPrivateRedisCluster } from './support/engines.js';
 import { startSilentServer, timedCall } from './support/silent-server.js';
 import { REQUIRED_FAULTS, runSimulations } from './support/simulations.js';
 import { redisAnswerScanner, startTcpProxy } from './support/tcp-proxy.js';

@@ -28,7 +28,7 @@ import { MemoryStore } from '../src/stores/memory.js';
 import { type PostgresQueryable, PostgresStore } from '../src/stores/postgres.js';
 import { RedisStore } from '../src/stores/redis.js';
 import { genericOnly, withFaults } from '../src/testing/index.js';
-import { localClient } from './setup/dynamodb.js';
+import { localClient } from './support/engines.js';
 import { emulatorFirestore, emulatorRestStore } from './support/firestore-emulator.js';
 
 const TTL = 15_000;
