@@ -5,7 +5,7 @@
  */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
-import { localClient } from '../test/setup/dynamodb.js';
+import { localClient } from '../test/support/engines.js';
 import { DynamoDBStore, expectLeader, lead, lib, PostgresStore } from './harness.js';
 import { type ABMeasured, abCompare, requests, type Side } from './measure.js';
 import { peerDynamoDBLockClient } from './peers.js';

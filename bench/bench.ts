@@ -14,8 +14,7 @@ import { dynamoDBLockClientFactory } from '@deliveryhero/dynamodb-lock';
 import { build } from 'esbuild';
 import pg from 'pg';
 import type { Store } from '../src/index.js';
-import { localClient, startDynamoDBLocal } from '../test/setup/dynamodb.js';
-import { startThrowawayPostgres } from '../test/setup/postgres.js';
+import { localClient, startDynamoDBLocal, startThrowawayPostgres } from '../test/support/engines.js';
 import { findPgBouncer, startPgBouncer } from '../test/support/pgbouncer.js';
 import { AB_ROWS, type ABRow, dynamodbPairs, postgresPairs, runRows } from './ab.js';
 import { latencyChart } from './chart.js';
@@ -168,7 +167,7 @@ async function postgres(url: string, bouncerUrl: string | undefined): Promise<vo
     sections.push({
       title: 'PostgreSQL through PgBouncer 1.18, transaction pooling (loopback)',
       intro:
-        'PgBouncer before 1.21 cannot keep named statements per client: the default store meets that on its first call, falls back to unnamed statements (no call fails; `test/pgbouncer.test.ts`), and calls the claim function unnamed. The floor here is the same hand-written upsert, unnamed, through the same pooler.',
+        'PgBouncer before 1.21 cannot keep named statements per client: the default store meets that on its first call, falls back to unnamed statements (no call fails; `test/stores/pgbouncer.test.ts`), and calls the claim function unnamed. The floor here is the same hand-written upsert, unnamed, through the same pooler.',
       rows: brows,
     });
   } else notes.push('PgBouncer is not installed here (Debian: `apt-get install -y pgbouncer`), so its section is missing.');

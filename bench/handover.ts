@@ -9,8 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { PostgresStore } from '../src/stores/postgres.js';
-import { startThrowawayPostgres } from '../test/setup/postgres.js';
 import { Fleet, stats } from '../test/support/elector-fleet.js';
+import { startThrowawayPostgres } from '../test/support/engines.js';
 
 const SCALE = Number(process.env.BENCH_ROUNDS ?? 1);
 const ROUNDS = Math.max(5, Math.round(20 * SCALE));

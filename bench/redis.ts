@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { Mutex } from 'redis-semaphore';
 import type { RedisClient } from '../src/stores/redis.js';
-import { startPrivateRedis } from '../test/setup/redis.js';
+import { startPrivateRedis } from '../test/support/engines.js';
 import { type Case, compare, type Measured, ratios, requests } from './measure.js';
 
 // The built package (dist/), as users import it; typed by the sources.

@@ -1,5 +1,5 @@
 // Rewrites the README's `leasehold … --help` blocks from the built CLI (run `npm run build` first):
-// node scripts/readme-cli-help.mjs. test/cli.test.ts checks that each block matches the CLI's help verbatim.
+// node scripts/readme-cli-help.mjs. test/cli/cli.test.ts checks that each block matches the CLI's help verbatim.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 

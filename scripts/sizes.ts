@@ -6,7 +6,7 @@
  * - `core-do`: what a cron Worker on the Durable Object store imports (`tryLead`, `runExclusive`, `release`,
  *   `getLeader`, `DurableObjectStore`, `LeaseDurableObject`), bundled and minified by esbuild for the browser
  *   platform, and gzipped (level 9).
- * `test/cloudflare-worker.test.ts` checks the README's worker figure against its own bundle.
+ * `test/system/cloudflare-worker.test.ts` checks the README's worker figure against its own bundle.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -10,7 +10,7 @@ const runs = Number(process.env.STRESS_RUNS ?? 5);
 const hogCount = Number(process.env.STRESS_HOGS ?? 2);
 const files = (
   process.env.STRESS_FILES ??
-  'test/faults.test.ts test/job-faults.test.ts test/cli.test.ts test/cli-supervision.test.ts test/cli-secrets.test.ts test/cli-schedule.test.ts'
+  'test/system/faults.test.ts test/system/job-faults.test.ts test/cli/cli.test.ts test/cli/cli-supervision.test.ts test/cli/cli-secrets.test.ts test/cli/cli-schedule.test.ts'
 ).split(/\s+/);
 if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(hogCount) || hogCount < 0) {
   process.stderr.write('STRESS_RUNS must be a positive integer and STRESS_HOGS a non-negative one\n');

@@ -1,5 +1,5 @@
 /**
- * The `leasehold` CLI as cron runs it, for the supervision tests (test/cli-supervision.test.ts): separate processes against a real PostgreSQL, each in
+ * The `leasehold` CLI as cron runs it, for the supervision tests (test/cli/cli-supervision.test.ts): separate processes against a real PostgreSQL, each in
  * its own process group. The CLI is bundled once per test file from src/cli with esbuild (SDKs left external, so each
  * is still imported lazily from node_modules; the watchdog of `run` is an entry of its own, beside bin.js), which
  * starts in a fraction of tsx's time: processes fired together really contend.

@@ -1,5 +1,5 @@
 /**
- * A Cloudflare Worker for test/durable-object.test.ts and test/hono.test.ts, bundled with esbuild and run in workerd
+ * A Cloudflare Worker for test/stores/durable-object.test.ts and test/hono/hono.test.ts, bundled with esbuild and run in workerd
  * (Miniflare): `LeaseDurableObject` (with test hooks), `DurableObjectStore` and `leasehold/hono`, all inside workerd.
  *
  * - `POST /store?timeoutMs=` `{ op, args }`: one call of a `DurableObjectStore` method, made inside workerd;
@@ -11,7 +11,7 @@
  * - `/app/*`: `createLeaseApp` over the Durable Object store, names from `LEASE_NAMES`, admin token `ADMIN_TOKEN`.
  * - `/closed/*`: the same app without an admin token.
  * - `/data/*`: the same app with `exposeData: true` and a page title and poll interval.
- * - `/live/*`: the same app with an admin token, polling every 250 ms, `ledger-compactor` 15 s long (test/status-page.test.ts).
+ * - `/live/*`: the same app with an admin token, polling every 250 ms, `ledger-compactor` 15 s long (test/hono/status-page.test.ts).
  * - `/node/*`: an instance's app with its `Elector` (MemoryStore, ManualClock, a fault wrapper) for health codes,
  *   driven by `POST /ctl/{start,stop,advance?ms=,down?on=,claim?holder=}`.
  */
@@ -60,7 +60,7 @@ export class TestLeaseObject extends LeaseDurableObject {
       return Response.json({ aged: record !== undefined });
     }
     this.requests++;
-    // Any body at all may arrive (test/durable-object.test.ts sends hostile ones): the object itself answers it.
+    // Any body at all may arrive (test/stores/durable-object.test.ts sends hostile ones): the object itself answers it.
     const body = (await request
       .clone()
       .json()

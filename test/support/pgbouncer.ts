@@ -8,7 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../setup/postgres.js';
+import { freePort } from './engines.js';
 
 /** The pgbouncer binary, or `undefined` when it is not installed (Debian: `apt-get install -y pgbouncer`). */
 export function findPgBouncer(): string | undefined {

@@ -7,7 +7,7 @@ export function recordFigures(engine: string, kind: string, figures: object): vo
   writeFileSync(`.tmp/safety/${kind}-${engine.replace(/[^a-z0-9-]/gi, '_')}.json`, JSON.stringify({ engine, kind, figures }, null, 2));
 }
 
-/** What `test/load.test.ts` records per engine (kind `load`), and `scripts/safety-report.ts` reads back. */
+/** What `test/system/load.test.ts` records per engine (kind `load`), and `scripts/safety-report.ts` reads back. */
 export interface LoadFigures {
   names: number;
   contenders: number;

@@ -71,7 +71,7 @@ export function seeds(): number[] {
  */
 export function replayHint(seed: number, ctx: TestContext | undefined): string {
   const test = ctx ? ctx.task.name : (expect.getState().currentTestName?.split(' > ').pop() ?? '');
-  const file = ctx?.task.file?.name ?? expect.getState().testPath?.slice(expect.getState().testPath?.indexOf('test/')) ?? 'test/faults.test.ts';
+  const file = ctx?.task.file?.name ?? expect.getState().testPath?.slice(expect.getState().testPath?.indexOf('test/')) ?? 'test/system/faults.test.ts';
   return `FAULT_SEED=${seed} npx vitest run ${file} -t ${JSON.stringify(test)}`;
 }
 

@@ -1,5 +1,5 @@
 /**
- * What `test/cli-supervision.test.ts` records (kind `supervision`, one file per scenario, one sample per run of the
+ * What `test/cli/cli-supervision.test.ts` records (kind `supervision`, one file per scenario, one sample per run of the
  * test since `.tmp/safety` was last cleared) and the SAFETY.md section that `scripts/safety-report.ts` renders from
  * it: how long a command run by `leasehold run` ran on, against the validity of its lease and against the next host's
  * command.
@@ -86,7 +86,7 @@ export function supervisionSection(figures: SupervisionFigures[]): string {
         notes.unshift(`stopped ${range(delays)} ms after the release (lease read every ${first.leaseCheckMs} ms, renewed every ${first.ttlMs / 3} ms)`);
       return `| ${TITLES[scenario]} | ${first.ttlMs} / ${first.killGraceMs} | ${samples.length} (load ${range(samples.map((s) => s.loadAverage))} on ${first.cores} cores) | ${margins.length ? range(margins) : '–'} | **${worst}** | ${TARGET[scenario]} | ${notes.join('; ')} |`;
     });
-  return `### Command supervision (\`leasehold run\`, \`test/cli-supervision.test.ts\`)
+  return `### Command supervision (\`leasehold run\`, \`test/cli/cli-supervision.test.ts\`)
 
 DESIGN.md, "Nothing leasehold supervises outlives the lease": \`leasehold run\` in real process trees on the real
 PostgreSQL. The command writes a timestamp every 50 ms (and so does every process it starts); a second host waits

@@ -1,5 +1,5 @@
 /**
- * One tracker process for the real-Postgres tracker test (test/tracker-postgres.test.ts): its own pg.Pool, its own
+ * One tracker process for the real-Postgres tracker test (test/stores/tracker-postgres.test.ts): its own pg.Pool, its own
  * Tracker. Argument: JSON `{ url, table, holder, options }`. Prints one JSON line per event on stdout (`t` is
  * `Date.now()` at the event; `validUntilWall` the term's end of validity on the wall clock), `{"type":"ready"}` once
  * connected, and obeys `start` and `stop` lines on stdin (after `stop` it releases, prints `stopped` and exits).

@@ -1,5 +1,5 @@
 /**
- * A Cloudflare Worker for test/workerd.test.ts: the library and `FirestoreRestStore`, bundled with esbuild and
+ * A Cloudflare Worker for test/system/workerd.test.ts: the library and `FirestoreRestStore`, bundled with esbuild and
  * run inside workerd (Miniflare). The store talks to the REST shape server through workerd's own `fetch`.
  *
  * Routes: `POST /lead?name&holder&ttlMs` → `{ isLeader, leader, token }`; `POST /release?name&holder` →

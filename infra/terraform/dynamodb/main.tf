@@ -1,6 +1,6 @@
 # The scheduled singleton job of examples/lambda-scheduled: lease table, function, schedule, least-privilege role.
 # Same resources as infra/cdk/stack.ts (whose LeaseTable construct reads the key from leasehold/dynamodb itself;
-# test/infra.test.ts checks that this table has the same key).
+# test/system/infra.test.ts checks that this table has the same key).
 
 terraform {
   required_version = ">= 1.5"

@@ -1,6 +1,6 @@
 # The Firestore side of leasehold/firestore and leasehold/firestore-rest: a Native-mode database and a service account
 # that may read, create and update documents in it, and nothing else. The stores' names (the lease collection,
-# default "leasehold_leases") are checked against src/stores by test/infra.test.ts.
+# default "leasehold_leases") are checked against src/stores by test/system/infra.test.ts.
 
 terraform {
   required_version = ">= 1.5"

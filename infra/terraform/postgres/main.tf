@@ -15,7 +15,7 @@ terraform {
 }
 
 locals {
-  # The table sql/postgres.sql creates: the store's default (DEFAULT_POSTGRES_TABLE), checked by test/infra.test.ts.
+  # The table sql/postgres.sql creates: the store's default (DEFAULT_POSTGRES_TABLE), checked by test/system/infra.test.ts.
   table = "leasehold_leases"
 }
 
