@@ -2,7 +2,7 @@
  * `leasehold/hono` in-process through Hono's `app.request`, on the memory store and a manual clock (no engine, no
  * runtime): every route, the admin routes' token check (accepted, refused, absent), bad input (typed errors, nothing
  * written), a store outage (fail closed: 503, never a leader), and the scheduled-job routes. The same app in workerd:
- * test/hono.test.ts; the jobs in depth: test/hono-jobs.test.ts.
+ * test/hono/hono.test.ts; the jobs in depth: test/hono/hono-jobs.unit.test.ts.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
