@@ -7,10 +7,9 @@ import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocument } from '@aws-sdk/lib-dynamodb';
 import { dynamoDBLockClientFactory } from '@deliveryhero/dynamodb-lock';
 import type { Store } from '../../src/index.js';
-import { localClient } from '../../test/setup/dynamodb.js';
-import { DynamoDBStore, expectLeader, lead, lib } from '../harness.js';
-import { compare, ratios, requests } from '../measure.js';
-import { peerDynamoDBLockClient } from '../peers.js';
+import { countedDynamoDBClient, DynamoDBStore, expectLeader, lead, lib } from '../harness.js';
+import { compare, ratios } from '../measure.js';
+import { createPeerTable, peerDynamoDBLockClient } from '../peers.js';
 import { emptyPart, type ReportPart } from '../report.js';
 import { SCALE } from '../settings.js';
 import { contention } from './contention.js';
@@ -22,14 +21,7 @@ const { getLeader, ManualClock, release, tryLead } = lib;
 /** Runs the DynamoDB cases on DynamoDB Local at `endpoint`. */
 export async function dynamodbCases(endpoint: string): Promise<ReportPart> {
   const part = emptyPart();
-  const client = localClient(endpoint);
-  client.middlewareStack.add(
-    (next) => (args) => {
-      requests.n++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchRequestCounter' },
-  );
+  const client = countedDynamoDBClient(endpoint);
   const table = `leasehold-bench-${Date.now()}`;
   const ddb = new DynamoDBStore({ client, table });
   await ddb.createTable();
@@ -37,14 +29,7 @@ export async function dynamodbCases(endpoint: string): Promise<ReportPart> {
   const { CreateTableCommand } = await import('@aws-sdk/client-dynamodb');
   const peerTable = `${table}-dlc`;
   const dhTable = `${table}-dh`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: peerTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-    }),
-  );
+  await createPeerTable(client, peerTable);
   await client.send(
     new CreateTableCommand({
       TableName: dhTable,
