@@ -5,10 +5,9 @@
  */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
-import { localClient } from '../test/support/engines.js';
-import { DynamoDBStore, expectLeader, lead, lib, PostgresStore } from './harness.js';
-import { type ABMeasured, abCompare, requests, type Side } from './measure.js';
-import { peerDynamoDBLockClient } from './peers.js';
+import { countedDynamoDBClient, DynamoDBStore, expectLeader, lead, lib, PostgresStore } from './harness.js';
+import { type ABMeasured, abCompare, type Side } from './measure.js';
+import { createPeerTable, peerDynamoDBLockClient } from './peers.js';
 
 /** One A/B row: what it compares and the most A may cost as a multiple of B (p50), if there is a target. */
 export interface ABRow {
@@ -112,27 +111,12 @@ export async function postgresPairs(url: string): Promise<{ pairs: Pairs; close:
 
 /** DynamoDB rows: one client for leasehold and the floor (dynamodb-lock-client brings its own v2 SDK, as its users run it). */
 export async function dynamodbPairs(endpoint: string): Promise<{ pairs: Pairs; close: () => Promise<void> }> {
-  const client = localClient(endpoint);
-  client.middlewareStack.add(
-    (next) => (args) => {
-      requests.n++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchRequestCounter' },
-  );
+  const client = countedDynamoDBClient(endpoint);
   const table = `leasehold-ab-${Date.now()}`;
   const ddb = new DynamoDBStore({ client, table });
   await ddb.createTable();
-  const { CreateTableCommand } = await import('@aws-sdk/client-dynamodb');
   const peerTable = `${table}-dlc`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: peerTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-    }),
-  );
+  await createPeerTable(client, peerTable);
   const dlc = await peerDynamoDBLockClient(endpoint, peerTable);
   // The floor: the least a conditional lease write can be: holder and expiry, taken when absent, mine or expired;
   // a refusal returns the item that refused it (ReturnValuesOnConditionCheckFailure), as leasehold needs.

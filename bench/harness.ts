@@ -2,8 +2,10 @@
  * What every part of the bench shares: the built package (dist/, as users import it), the request counter on `pg`,
  * and the checks that a case does what its label says.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
 import type { Store } from '../src/index.js';
+import { localClient } from '../test/support/engines.js';
 import { requests } from './measure.js';
 
 // What is measured is the built package (dist/, the tsc output users import; `npm run bench` builds it first), not
@@ -20,6 +22,19 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   requests.n++;
   return clientQuery.apply(this, args);
 } as typeof pg.Client.prototype.query;
+
+/** A client of DynamoDB Local whose every request counts in `requests` (leasehold's and the floors' alike). */
+export function countedDynamoDBClient(endpoint: string): DynamoDBClient {
+  const client = localClient(endpoint);
+  client.middlewareStack.add(
+    (next) => (args) => {
+      requests.n++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchRequestCounter' },
+  );
+  return client;
+}
 
 /** `tryLead` on the system clock, as users run it (an injected clock would also cost DynamoDB a second real-time timer per request). */
 export const lead = (store: Store, name: string, holder: string, ttlMs = 600_000) => lib.tryLead(store, { name, holder, ttlMs });

@@ -3,6 +3,7 @@
  * counted by wrapping that client's get/put/delete.
  */
 import { createRequire } from 'node:module';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { requests } from './measure.js';
 
 const require = createRequire(import.meta.url);
@@ -12,6 +13,19 @@ interface Lock {
   fencingToken?: number;
 }
 type Acquire = (id: string, callback: (error: Error | null, lock: Lock) => void) => void;
+
+/** Creates dynamodb-lock-client's table `peerTable` (a partition key `id` only). */
+export async function createPeerTable(client: DynamoDBClient, peerTable: string): Promise<void> {
+  const { CreateTableCommand } = await import('@aws-sdk/client-dynamodb');
+  await client.send(
+    new CreateTableCommand({
+      TableName: peerTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    }),
+  );
+}
 
 /** FailClosed and FailOpen (with fencing tokens) acquire + release, each one promise. */
 export async function peerDynamoDBLockClient(

@@ -31,6 +31,7 @@ import { type LeaseholdLogger, type LogLevel, type LogStyle, loggerObserver } fr
 import { observeStore, type StoreObserver } from '../observe/observed-store.js';
 import { describeValue } from '../options.js';
 import type { Store } from '../store.js';
+import { PerMeter } from './per-meter.js';
 
 export type { JobView, WatchedJob } from '../watched-jobs.js';
 export { JOB_METRICS, type ObserveJobsOptions, observeJobs } from './jobs.js';
@@ -119,34 +120,25 @@ interface Instruments {
 }
 
 /** One set of instruments per meter: every instrumented store reports into the same four. */
-const instrumentsByMeter = new WeakMap<Meter, Instruments>();
-
-function instrumentsOf(meter: Meter): Instruments {
-  let found = instrumentsByMeter.get(meter);
-  if (!found) {
-    found = {
-      leadership: meter.createObservableGauge(METRICS.leadership, {
-        description: 'Whether this process leads the lease through this store: 1 while a term it won is valid, else 0',
-        unit: '{leader}',
-      }),
-      transitions: meter.createCounter(METRICS.transitions, {
-        description: 'Leadership gained or lost through this store',
-        unit: '{transition}',
-      }),
-      claimDuration: meter.createHistogram(METRICS.claimDuration, {
-        description: "Duration of one claim (tryLead's store round trips): the fused claim, or the generic path's read and write",
-        unit: 's',
-        advice: { explicitBucketBoundaries: CLAIM_BUCKETS },
-      }),
-      errors: meter.createCounter(METRICS.errors, {
-        description: 'Failed store calls, by LeaseholdError code (untyped: another error)',
-        unit: '{error}',
-      }),
-    };
-    instrumentsByMeter.set(meter, found);
-  }
-  return found;
-}
+const instrumentsByMeter = new PerMeter<Instruments>((meter) => ({
+  leadership: meter.createObservableGauge(METRICS.leadership, {
+    description: 'Whether this process leads the lease through this store: 1 while a term it won is valid, else 0',
+    unit: '{leader}',
+  }),
+  transitions: meter.createCounter(METRICS.transitions, {
+    description: 'Leadership gained or lost through this store',
+    unit: '{transition}',
+  }),
+  claimDuration: meter.createHistogram(METRICS.claimDuration, {
+    description: "Duration of one claim (tryLead's store round trips): the fused claim, or the generic path's read and write",
+    unit: 's',
+    advice: { explicitBucketBoundaries: CLAIM_BUCKETS },
+  }),
+  errors: meter.createCounter(METRICS.errors, {
+    description: 'Failed store calls, by LeaseholdError code (untyped: another error)',
+    unit: '{error}',
+  }),
+}));
 
 /** The methods {@link instrument} calls on each handle it is given, and on the instruments a meter makes. */
 const TRACER_METHODS = ['startSpan'] as const;
@@ -182,7 +174,7 @@ function checkHandle(value: unknown, name: 'tracer' | 'meter'): void {
 function checkedInstruments(meter: Meter): Instruments {
   let made: Instruments;
   try {
-    made = instrumentsOf(meter);
+    made = instrumentsByMeter.of(meter);
   } catch (error) {
     throw new LeaseholdError('INVALID_OPTION', 'meter threw while making the leasehold instruments; pass an OpenTelemetry Meter, null, or omit it', {
       cause: error,
@@ -191,7 +183,7 @@ function checkedInstruments(meter: Meter): Instruments {
   for (const [key, methods] of Object.entries(INSTRUMENT_METHODS) as [keyof Instruments, readonly string[]][]) {
     const lacks = missing(made[key], methods);
     if (lacks.length > 0) {
-      instrumentsByMeter.delete(meter);
+      instrumentsByMeter.forget(meter);
       throw new LeaseholdError(
         'INVALID_OPTION',
         `meter made a ${METRICS[key]} instrument without ${lacks.join(', ')}; pass an OpenTelemetry Meter, null, or omit it`,

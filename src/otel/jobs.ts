@@ -11,6 +11,7 @@ import { checkStore } from '../lead.js';
 import { checkDuration, DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS } from '../options.js';
 import type { Store } from '../store.js';
 import { checkJobs, jobView, type WatchedJob } from '../watched-jobs.js';
+import { PerMeter } from './per-meter.js';
 
 /** Names of the job metrics {@link observeJobs} reports (attributes: `leasehold.lease.name`, `leasehold.store.kind`). */
 export const JOB_METRICS = {
@@ -39,29 +40,20 @@ interface JobGauges {
 }
 
 /** One set of job gauges per meter: every {@link observeJobs} on a meter reports into the same three. */
-const gaugesByMeter = new WeakMap<Meter, JobGauges>();
-
-function gaugesOf(meter: Meter): JobGauges {
-  let found = gaugesByMeter.get(meter);
-  if (!found) {
-    found = {
-      missed: meter.createObservableGauge(JOB_METRICS.missed, {
-        description: 'Scheduled slots of the job after its last completed one, up to now, not run',
-        unit: '{slot}',
-      }),
-      overdue: meter.createObservableGauge(JOB_METRICS.overdue, {
-        description: 'Whether the job is overdue: 1 when its latest due slot went overdueAfterMs without completing, else 0',
-        unit: '1',
-      }),
-      age: meter.createObservableGauge(JOB_METRICS.lastCompletedAge, {
-        description: "Time since the job's last completed run completed",
-        unit: 's',
-      }),
-    };
-    gaugesByMeter.set(meter, found);
-  }
-  return found;
-}
+const gaugesByMeter = new PerMeter<JobGauges>((meter) => ({
+  missed: meter.createObservableGauge(JOB_METRICS.missed, {
+    description: 'Scheduled slots of the job after its last completed one, up to now, not run',
+    unit: '{slot}',
+  }),
+  overdue: meter.createObservableGauge(JOB_METRICS.overdue, {
+    description: 'Whether the job is overdue: 1 when its latest due slot went overdueAfterMs without completing, else 0',
+    unit: '1',
+  }),
+  age: meter.createObservableGauge(JOB_METRICS.lastCompletedAge, {
+    description: "Time since the job's last completed run completed",
+    unit: 's',
+  }),
+}));
 
 /**
  * Reports scheduled jobs as metrics (see {@link JOB_METRICS}): at each collection, every job's status is read from
@@ -90,7 +82,7 @@ export function observeJobs(store: Store, jobs: Readonly<Record<string, WatchedJ
       throw new LeaseholdError('INVALID_OPTION', `observeJobs: meter must be an OpenTelemetry Meter (it has no ${method})`);
     }
   }
-  const gauges = gaugesOf(meter);
+  const gauges = gaugesByMeter.of(meter);
   const observables: Observable[] = [gauges.missed, gauges.overdue, gauges.age];
   const callback: BatchObservableCallback = async (result) => {
     const views = await Promise.all([...checked.values()].map((job) => jobView(s, job, clock, skew).catch(() => undefined)));

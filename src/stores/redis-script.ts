@@ -27,7 +27,7 @@
  * @module
  */
 
-/** The script's source. Keep {@link REDIS_SCRIPT_SHA} in step with it (test/redis.test.ts checks). */
+/** The script's source. Keep {@link REDIS_SCRIPT_SHA} in step with it (test/stores/redis.test.ts checks). */
 export const REDIS_SCRIPT = `-- leasehold lease script (see src/stores/redis-script.ts)
 local key = KEYS[1]
 local op = ARGV[1]
