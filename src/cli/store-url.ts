@@ -5,6 +5,7 @@
  * is shown only as ./secrets.ts masks it, and one that cannot be read with certainty is refused, not guessed at.
  * @module
  */
+import { DEFAULT_STORE_TIMEOUT_MS } from '../options.js';
 import type { Store } from '../store.js';
 import type { RedisClient } from '../stores/redis.js';
 import { CliError, EXIT, usage } from './exit-codes.js';
@@ -185,7 +186,7 @@ async function load<T>(name: string, scheme: string, importer: () => Promise<T>)
 }
 
 /** Opens the store a URL names, loading only its SDK. */
-export async function openStore(spec: StoreSpec, timeoutMs = 5_000): Promise<OpenedStore> {
+export async function openStore(spec: StoreSpec, timeoutMs = DEFAULT_STORE_TIMEOUT_MS): Promise<OpenedStore> {
   switch (spec.scheme) {
     case 'memory': {
       const { MemoryStore } = await import('../stores/memory.js');
