@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { CliError, EXIT } from './exit-codes.js';
 import { createOutput, toStderr, toStdout, type Write } from './output.js';
 import { RUN_HELP, runCommand } from './run.js';
-import { argumentScrubber, type Scrub } from './secrets.js';
+import { argumentScrubber, type Scrub } from './secrets/scrub.js';
 import { INIT_HELP, initCommand, RELEASE_HELP, releaseCommand, STATUS_HELP, statusCommand } from './status.js';
 import { WATCH_HELP, watchCommand } from './watch.js';
 
