@@ -22,7 +22,7 @@ import {
   RESERVED_NAME_SUFFIX,
 } from './options.js';
 import { checkSchedule, type Schedule, type Timetable } from './schedule.js';
-import { compareSlotValues, describeSlot, readSlot, type Slot, type SlotValue, slotOutput } from './slot.js';
+import { compareSlotValues, describeSlot, readSlot, type Slot, type SlotValue, slotInRecordData, slotOutput } from './slot.js';
 import type { LeaseRecord, LeaseWrite, Store, StoreCallOptions } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
@@ -137,13 +137,8 @@ export const SLOT_RECORD_SUFFIX = RESERVED_NAME_SUFFIX;
  */
 function decodeSlot(record: LeaseRecord | null): SlotValue | null {
   if (record?.data === null || record?.data === undefined) return null;
-  let value: unknown;
-  try {
-    value = (JSON.parse(record.data) as { slot?: unknown }).slot;
-  } catch {
-    value = undefined;
-  }
-  if (typeof value !== 'number' && typeof value !== 'string') {
+  const value = slotInRecordData(record.data);
+  if (value === undefined) {
     throw new LeaseholdError('STORE_CORRUPT', `the slot record ${record.name} holds no slot; leave ${SLOT_RECORD_SUFFIX} records to leasehold`);
   }
   return readSlot(value, `the completed slot kept in ${record.name}`);

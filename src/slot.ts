@@ -164,3 +164,19 @@ export function slotOf(trigger: unknown): number {
   if (slot.kind !== 'instant') throw invalid(`slotOf: ${what} is not an instant (ISO 8601 or epoch ms); got ${describeValue(value)}`);
   return slot.ms;
 }
+
+/**
+ * The completed slot a job's slot record keeps in its `data` (`{"slot": epoch ms | "key", "at": epoch ms}`, as
+ * `runExclusive` writes it), as written: a number, a string, or `undefined` when the data holds none (not JSON, no
+ * `slot`, or a slot of another type). Shared by the core, which then reads it as a slot, and the CLI, which shows it.
+ * Internal to leasehold.
+ */
+export function slotInRecordData(data: string): number | string | undefined {
+  let value: unknown;
+  try {
+    value = (JSON.parse(data) as { slot?: unknown }).slot;
+  } catch {
+    return undefined;
+  }
+  return typeof value === 'number' || typeof value === 'string' ? value : undefined;
+}

@@ -4,6 +4,7 @@
  * @module
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { checkHolder, checkName, DEFAULT_MAX_CLOCK_SKEW_MS } from '../options.js';
 import { usage } from './exit-codes.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -66,4 +67,28 @@ export function parseCommandArgs<T extends Options>(
 export function required(value: string | undefined, flag: string, command: string, example: string): string {
   if (value === undefined || value === '') throw usage(`leasehold ${command} needs ${flag}, e.g. ${example}; see leasehold ${command} --help`);
   return value;
+}
+
+/** A lease name, checked as the core checks it (`checkName`); its error becomes a usage error naming `what`. */
+export function leaseNameArg(name: string | undefined, what = 'the lease name'): string {
+  try {
+    return checkName(name, what);
+  } catch (error) {
+    throw usage((error as Error).message);
+  }
+}
+
+/** A holder id (`--holder`), checked as the core checks it (`checkHolder`); its error becomes a usage error naming the flag. */
+export function holderArg(holder: string): string {
+  try {
+    checkHolder(holder);
+  } catch (error) {
+    throw usage((error as Error).message.replace(/^holder/, '--holder'));
+  }
+  return holder;
+}
+
+/** `--max-clock-skew`, a duration; the core's default (1 s) when not given. */
+export function maxClockSkewArg(text: string | undefined): number {
+  return text === undefined ? DEFAULT_MAX_CLOCK_SKEW_MS : parseDuration(text, '--max-clock-skew');
 }

@@ -7,8 +7,9 @@
 import { isLeaseholdError, LeaseholdError } from '../errors.js';
 import { type JobStatus, SLOT_RECORD_SUFFIX, summarizeJob } from '../jobs.js';
 import { isLive } from '../lead.js';
-import { DEFAULT_MAX_CLOCK_SKEW_MS, MAX_NAME_LENGTH } from '../options.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_STORE_TIMEOUT_MS, MAX_NAME_LENGTH } from '../options.js';
 import type { Timetable } from '../schedule.js';
+import { slotInRecordData } from '../slot.js';
 import type { ReadResult, Store } from '../store.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { joinClauses } from './output.js';
@@ -56,7 +57,7 @@ export interface ScheduleQuery {
 
 /** Runs one store read within the store's bound, failing closed as the library does. */
 export async function boundedRead(store: Store, name: string): Promise<ReadResult> {
-  const ms = store.timeoutMs ?? 5_000;
+  const ms = store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -85,15 +86,11 @@ export async function readStatus(store: Store, name: string, maxClockSkewMs = DE
   const [read, slotRead] = await Promise.all([boundedRead(store, name), withSlot ? boundedRead(store, `${name}${SLOT_RECORD_SUFFIX}`) : null]);
   const r = read.record;
   const now = read.now ?? clientNow;
-  let lastCompletedSlot: string | number | null = null;
-  try {
-    const slot = slotRead?.record?.data ? (JSON.parse(slotRead.record.data) as { slot?: unknown }).slot : null;
-    // Slots are instants (kept as epoch ms): shown in ISO 8601, as a crontab line's `date -u` would write them.
-    if (typeof slot === 'number') lastCompletedSlot = Number.isFinite(new Date(slot).getTime()) ? new Date(slot).toISOString() : slot;
-    else if (typeof slot === 'string') lastCompletedSlot = slot;
-  } catch {
-    // Not a slot record leasehold wrote: show none.
-  }
+  // The slot as the record keeps it (the core's decoding); none when it is not a slot record leasehold wrote.
+  const slot = slotRead?.record?.data ? slotInRecordData(slotRead.record.data) : undefined;
+  let lastCompletedSlot: string | number | null = slot ?? null;
+  // Slots are instants (kept as epoch ms): shown in ISO 8601, as a crontab line's `date -u` would write them.
+  if (typeof slot === 'number' && Number.isFinite(new Date(slot).getTime())) lastCompletedSlot = new Date(slot).toISOString();
   const live = r !== null && r.holder !== null && isLive(store.clockSource, r, read.now, clientNow, maxClockSkewMs);
   let job: ScheduledStatus | undefined;
   if (scheduled !== undefined) {

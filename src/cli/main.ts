@@ -4,12 +4,19 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { INIT_HELP } from './commands/init/help.js';
+import { initCommand } from './commands/init/index.js';
+import { RELEASE_HELP } from './commands/release/help.js';
+import { releaseCommand } from './commands/release/index.js';
+import { RUN_HELP } from './commands/run/help.js';
+import { runCommand } from './commands/run/index.js';
+import { STATUS_HELP } from './commands/status/help.js';
+import { statusCommand } from './commands/status/index.js';
+import { WATCH_HELP } from './commands/watch/help.js';
+import { watchCommand } from './commands/watch/index.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { createOutput, toStderr, toStdout, type Write } from './output.js';
-import { RUN_HELP, runCommand } from './run.js';
-import { argumentScrubber, type Scrub } from './secrets.js';
-import { INIT_HELP, initCommand, RELEASE_HELP, releaseCommand, STATUS_HELP, statusCommand } from './status.js';
-import { WATCH_HELP, watchCommand } from './watch.js';
+import { argumentScrubber, type Scrub } from './secrets/scrub.js';
 
 /** `leasehold --help`. */
 export const MAIN_HELP = `Usage: leasehold <command> [options]

@@ -2,24 +2,17 @@
  * Store URLs: `postgres://…` (or `postgresql://`), `redis://…` (or `rediss://`, TLS), `dynamodb://<table>?region=…&endpoint=…`,
  * `firestore://<project>/<collection>` and `memory:`. Each SDK is imported only when its scheme is used, so a
  * Postgres user needs no AWS SDK; credentials come from each SDK's usual environment and are never printed: a URL
- * is shown only as ./secrets.ts masks it, and one that cannot be read with certainty is refused, not guessed at.
+ * is shown only as ./secrets/store-value.ts masks it, and one that cannot be read with certainty is refused, not guessed at.
  * @module
  */
+import { DEFAULT_STORE_TIMEOUT_MS } from '../options.js';
 import type { Store } from '../store.js';
 import type { RedisClient } from '../stores/redis.js';
 import { CliError, EXIT, usage } from './exit-codes.js';
 import { checkGoogleCredentials } from './google-credentials.js';
-import {
-  isCredentialParam,
-  looksLikeKeyValue,
-  type MaskedStore,
-  maskStoreValue,
-  nameParam,
-  type Scrub,
-  storeScrubber,
-  UNPARSABLE,
-  type UrlParts,
-} from './secrets.js';
+import { isCredentialParam, nameParam } from './secrets/params.js';
+import { type Scrub, storeScrubber } from './secrets/scrub.js';
+import { looksLikeKeyValue, type MaskedStore, maskStoreValue, UNPARSABLE, type UrlParts } from './secrets/store-value.js';
 
 /** What a store URL names, parsed and checked before any SDK is loaded. */
 export type StoreSpec = (
@@ -29,7 +22,7 @@ export type StoreSpec = (
   | { scheme: 'firestore'; project: string; collection?: string }
   | { scheme: 'memory' }
 ) & {
-  /** The URL as it may be printed: every secret masked (see ./secrets.ts). The only form of it any message shows. */
+  /** The URL as it may be printed: every secret masked (see ./secrets/store-value.ts). The only form of it any message shows. */
   shown: string;
   /** Removes the URL's secrets from other text (a driver's error message) before it is printed. */
   scrub: Scrub;
@@ -185,7 +178,7 @@ async function load<T>(name: string, scheme: string, importer: () => Promise<T>)
 }
 
 /** Opens the store a URL names, loading only its SDK. */
-export async function openStore(spec: StoreSpec, timeoutMs = 5_000): Promise<OpenedStore> {
+export async function openStore(spec: StoreSpec, timeoutMs = DEFAULT_STORE_TIMEOUT_MS): Promise<OpenedStore> {
   switch (spec.scheme) {
     case 'memory': {
       const { MemoryStore } = await import('../stores/memory.js');

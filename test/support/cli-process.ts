@@ -32,7 +32,7 @@ export async function buildCli(work: string): Promise<string> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   await build({
-    // The watchdog of `run` is an entry of its own, beside bin.js (src/cli/watchdog-link.ts starts it from there).
+    // The watchdog of `run` is an entry of its own, beside bin.js (src/cli/commands/run/watchdog-link.ts starts it from there).
     entryPoints: [join(ROOT, 'src/cli/bin.ts'), join(ROOT, 'src/cli/watchdog.ts')],
     outdir: join(work, 'bin'),
     bundle: true,

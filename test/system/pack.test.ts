@@ -150,7 +150,7 @@ describe('the packed package (npm pack, installed offline into a fresh project)'
   });
 
   it('its bin runs from the installed copy with npx (no build step for the user): --help, and a run on memory:', async () => {
-    expect(packedFiles).toEqual(expect.arrayContaining(['dist/cli/bin.js', 'dist/cli/main.js', 'dist/cli/run.js']));
+    expect(packedFiles).toEqual(expect.arrayContaining(['dist/cli/bin.js', 'dist/cli/main.js', 'dist/cli/commands/run/index.js']));
     const env = {
       ...process.env,
       npm_config_update_notifier: 'false',

@@ -1,11 +1,10 @@
 /**
- * leasehold's side of `run`'s watchdog (`./watchdog.ts`): starts it, tells it each new validity end, asks it to stop
+ * leasehold's side of `run`'s watchdog (`./watchdog.ts`, started as its own process from ../../watchdog.ts): starts it, tells it each new validity end, asks it to stop
  * the command or to pass a signal on, and hears how the command ended. They talk over Node's IPC channel.
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { watchdogArgs } from '../../watchdog-script.js';
 import { signalGroup } from './process-group.js';
 
 /**
@@ -79,13 +78,6 @@ export interface CommandEnd {
 
 /** watchdog → leasehold. */
 export type FromWatchdog = { type: 'started'; pid: number } | { type: 'ended'; end: CommandEnd };
-
-/** The watchdog's script, beside this module (`dist/cli/`, or the bundle's folder); from sources under tsx, its `.ts`. */
-function watchdogArgs(): string[] {
-  const js = fileURLToPath(new URL('./watchdog.js', import.meta.url));
-  if (existsSync(js)) return [js];
-  return [...process.execArgv, fileURLToPath(new URL('./watchdog.ts', import.meta.url))];
-}
 
 /** A running watchdog, as leasehold holds it. */
 export class Watchdog {

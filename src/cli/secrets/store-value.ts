@@ -2,26 +2,16 @@
  * What the CLI may show of an input that can hold a credential (DESIGN.md, "Secrets are never echoed"). Cron mails
  * whatever the CLI prints, so a store value is shown only as far as it was parsed with certainty: its password and
  * every parameter not known to be harmless become `****`, and a value whose shape leaves a secret's end unclear
- * shows its scheme alone, or {@link UNPARSABLE}. Text that comes from elsewhere (a driver's error, an argument
- * echoed back) is scrubbed of the secrets found in the command line and `LEASEHOLD_STORE` before it is printed.
+ * shows its scheme alone, or {@link UNPARSABLE}. Text that comes from elsewhere is scrubbed by ./scrub.ts.
  * @module
  */
-import { describeValue } from '../options.js';
+import { nameParam, OTHER_SCHEMES, PARAM_NOT_NAMED, STORE_SCHEMES, showsParam } from './params.js';
 
 /** What a secret is replaced with. */
 export const MASK = '****';
 
 /** How a store value that is not a URL is shown. */
 export const UNPARSABLE = '<unparsable store value>';
-
-/** How an argument that looks like a connection string is described instead of being echoed. */
-export const NOT_SHOWN = 'a value that looks like a connection string (not shown)';
-
-/**
- * Secrets shorter than this are not scrubbed from other text: they would be found inside ordinary words. They are
- * still never shown as part of a store value, which is masked by its shape.
- */
-export const MIN_SCRUBBED_LENGTH = 4;
 
 /**
  * Why a store value is not used as it stands: `not-a-url` (no `scheme://`: a libpq `key=value` string, a typo),
@@ -66,117 +56,6 @@ export interface MaskedStore {
   /** Texts in the value that may be credentials (raw and decoded), to scrub from other text. */
   secrets: string[];
 }
-
-const STORE_SCHEMES = new Set(['postgres', 'postgresql', 'redis', 'rediss', 'dynamodb', 'firestore', 'memory']);
-/** Other schemes that may be named in a message (a user tried one): naming an arbitrary word could name a secret. */
-const OTHER_SCHEMES = new Set([
-  'mysql',
-  'mariadb',
-  'mongodb',
-  'mongodb+srv',
-  'valkey',
-  'sqlite',
-  'sqlserver',
-  'mssql',
-  'cockroachdb',
-  'pg',
-  'etcd',
-  'consul',
-  'http',
-  'https',
-  'file',
-  's3',
-  'gs',
-]);
-
-/** Parameters whose values are shown, per scheme; every other parameter's value is masked. */
-const SHOWN_PARAMS: Record<string, ReadonlySet<string>> = {
-  postgres: new Set([
-    'table',
-    'schema',
-    'host',
-    'port',
-    'user',
-    'db',
-    'sslmode',
-    'ssl',
-    'sslcert',
-    'sslkey',
-    'sslrootcert',
-    'sslcrl',
-    'sslnegotiation',
-    'uselibpqcompat',
-    'application_name',
-    'fallback_application_name',
-    'connect_timeout',
-    'client_encoding',
-    'encoding',
-    'options',
-    'keepalives',
-    'keepalives_idle',
-    'target_session_attrs',
-    'replication',
-    'statement_timeout',
-    'query_timeout',
-    'lock_timeout',
-    'idle_in_transaction_session_timeout',
-  ]),
-  redis: new Set(['prefix']),
-  dynamodb: new Set(['region']),
-  firestore: new Set(),
-};
-
-/** Credential parameters by their usual names (compared lower case, without `_` and `-`): named in messages, never shown. */
-const CREDENTIAL_PARAMS = new Set([
-  'password',
-  'passwd',
-  'pwd',
-  'pass',
-  'sslpassword',
-  'passfile',
-  'secret',
-  'secretaccesskey',
-  'awssecretaccesskey',
-  'accesskeyid',
-  'awsaccesskeyid',
-  'sessiontoken',
-  'awssessiontoken',
-  'securitytoken',
-  'token',
-  'accesstoken',
-  'authtoken',
-  'idtoken',
-  'refreshtoken',
-  'apikey',
-  'key',
-  'privatekey',
-  'credentials',
-  'auth',
-  'signature',
-  'sig',
-]);
-
-const normalise = (key: string) => key.toLowerCase().replace(/[_-]/g, '');
-
-/** Whether a parameter name is a credential's usual name (`password`, `sslpassword`, `secretAccessKey`, `token`, …). */
-export function isCredentialParam(key: string): boolean {
-  return CREDENTIAL_PARAMS.has(normalise(key));
-}
-
-/**
- * A parameter's name for a message: quoted when it is a name leasehold knows (its own parameters, a store's, a
- * credential's usual name), otherwise not shown, since an unknown name may be a piece of a secret (an unencoded `&`
- * inside a password turns what follows into a "parameter").
- */
-export function nameParam(key: string): string {
-  return KNOWN_PARAMS.has(normalise(key)) ? JSON.stringify(key) : PARAM_NOT_NAMED;
-}
-
-/** What {@link nameParam} says of a parameter it does not name. */
-export const PARAM_NOT_NAMED = '(name not shown)';
-
-const KNOWN_PARAMS = new Set([...CREDENTIAL_PARAMS, 'endpoint', ...Object.values(SHOWN_PARAMS).flatMap((names) => [...names].map(normalise))]);
-
 const decode = (text: string): string | undefined => {
   try {
     return decodeURIComponent(text);
@@ -185,13 +64,10 @@ const decode = (text: string): string | undefined => {
   }
 };
 const decodeQuery = (text: string) => decode(text.replace(/\+/g, ' '));
-
-/** A DynamoDB endpoint that holds nothing secret: scheme, host and port only. */
-const PLAIN_ENDPOINT = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?\/?$/;
 /** The host and port of a URL read with certainty (no `@`, no `:` but the port's). */
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]*\]|[A-Za-z0-9._~%!$&'()*+,;=-]*)(?::\d{0,5})?$/;
-
-function keyValueSecrets(value: string): string[] {
+/** The values of a libpq `key=value` string that may be secrets (raw, and unquoted). */
+export function keyValueSecrets(value: string): string[] {
   // libpq's key=value form: every value but those of a few harmless keys may be a secret.
   const harmless = new Set(['host', 'hostaddr', 'port', 'dbname', 'user', 'sslmode', 'connect_timeout', 'application_name']);
   const secrets: string[] = [];
@@ -311,105 +187,4 @@ export function maskStoreValue(value: string): MaskedStore {
     },
     secrets: uniqueSecrets,
   };
-}
-
-function showsParam(scheme: string, key: string, value: string): boolean {
-  const family = scheme === 'postgresql' ? 'postgres' : scheme === 'rediss' ? 'redis' : scheme;
-  if (family === 'dynamodb' && key === 'endpoint') return PLAIN_ENDPOINT.test(value);
-  return SHOWN_PARAMS[family]?.has(key) === true;
-}
-
-/** The secrets an argument carries, when it looks like a connection string (a URL with a credential, `key=value`). */
-function secretsInArgument(token: string): string[] {
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(token)) {
-    const masked = maskStoreValue(token);
-    return masked.problem === undefined || masked.problem === 'malformed-escape' ? masked.secrets : [...masked.secrets, token];
-  }
-  if (/(?:^|[\s;&?])[A-Za-z_]*(?:pass|pwd|secret|token|key|auth)[A-Za-z_]*\s*=/i.test(token)) return [token, ...keyValueSecrets(token)];
-  // user:password@host without a scheme.
-  const userinfo = /^[^\s:@/]+:([^\s]+)@[^@\s]*$/.exec(token);
-  return userinfo?.[1] ? [token, userinfo[1]] : [];
-}
-
-/** Replaces secrets in text: a function, so that it can be handed to whatever prints. */
-export type Scrub = (text: string) => string;
-
-interface Replacement {
-  text: string;
-  by: string;
-}
-
-const jsonEscaped = (text: string) => JSON.stringify(text).slice(1, -1);
-
-/** The forms a text takes when printed: as is, percent-encoded, inside a JSON string (once or twice). */
-function printedForms(text: string): string[] {
-  const once = jsonEscaped(text);
-  return [text, encodeURIComponent(text), once, jsonEscaped(once)];
-}
-
-/** A scrubber replacing each text (in every printed form) with its replacement; `keep` texts are left alone. */
-function scrubber(replacements: Replacement[], keep: string[]): Scrub {
-  const map = new Map<string, string>();
-  for (const shown of keep) for (const form of printedForms(shown)) if (form.length >= MIN_SCRUBBED_LENGTH) map.set(form, form);
-  for (const { text, by } of replacements) {
-    if (text.length < MIN_SCRUBBED_LENGTH) continue;
-    const forms = printedForms(text);
-    const bys = printedForms(by);
-    for (const [i, form] of forms.entries()) if (!map.has(form)) map.set(form, bys[i] ?? by);
-  }
-  if (map.size === 0) return (text) => text;
-  // One pass, longest first: a replacement is never scanned again, and a shown store value (kept) wins over a
-  // secret that happens to be a word in it.
-  const pattern = new RegExp(
-    [...map.keys()]
-      .sort((a, b) => b.length - a.length)
-      .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('|'),
-    'g',
-  );
-  return (text) => text.replace(pattern, (found) => map.get(found) ?? MASK);
-}
-
-/** A scrubber for the secrets of one store value (and the value itself, replaced by how it is shown). */
-export function storeScrubber(value: string, masked: MaskedStore = maskStoreValue(value)): Scrub {
-  return scrubber(replacementsOf(value, masked), [masked.shown]);
-}
-
-function replacementsOf(value: string, masked: MaskedStore): Replacement[] {
-  if (masked.secrets.length === 0) return [];
-  return [
-    { text: value, by: masked.shown },
-    ...masked.secrets.filter((s) => s !== value).map((text) => ({ text, by: masked.problem === 'not-a-url' ? UNPARSABLE : MASK })),
-  ];
-}
-
-/**
- * A scrubber for everything a command line may carry: the store value (`--store`, `--store=`, `LEASEHOLD_STORE`)
- * and any other argument that looks like a connection string (a URL given as a lease name, say), in whatever form a
- * message echoes it (whole, as `describeValue` quotes and cuts it, JSON-escaped).
- */
-export function argumentScrubber(argv: readonly string[], env: NodeJS.ProcessEnv): Scrub {
-  const storeValues = new Set<string>();
-  if (env.LEASEHOLD_STORE) storeValues.add(env.LEASEHOLD_STORE);
-  for (const [i, token] of argv.entries()) {
-    if (token === '--') break;
-    if (token === '--store' && argv[i + 1] !== undefined) storeValues.add(argv[i + 1] as string);
-    else if (token.startsWith('--store=')) storeValues.add(token.slice('--store='.length));
-  }
-  const replacements: Replacement[] = [];
-  const keep: string[] = [];
-  for (const value of storeValues) {
-    const masked = maskStoreValue(value);
-    keep.push(masked.shown);
-    replacements.push(...replacementsOf(value, masked));
-    if (masked.secrets.length > 0) replacements.push({ text: describeValue(value), by: NOT_SHOWN });
-  }
-  for (const token of argv) {
-    if (storeValues.has(token)) continue;
-    const secrets = secretsInArgument(token);
-    if (secrets.length === 0) continue;
-    replacements.push({ text: describeValue(token), by: NOT_SHOWN });
-    for (const text of secrets) replacements.push({ text, by: text === token ? NOT_SHOWN : MASK });
-  }
-  return scrubber(replacements, keep);
 }

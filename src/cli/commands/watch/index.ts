@@ -4,36 +4,12 @@
  * object per change with `--json`. Ends on SIGINT/SIGTERM, or `q` on a terminal.
  * @module
  */
-import { checkName, DEFAULT_MAX_CLOCK_SKEW_MS } from '../options.js';
-import { formatDuration, parseCommandArgs, parseDuration } from './args.js';
-import { EXIT, usage } from './exit-codes.js';
-import { type LeaseStatus, readStatus, storeFailure } from './lease-status.js';
-import type { Write } from './output.js';
-import { type OpenedStore, openStore, parseStoreUrl } from './store-url.js';
-
-/** `leasehold watch --help`. */
-export const WATCH_HELP = `Usage: leasehold watch <name…> --store <url> [--interval <duration>] [--json]
-
-A live view of each lease: holder, fencing token and a bar of the time left, redrawn in place, with a
-line for every change of holder as it happens (claimed, taken over, released, expired). Press q or
-Ctrl-C to quit. When stdout is not a terminal, prints one line per change instead (one JSON object per
-change with --json).
-
-Options:
-  --store <url>          The store (default: $LEASEHOLD_STORE): postgres://…, redis://…,
-                         dynamodb://<table>?region=…, firestore://<project>/<collection>
-  --interval <duration>  How often to read each lease (default 1s; one read per lease and interval). On
-                         Postgres a release or a handover is also shown at once (LISTEN/NOTIFY)
-  --max-clock-skew <d>   Skew margin for DynamoDB (default 1s)
-  --json                 One JSON object per change: the status fields plus { event, at }
-  -h, --help             Show this help
-
-Exit codes: 0 on q/Ctrl-C/SIGTERM, 64 bad usage, 69 store unreachable at the start.
-
-Examples:
-  leasehold watch nightly-report backup --store postgres://localhost/ops
-  leasehold watch deploy --store 'dynamodb://leases?region=eu-west-1' --json | tee leases.log
-`;
+import { formatDuration, leaseNameArg, maxClockSkewArg, parseCommandArgs, parseDuration } from '../../args.js';
+import { EXIT, usage } from '../../exit-codes.js';
+import { type LeaseStatus, readStatus, storeFailure } from '../../lease-status.js';
+import type { Write } from '../../output.js';
+import { storeUrl } from '../../store-flag.js';
+import { type OpenedStore, openStore, parseStoreUrl } from '../../store-url.js';
 
 const BAR_WIDTH = 24;
 
@@ -100,18 +76,11 @@ export async function watchCommand(args: string[], env: NodeJS.ProcessEnv, stdou
     true,
   );
   if (positionals.length === 0) throw usage('leasehold watch needs at least one lease name, e.g. leasehold watch nightly-report --store postgres://host/db');
-  const names = positionals.map((name) => {
-    try {
-      return checkName(name, 'the lease name');
-    } catch (error) {
-      throw usage((error as Error).message);
-    }
-  });
+  const names = positionals.map((name) => leaseNameArg(name));
   const intervalMs = values.interval === undefined ? 1_000 : parseDuration(values.interval, '--interval');
   if (intervalMs < 100) throw usage(`--interval must be at least 100ms; got ${values.interval}`);
-  const skew = values['max-clock-skew'] === undefined ? DEFAULT_MAX_CLOCK_SKEW_MS : parseDuration(values['max-clock-skew'], '--max-clock-skew');
-  const url = values.store ?? env.LEASEHOLD_STORE;
-  if (url === undefined || url === '') throw usage('leasehold watch needs --store <url> (or LEASEHOLD_STORE); see leasehold watch --help');
+  const skew = maxClockSkewArg(values['max-clock-skew']);
+  const url = storeUrl(values.store, env, 'watch');
   const spec = parseStoreUrl(url);
   if (spec.scheme === 'memory') stderr('leasehold: memory: is a store inside this one process; it will only ever show nothing');
   const live = process.stdout.isTTY === true && !values.json;
