@@ -18,7 +18,7 @@ import { RUN_HELP } from '../src/cli/run.js';
 import { INIT_HELP, RELEASE_HELP, STATUS_HELP } from '../src/cli/status.js';
 import { WATCH_HELP } from '../src/cli/watch.js';
 import { tryLead } from '../src/lead.js';
-import { PostgresStore, postgresChannel } from '../src/stores/postgres.js';
+import { PostgresStore, postgresChannel } from '../src/stores/postgres/index.js';
 import { buildCli, groupAlive, jsonLines as json, ROOT, type Running, sleep, startCli, until } from './support/cli-process.js';
 
 const WORK = join(ROOT, '.tmp', `cli-${process.pid}`);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { isLeaseholdError } from '../src/errors.js';
 import { getLeader, type LeadResult, release, tryLead } from '../src/lead.js';
-import { DynamoDBStore, type DynamoDBStoreOptions } from '../src/stores/dynamodb.js';
+import { DynamoDBStore, type DynamoDBStoreOptions } from '../src/stores/dynamodb/index.js';
 import { describeStoreConformance, genericOnly } from '../src/testing/index.js';
 import { localClient } from './setup/dynamodb.js';
 import { freePort } from './setup/postgres.js';

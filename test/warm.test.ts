@@ -10,7 +10,7 @@ import { ManualClock } from '../src/clock.js';
 import { Elector } from '../src/elector.js';
 import { getLeader, release, tryLead } from '../src/lead.js';
 import { MemoryStore } from '../src/stores/memory.js';
-import { PostgresStore } from '../src/stores/postgres.js';
+import { PostgresStore } from '../src/stores/postgres/index.js';
 import { withFaults } from '../src/testing/faults.js';
 
 const TTL = 15_000;

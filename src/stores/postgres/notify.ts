@@ -1,7 +1,7 @@
 /**
  * Push wake-ups for the Postgres store: one `LISTEN` connection per pool and table, shared by every watcher of this
  * process, taken lazily on the first watch and given back (closed) when the last one unsubscribes. A release or a
- * handover sends `pg_notify(channel, name)` in its own statement (see postgres.ts), so a follower claims at once.
+ * handover sends `pg_notify(channel, name)` in its own statement (see statements.ts), so a follower claims at once.
  * Best effort: while the connection is down nothing is pushed and followers poll; it reconnects with a backoff and
  * then wakes every watcher once, since a notification may have been lost meanwhile.
  * @module
