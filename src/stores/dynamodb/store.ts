@@ -1,3 +1,5 @@
+// Over 400 lines: the fused claim (acquire, takeover, renew) and the generic writes share the key, stamp and send of
+// one store's state; options, expressions, item mapping and admin are already apart.
 /**
  * The DynamoDB store: reads (`GetItem`), the conditional writes of the generic path, the fused claim (one
  * `UpdateItem` per attempt, its condition picked by the record last seen) and release. Options and item layout are in

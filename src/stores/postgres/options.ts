@@ -74,6 +74,7 @@ export const DEFAULT_POSTGRES_TABLE = 'leasehold_leases';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+/** A table or schema name, checked (`INVALID_STORE` naming `option` otherwise) and double-quoted. */
 export function quoteIdentifier(value: unknown, option: string): string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
     throw new LeaseholdError(
@@ -85,6 +86,7 @@ export function quoteIdentifier(value: unknown, option: string): string {
   return `"${value}"`;
 }
 
+/** The store's table as SQL names it: quoted, and qualified with the schema when one is given. */
 export function qualifiedTable(options: { table?: string; schema?: string }): string {
   const table = quoteIdentifier(options.table ?? DEFAULT_POSTGRES_TABLE, 'table');
   return options.schema === undefined ? table : `${quoteIdentifier(options.schema, 'schema')}.${table}`;
