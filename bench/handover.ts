@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
-import { PostgresStore } from '../src/stores/postgres.js';
+import { PostgresStore } from '../src/stores/postgres/index.js';
 import { Fleet, stats } from '../test/support/elector-fleet.js';
 import { startThrowawayPostgres } from '../test/support/engines.js';
 

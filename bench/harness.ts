@@ -12,9 +12,9 @@ import { requests } from './measure.js';
 // the sources through tsx, whose transform adds helpers to every function the library defines. Typed by the sources.
 const dist = (path: string) => import(new URL(`../dist/${path}`, import.meta.url).href);
 export const lib = (await dist('index.js')) as typeof import('../src/index.js');
-export const { DynamoDBStore } = (await dist('stores/dynamodb.js')) as typeof import('../src/stores/dynamodb.js');
+export const { DynamoDBStore } = (await dist('stores/dynamodb/index.js')) as typeof import('../src/stores/dynamodb/index.js');
 export const { MemoryStore } = (await dist('stores/memory.js')) as typeof import('../src/stores/memory.js');
-export const { PostgresStore } = (await dist('stores/postgres.js')) as typeof import('../src/stores/postgres.js');
+export const { PostgresStore } = (await dist('stores/postgres/index.js')) as typeof import('../src/stores/postgres/index.js');
 
 // Every pg request is one Client.query (a pool's too, and advisory-lock's own clients): count round trips there.
 const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;

@@ -186,7 +186,7 @@ export async function openStore(spec: StoreSpec, timeoutMs = DEFAULT_STORE_TIMEO
     }
     case 'postgres': {
       const pg = await load('pg', 'postgres', () => import('pg'));
-      const { PostgresStore } = await import('../stores/postgres.js');
+      const { PostgresStore } = await import('../stores/postgres/index.js');
       const Pool = (pg as unknown as { default?: typeof pg }).default?.Pool ?? pg.Pool;
       // Bounded connects and queries, so a silent server does not hold the process (the store bounds each call too).
       const pool = new Pool({ connectionString: spec.connectionString, max: 2, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
@@ -212,7 +212,7 @@ export async function openStore(spec: StoreSpec, timeoutMs = DEFAULT_STORE_TIMEO
       return openRedis(spec, timeoutMs);
     case 'dynamodb': {
       const sdk = await load('@aws-sdk/client-dynamodb', 'dynamodb', () => import('@aws-sdk/client-dynamodb'));
-      const { DynamoDBStore } = await import('../stores/dynamodb.js');
+      const { DynamoDBStore } = await import('../stores/dynamodb/index.js');
       const client = new sdk.DynamoDBClient({ ...(spec.region ? { region: spec.region } : {}), ...(spec.endpoint ? { endpoint: spec.endpoint } : {}) });
       const store = new DynamoDBStore({ client, table: spec.table, timeoutMs });
       return {

@@ -19,6 +19,7 @@
  * compared with the `readTime` of a strongly consistent read. See `firestore.ts` for why that is safe.
  * @module
  */
+import { BoundedMap } from '../bounded-map.js';
 import { type Clock, monotonicNow, wallNow } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
@@ -46,17 +47,12 @@ export const FIRESTORE_LIMITS = { minTtlMs: MIN_FIRESTORE_TTL_MS, minWriteInterv
 /** The lease fields every write sets (the update mask of a replace: other fields in the document are kept). */
 export const LEASE_FIELDS = ['holder', 'token', 'acquiredAt', 'ttlMs', 'version', 'data'] as const;
 
-/** The lease fields in plain values: what a store encodes for its wire (SDK values, REST `Value`s). */
-export interface LeaseFields {
-  holder: string | null;
-  token: number;
-  /** Epoch ms, or `null` for "the commit time of the write that sets this" (a new holder). */
-  acquiredAt: number | null;
-  /** Whole milliseconds. */
-  ttlMs: number;
-  version: string;
-  data: string | null;
-}
+/**
+ * The lease fields in plain values: what a store encodes for its wire (SDK values, REST `Value`s). The write's own
+ * fields: `acquiredAt` `null` stands for "the commit time of the write that sets this" (a new holder), `ttlMs` is
+ * whole milliseconds.
+ */
+export type LeaseFields = Pick<LeaseWrite, 'holder' | 'token' | 'acquiredAt' | 'ttlMs' | 'version' | 'data'>;
 
 /**
  * The fields one write sets. A new holder's `acquiredAt` is left `null`, meaning "this write's commit time",
@@ -161,9 +157,11 @@ export function sentNow(clock: Clock, ttlMs: number, kind = 'firestore'): SentWr
  * request, never safety. Bounded to `limit` names (least recently seen dropped first).
  */
 export class SeenLeases<T> {
-  private readonly entries = new Map<string, { record: LeaseRecord; updateTime: T; sent: SentWrite | undefined }>();
+  private readonly entries: BoundedMap<string, { record: LeaseRecord; updateTime: T; sent: SentWrite | undefined }>;
 
-  constructor(private readonly limit = 1_024) {}
+  constructor(limit = 1_024) {
+    this.entries = new BoundedMap(limit);
+  }
 
   /**
    * Remembers `record` as the state of its name at `updateTime`; `sent` when this store wrote it. A read of
@@ -172,12 +170,7 @@ export class SeenLeases<T> {
   remember(record: LeaseRecord, updateTime: T, sent?: SentWrite): void {
     const previous = this.entries.get(record.name);
     const keep = sent ?? (previous?.record.version === record.version ? previous.sent : undefined);
-    this.entries.delete(record.name);
-    this.entries.set(record.name, { record: { ...record }, updateTime, sent: keep });
-    if (this.entries.size > this.limit) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
+    this.entries.refresh(record.name, { record: { ...record }, updateTime, sent: keep });
   }
 
   /** The update time of the state of `name` that carries `version`, if that is the state last seen. */

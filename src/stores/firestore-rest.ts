@@ -16,29 +16,16 @@ import {
   FIRESTORE_LIMITS,
   fieldsForWrite,
   LEASE_FIELDS,
-  type LeaseFields,
   recordFromFields,
   releaseLease,
   SeenLeases,
   sentNow,
 } from './firestore-record.js';
+import { type ServiceAccountKey, serviceAccountTokens } from './firestore-rest-auth.js';
+import { type BatchGetItem, decodeFields, encodeFields, FirestoreRestError, isConditionFailure, parseTimestampMs, timestampMs } from './firestore-rest-wire.js';
 
-/** The fields of a Google service-account key file (JSON) this store needs. */
-export interface ServiceAccountKey {
-  /** The service account's e-mail address: the JWT's issuer and subject. */
-  client_email: string;
-  /**
-   * PEM, PKCS #8 (`-----BEGIN PRIVATE KEY-----`), as in the key file. Line breaks written as the two characters
-   * `\n` (common when the key passes through an environment variable or secret) are accepted too.
-   */
-  private_key: string;
-  /** Id of the key, sent as the JWT header's `kid` when present. */
-  private_key_id?: string;
-  /** Token endpoint (default `https://oauth2.googleapis.com/token`). */
-  token_uri?: string;
-  /** The key's project: the default `projectId` of the store. */
-  project_id?: string;
-}
+export type { ServiceAccountKey } from './firestore-rest-auth.js';
+export { FirestoreRestError } from './firestore-rest-wire.js';
 
 /** Options of {@link FirestoreRestStore}. Pass exactly one of `serviceAccount` and `getAccessToken`. */
 export interface FirestoreRestStoreOptions {
@@ -75,39 +62,11 @@ export interface FirestoreRestStoreOptions {
   clock?: Clock;
 }
 
-const SCOPE = 'https://www.googleapis.com/auth/datastore';
 /** The "client" of the stores that send with the global `fetch` (see {@link FirestoreRestStore.identity}). */
 const GLOBAL_FETCH: object = Object.freeze({});
-const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
-const TOKEN_LIFETIME_S = 3_600;
-const TOKEN_REFRESH_MARGIN_MS = 60_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const PROJECT = /^[a-z0-9][a-z0-9.:-]{0,99}$/;
 const DATABASE = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
-
-/** A Firestore REST `Value`, in the forms this store writes and reads. */
-type RestValue =
-  | { stringValue: string }
-  | { integerValue: string | number }
-  | { timestampValue: string }
-  | { nullValue: null }
-  | { doubleValue: number }
-  | { booleanValue: boolean };
-
-/** A REST error, with the `status` Firestore gave (`ALREADY_EXISTS`, `FAILED_PRECONDITION`, …). */
-export class FirestoreRestError extends Error {
-  /** HTTP status. */
-  readonly httpStatus: number;
-  /** Google RPC status name from the error body, when there is one. */
-  readonly status: string | undefined;
-
-  constructor(httpStatus: number, status: string | undefined, message: string) {
-    super(message);
-    this.name = 'FirestoreRestError';
-    this.httpStatus = httpStatus;
-    this.status = status;
-  }
-}
 
 /**
  * Firestore store over the REST API, for edge runtimes. A read is `documents:batchGet` (chosen over
@@ -349,141 +308,8 @@ export class FirestoreRestStore implements Store {
   }
 }
 
-interface BatchGetItem {
-  found?: { name?: string; fields?: Record<string, RestValue>; updateTime?: unknown };
-  missing?: string;
-  readTime?: unknown;
-}
-
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-// Real Firestore answers 409 ALREADY_EXISTS (exists: false failed), 400 FAILED_PRECONDITION (stale updateTime)
-// and 409 ABORTED (contention). 412 is not among them; it is accepted as "did not apply" in case a proxy maps a
-// precondition failure so, which is harmless: the caller reads the lease and is at most a follower.
-function isConditionFailure(error: FirestoreRestError): boolean {
-  if (error.httpStatus === 412 || error.httpStatus === 409) return true;
-  return error.status === 'FAILED_PRECONDITION' || error.status === 'ALREADY_EXISTS' || error.status === 'ABORTED' || error.status === 'NOT_FOUND';
-}
-
-function encodeFields(fields: LeaseFields): Record<string, RestValue> {
-  const text = (v: string | null): RestValue => (v === null ? { nullValue: null } : { stringValue: v });
-  return {
-    holder: text(fields.holder),
-    // int64 travels as a decimal string in JSON.
-    token: { integerValue: String(fields.token) },
-    acquiredAt: fields.acquiredAt === null ? { nullValue: null } : { timestampValue: new Date(fields.acquiredAt).toISOString() },
-    ttlMs: { integerValue: String(fields.ttlMs) },
-    version: { stringValue: fields.version },
-    data: text(fields.data),
-  };
-}
-
-/** Decodes the REST values of the lease fields to plain values; anything unexpected is left for validation. */
-function decodeFields(fields: Record<string, RestValue>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if (value === null || typeof value !== 'object') out[key] = value;
-    else if ('nullValue' in value) out[key] = null;
-    else if ('stringValue' in value) out[key] = value.stringValue;
-    else if ('integerValue' in value) out[key] = /^-?\d+$/.test(String(value.integerValue)) ? Number(value.integerValue) : value.integerValue;
-    else if ('timestampValue' in value) out[key] = timestampMs(value.timestampValue);
-    else out[key] = value;
-  }
-  return out;
-}
-
-// RFC 3339 (`2030-01-01T00:00:00.123456Z`, any fraction length) to epoch ms, truncating below the millisecond;
-// NaN when it is not one.
-function parseTimestampMs(text: string): number {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
-  const seconds = m ? Date.parse(`${m[1]}${m[3]}`) : Number.NaN;
-  return m && Number.isFinite(seconds) ? seconds + Number((m[2] ?? '').padEnd(3, '0').slice(0, 3)) : Number.NaN;
-}
-
-function timestampMs(text: string): number {
-  const ms = parseTimestampMs(text);
-  if (!Number.isFinite(ms)) throw new LeaseholdError('STORE_CORRUPT', `firestore-rest store: ${JSON.stringify(text)} is not an RFC 3339 timestamp`);
-  return ms;
-}
-
-/**
- * Access tokens for a service account: an RS256 JWT (WebCrypto) exchanged at the token endpoint
- * (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`), reused until a minute before it expires.
- * Concurrent callers share one exchange.
- */
-function serviceAccountTokens(
-  key: ServiceAccountKey,
-  fetchFn: typeof globalThis.fetch,
-  clock: Clock,
-  invalid: (message: string) => LeaseholdError,
-): () => Promise<string> {
-  if (typeof key !== 'object' || key === null || typeof key.client_email !== 'string' || typeof key.private_key !== 'string') {
-    throw invalid('serviceAccount must be a service-account key file (JSON, parsed) with client_email and private_key');
-  }
-  // A key pasted into an environment variable or secret often keeps its line breaks as the two characters `\n`.
-  const privateKey = key.private_key.replace(/\\r\\n|\\n/g, '\n');
-  if (!privateKey.includes('-----BEGIN PRIVATE KEY-----')) {
-    throw invalid('serviceAccount.private_key must be a PKCS #8 PEM key ("-----BEGIN PRIVATE KEY-----"), as in the key file');
-  }
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw invalid('this runtime has no WebCrypto (crypto.subtle); pass getAccessToken instead');
-  const tokenUrl = key.token_uri ?? GOOGLE_TOKEN_URL;
-  let signingKey: Promise<CryptoKey> | undefined;
-  let cached: { token: string; refreshAt: number } | undefined;
-  let pending: Promise<string> | undefined;
-
-  const exchange = async (): Promise<string> => {
-    signingKey ??= subtle.importKey('pkcs8', pemToDer(privateKey), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
-    const iat = Math.floor(clock.now() / 1000);
-    const header = { alg: 'RS256', typ: 'JWT', ...(key.private_key_id ? { kid: key.private_key_id } : {}) };
-    const claims = { iss: key.client_email, scope: SCOPE, aud: tokenUrl, iat, exp: iat + TOKEN_LIFETIME_S };
-    const unsigned = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
-    const signature = await subtle.sign('RSASSA-PKCS1-v1_5', await signingKey, new TextEncoder().encode(unsigned));
-    const response = await fetchFn(tokenUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: `${unsigned}.${base64url(signature)}` }).toString(),
-    });
-    const body = (await response.json().catch(() => undefined)) as
-      | { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown }
-      | undefined;
-    if (!response.ok || typeof body?.access_token !== 'string') {
-      const reason = [body?.error, body?.error_description].filter((x) => typeof x === 'string').join(': ');
-      throw new FirestoreRestError(
-        response.status,
-        typeof body?.error === 'string' ? body.error : undefined,
-        `token exchange for ${key.client_email} at ${tokenUrl} failed: HTTP ${response.status} ${reason}`.trim(),
-      );
-    }
-    const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : TOKEN_LIFETIME_S) * 1000;
-    cached = { token: body.access_token, refreshAt: clock.now() + Math.max(0, lifetimeMs - TOKEN_REFRESH_MARGIN_MS) };
-    return body.access_token;
-  };
-
-  return async () => {
-    if (cached && clock.now() < cached.refreshAt) return cached.token;
-    pending ??= exchange().finally(() => {
-      pending = undefined;
-    });
-    return pending;
-  };
-}
-
-function pemToDer(pem: string): ArrayBuffer {
-  const b64 = pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '').replace(/\s+/g, '');
-  const binary = atob(b64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes.buffer;
-}
-
-function base64url(input: string | ArrayBuffer): string {
-  const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : new Uint8Array(input);
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 export { DEFAULT_FIRESTORE_COLLECTION, MIN_FIRESTORE_TTL_MS } from './firestore-record.js';

@@ -8,6 +8,7 @@ import { LeaseholdError } from '../errors.js';
 import { planClaim } from '../lead.js';
 import { describeValue } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../store.js';
+import { Watchers } from './watchers.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -33,7 +34,7 @@ export class MemoryStore implements Store {
   readonly clockSource: 'store' | 'client';
   private readonly clock: Clock;
   private readonly leases = new Map<string, LeaseRecord>();
-  private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly watchers = new Watchers();
   /** What this process's memory of a lease is keyed by: this store (its leases are its own). */
   readonly identity: object = this;
 
@@ -101,18 +102,7 @@ export class MemoryStore implements Store {
    * through this store. Returns a function that unsubscribes.
    */
   watch(name: string, onChange: () => void): () => void {
-    let set = this.watchers.get(name);
-    if (!set) {
-      set = new Set();
-      this.watchers.set(name, set);
-    }
-    const own = set;
-    const entry = () => onChange();
-    own.add(entry);
-    return () => {
-      own.delete(entry);
-      if (own.size === 0 && this.watchers.get(name) === own) this.watchers.delete(name);
-    };
+    return this.watchers.subscribe(name, onChange);
   }
 
   private notify(name: string): void {

@@ -13,7 +13,7 @@ import { EXIT } from '../../src/cli/exit-codes.js';
 import { dueSlot, parseEarly, parseScheduleFlags } from '../../src/cli/schedule-flags.js';
 import { runExclusive } from '../../src/jobs.js';
 import { checkSchedule } from '../../src/schedule.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { buildCli, jsonLines, ROOT, type Running, sleep, startCli } from '../support/cli-process.js';
 
 const WORK = join(ROOT, '.tmp', `cli-schedule-${process.pid}`);

@@ -20,7 +20,7 @@ import { EXIT } from '../../src/cli/exit-codes.js';
 import { readStatus } from '../../src/cli/lease-status.js';
 import { MAIN_HELP } from '../../src/cli/main.js';
 import { tryLead } from '../../src/lead.js';
-import { PostgresStore, postgresChannel } from '../../src/stores/postgres.js';
+import { PostgresStore, postgresChannel } from '../../src/stores/postgres/index.js';
 import { buildCli, groupAlive, jsonLines as json, ROOT, type Running, sleep, startCli, until } from '../support/cli-process.js';
 
 const WORK = join(ROOT, '.tmp', `cli-${process.pid}`);

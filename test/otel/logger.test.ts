@@ -14,7 +14,7 @@ import { type LeaseholdLogger, withLogger } from '../../src/logger/index.js';
 import { instrument } from '../../src/otel/index.js';
 import type { Store } from '../../src/store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { withFaults } from '../../src/testing/index.js';
 
 const SECRET = 'lease-data-must-not-leak-91c2';

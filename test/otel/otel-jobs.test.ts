@@ -20,7 +20,7 @@ import { tryLead } from '../../src/lead.js';
 import { JOB_METRICS, observeJobs } from '../../src/otel/index.js';
 import type { Store } from '../../src/store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 
 const MIN = 60_000;
 const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });

@@ -22,7 +22,7 @@ import { getLeader, release, tryLead } from '../../src/lead.js';
 import { ATTRIBUTES, instrument, METRICS } from '../../src/otel/index.js';
 import type { Store } from '../../src/store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { describeStoreConformance, genericOnly, withFaults } from '../../src/testing/index.js';
 
 const spans = new InMemorySpanExporter();

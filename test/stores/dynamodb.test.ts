@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { isLeaseholdError } from '../../src/errors.js';
 import { getLeader, type LeadResult, release, tryLead } from '../../src/lead.js';
-import { DynamoDBStore, type DynamoDBStoreOptions } from '../../src/stores/dynamodb.js';
+import { DynamoDBStore, type DynamoDBStoreOptions } from '../../src/stores/dynamodb/index.js';
 import { describeStoreConformance, genericOnly } from '../../src/testing/index.js';
 import { freePort, localClient } from '../support/engines.js';
 import { startSilentServer, timedCall } from '../support/silent-server.js';

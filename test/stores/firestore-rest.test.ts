@@ -377,6 +377,7 @@ describe('firestore-rest store: requests on the wire', () => {
     };
     visit('src/stores/firestore-rest.ts');
     expect([...seen].sort()).toEqual([
+      'src/bounded-map.ts',
       'src/clock.ts',
       'src/errors.ts',
       'src/identity.ts',
@@ -385,6 +386,8 @@ describe('firestore-rest store: requests on the wire', () => {
       'src/options.ts',
       'src/store.ts',
       'src/stores/firestore-record.ts',
+      'src/stores/firestore-rest-auth.ts',
+      'src/stores/firestore-rest-wire.ts',
       'src/stores/firestore-rest.ts',
     ]);
   });

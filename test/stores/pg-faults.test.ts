@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getLeader, release, tryLead } from '../../src/lead.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { genericOnly } from '../../src/testing/faults.js';
 import { recordFigures } from '../support/safety-figures.js';
 import { startSilentServer, timedCall } from '../support/silent-server.js';

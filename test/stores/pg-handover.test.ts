@@ -11,7 +11,7 @@
  */
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { PostgresStore, postgresChannel } from '../../src/stores/postgres.js';
+import { PostgresStore, postgresChannel } from '../../src/stores/postgres/index.js';
 import { Fleet, stats, waitFor } from '../support/elector-fleet.js';
 
 const url = inject('databaseUrl');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { startThrowawayPostgres } from '../support/engines.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

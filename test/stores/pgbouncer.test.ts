@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { release, tryLead } from '../../src/lead.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { describeStoreConformance } from '../../src/testing/index.js';
 import { findPgBouncer, startPgBouncer } from '../support/pgbouncer.js';
 

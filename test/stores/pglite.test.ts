@@ -6,7 +6,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getLeader, release, tryLead } from '../../src/lead.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 
 const db = new PGlite();
 afterAll(async () => {

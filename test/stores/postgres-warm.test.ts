@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { tryLead } from '../../src/lead.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 
 describe('a warm holder on real PostgreSQL', () => {
   const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 2 });

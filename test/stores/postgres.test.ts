@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { isLeaseholdError } from '../../src/errors.js';
 import { getLeader, release, tryLead } from '../../src/lead.js';
-import { type PostgresQueryable, PostgresStore, postgresSchema } from '../../src/stores/postgres.js';
+import { type PostgresQueryable, PostgresStore, postgresSchema } from '../../src/stores/postgres/index.js';
 import { describeStoreConformance } from '../../src/testing/index.js';
 import { freePort } from '../support/engines.js';
 

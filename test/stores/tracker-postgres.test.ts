@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getLeader } from '../../src/lead.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 
 const url = inject('databaseUrl');
 const pool = new pg.Pool({ connectionString: url, max: 14 });

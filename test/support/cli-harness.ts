@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { groupAlive, jsonLines, sleep, until } from './cli-process.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));

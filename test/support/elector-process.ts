@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { Elector } from '../../src/elector.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 
 interface Config {
   url: string;

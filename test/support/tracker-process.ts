@@ -5,7 +5,7 @@
  * connected, and obeys `start` and `stop` lines on stdin (after `stop` it releases, prints `stopped` and exits).
  */
 import pg from 'pg';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { Tracker, type TrackerOptions } from '../../src/tracker.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as { url: string; table: string; holder: string; options: Omit<TrackerOptions, 'holder'> };

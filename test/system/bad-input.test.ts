@@ -11,7 +11,7 @@ import { Elector } from '../../src/elector.js';
 import { isLeaseholdError } from '../../src/errors.js';
 import { getLeader, release, tryLead } from '../../src/lead.js';
 import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { genericOnly } from '../../src/testing/faults.js';
 import { postgresAnswerScanner, startTcpProxy } from '../support/tcp-proxy.js';
 

@@ -36,9 +36,9 @@ import {
 } from '../../infra/cdk/stack.js';
 import { ManualClock } from '../../src/clock.js';
 import { getLeader, release, tryLead } from '../../src/lead.js';
-import { DynamoDBStore } from '../../src/stores/dynamodb.js';
+import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
 import { DEFAULT_FIRESTORE_COLLECTION, FirestoreRestStore } from '../../src/stores/firestore-rest.js';
-import { DEFAULT_POSTGRES_TABLE, PostgresStore } from '../../src/stores/postgres.js';
+import { DEFAULT_POSTGRES_TABLE, PostgresStore } from '../../src/stores/postgres/index.js';
 import { withFaults } from '../../src/testing/faults.js';
 import { localClient } from '../support/engines.js';
 import { startFirestoreRestServer } from '../support/firestore-rest-server.js';

@@ -9,9 +9,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
 import type { Store } from '../../src/store.js';
-import { DynamoDBStore } from '../../src/stores/dynamodb.js';
+import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { localClient } from '../support/engines.js';
 import {
   type Act,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type JobInput, type JobOutcome, type LambdaContext, singletonJob } from '../../examples/lambda-scheduled/handler.js';
 import { ManualClock } from '../../src/clock.js';
 import { getLeader } from '../../src/lead.js';
-import { DynamoDBStore } from '../../src/stores/dynamodb.js';
+import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
 import { localClient } from '../support/engines.js';
 
 const client = localClient(inject('dynamodbEndpoint'));

@@ -9,9 +9,9 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { getLeader, type LeadResult, release, tryLead } from '../../src/lead.js';
 import type { Store } from '../../src/store.js';
-import { DynamoDBStore } from '../../src/stores/dynamodb.js';
+import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { localClient } from '../support/engines.js';
 import { type LoadFigures, recordFigures } from '../support/safety-figures.js';
 

@@ -13,9 +13,9 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
-import { DynamoDBStore } from '../../src/stores/dynamodb.js';
+import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
 import { FirestoreStore } from '../../src/stores/firestore.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
 import { RedisStore } from '../../src/stores/redis.js';
 import { localClient } from '../support/engines.js';
 import { emulatorFirestore, emulatorRestStore } from '../support/firestore-emulator.js';

@@ -1,11 +1,12 @@
 /**
  * Push wake-ups for the Postgres store: one `LISTEN` connection per pool and table, shared by every watcher of this
  * process, taken lazily on the first watch and given back (closed) when the last one unsubscribes. A release or a
- * handover sends `pg_notify(channel, name)` in its own statement (see postgres.ts), so a follower claims at once.
+ * handover sends `pg_notify(channel, name)` in its own statement (see statements.ts), so a follower claims at once.
  * Best effort: while the connection is down nothing is pushed and followers poll; it reconnects with a backoff and
  * then wakes every watcher once, since a notification may have been lost meanwhile.
  * @module
  */
+import { Watchers } from '../watchers.js';
 
 /** A notification as node-postgres delivers it. */
 interface Notification {
@@ -44,7 +45,7 @@ function later(fn: () => void, ms: number): unknown {
  * One channel's listener: watchers by lease name. Not exported from the package; the store's `watch` uses it.
  */
 export class PostgresListener {
-  private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly watchers = new Watchers();
   private count = 0;
   private connection: PostgresListenConnection | undefined;
   private connecting: Promise<void> | undefined;
@@ -62,23 +63,14 @@ export class PostgresListener {
 
   /** Subscribes `onChange` to pushes for `name`; returns the unsubscribe function. */
   watch(name: string, onChange: () => void): () => void {
-    let set = this.watchers.get(name);
-    if (!set) {
-      set = new Set();
-      this.watchers.set(name, set);
-    }
-    const own = set;
-    // Each subscription its own entry, so the same function subscribed twice is two subscriptions.
-    const entry = () => onChange();
-    own.add(entry);
+    const unsubscribe = this.watchers.subscribe(name, onChange);
     this.count++;
     if (this.count === 1) this.connect();
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      own.delete(entry);
-      if (own.size === 0 && this.watchers.get(name) === own) this.watchers.delete(name);
+      unsubscribe();
       this.count--;
       if (this.count === 0) this.disconnect();
     };

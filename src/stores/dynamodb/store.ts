@@ -1,148 +1,28 @@
+// Over 400 lines: the fused claim (acquire, takeover, renew) and the generic writes share the key, stamp and send of
+// one store's state; options, expressions, item mapping and admin are already apart.
 /**
- * `leasehold/dynamodb`: leases in a DynamoDB table, one item per election name. DynamoDB has no server
- * clock in conditions, so expiry is judged by the caller's clock with the `maxClockSkewMs` bound
- * (README safety point 3). A claim from nothing, a takeover of an expired or released lease, a renewal and a
- * refused claim are each one `UpdateItem` (see {@link DynamoDBStore.claim}); the store calls only
- * `UpdateItem` and `GetItem`.
+ * The DynamoDB store: reads (`GetItem`), the conditional writes of the generic path, the fused claim (one
+ * `UpdateItem` per attempt, its condition picked by the record last seen) and release. Options and item layout are in
+ * options.ts, expressions in expressions.ts, item mapping in item.ts, table creation and checks in admin.ts.
  * @module
  */
-import {
-  type AttributeValue,
-  CreateTableCommand,
-  DescribeTableCommand,
-  DescribeTimeToLiveCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
-import { requestBound } from '../clock.js';
-import { isLeaseholdError, LeaseholdError } from '../errors.js';
-import { storeIdentity } from '../identity.js';
-import { planClaim } from '../lead.js';
-import { checkStoreTimeout, describeValue, isWellFormed } from '../options.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
+import { type AttributeValue, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { BoundedMap } from '../../bounded-map.js';
+import { requestBound } from '../../clock.js';
+import { LeaseholdError } from '../../errors.js';
+import { storeIdentity } from '../../identity.js';
+import { planClaim } from '../../lead.js';
+import { checkStoreTimeout } from '../../options.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../../store.js';
+import { checkTable, createTable } from './admin.js';
+import { Expression, N, Refusal, S } from './expressions.js';
+import { toRecord } from './item.js';
+import { checkLayout, type DynamoDBAttributeNames, type DynamoDBLayout, type DynamoDBStoreOptions, describeKey } from './options.js';
 
-/** Names of the attributes a lease item holds. Every expression refers to them through `#placeholders`, so reserved words (`token`, `data`) are fine. */
-export interface DynamoDBAttributeNames {
-  /** Current holder id; absent while released. Default `holder`. */
-  holder: string;
-  /** Fencing token (number). Default `token`. */
-  token: string;
-  /** Acquisition time, epoch ms; absent while released. Default `acquiredAt`. */
-  acquiredAt: string;
-  /** Expiry, epoch ms on the writer's clock. Default `expiresAt`. */
-  expiresAt: string;
-  /** Unique per write (string): what compare-and-swap compares. Default `version`. */
-  version: string;
-  /** Holder's payload (string); absent when none. Default `data`. */
-  data: string;
-}
-
-/** Options of {@link DynamoDBStore}. */
-export interface DynamoDBStoreOptions {
-  /** Your client (`new DynamoDBClient({ region })`). Its retry settings (`maxAttempts`, `retryStrategy`) apply; leasehold never destroys it. */
-  client: DynamoDBClient;
-  /** Table name (3-255 characters from `A-Z a-z 0-9 _ . -`) or table ARN. */
-  table: string;
-  /** Prefix of the partition-key value: the key is `${keyPrefix}${name}`. Default `''`. Use e.g. `'lease#'` in a shared single table. */
-  keyPrefix?: string;
-  /** Partition-key attribute name (type S). Default `pk`. */
-  partitionKey?: string;
-  /** For a table with a composite key: the sort-key attribute (type S) and the constant value lease items use, e.g. `{ name: 'sk', value: 'lease' }`. */
-  sortKey?: { name: string; value: string };
-  /** Attribute names, for single-table users whose names differ. Defaults in {@link DynamoDBAttributeNames}. */
-  attributes?: Partial<DynamoDBAttributeNames>;
-  /**
-   * Name of the table's TTL attribute, if you want DynamoDB to delete long-dead leases. Each write sets it
-   * to `expiresAt + ttlRetentionMs` in epoch seconds. Default: none (items are kept forever; one small item per name).
-   */
-  ttlAttribute?: string;
-  /** How long after a lease's expiry its item may be deleted, in ms. Default 7 days; at least 1 day, at most 365 days. */
-  ttlRetentionMs?: number;
-  /**
-   * Bound of one library call on this store, in ms (default 5 000): `release()` and `getLeader()` settle within
-   * it, `tryLead()` within it or the lease's validity window if shorter, then fail closed with
-   * `STORE_UNAVAILABLE`. Each request gets an `abortSignal`, so the SDK stops waiting too.
-   */
-  timeoutMs?: number;
-}
-
-/** Default attribute names. */
-export const DEFAULT_DYNAMODB_ATTRIBUTES: Readonly<DynamoDBAttributeNames> = Object.freeze({
-  holder: 'holder',
-  token: 'token',
-  acquiredAt: 'acquiredAt',
-  expiresAt: 'expiresAt',
-  version: 'version',
-  data: 'data',
-});
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Default {@link DynamoDBStoreOptions.ttlRetentionMs}: 7 days. */
-export const DEFAULT_TTL_RETENTION_MS = 7 * DAY_MS;
-const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/[A-Za-z0-9_.-]{3,255}$/;
 // Bounded: the cache of last-seen records only picks which condition to try first.
 const SEEN_LIMIT = 1_024;
 // A claim tries at most this many conditional writes before it reports what it saw.
 const MAX_CLAIM_WRITES = 3;
-
-function invalid(message: string): LeaseholdError {
-  return new LeaseholdError('INVALID_STORE', `dynamodb store: ${message}`);
-}
-
-const utf8 = new TextEncoder();
-/** DynamoDB counts key and attribute-name limits in UTF-8 bytes, not characters. */
-function utf8Length(value: string): number {
-  return utf8.encode(value).length;
-}
-
-function checkAttributeName(value: unknown, option: string): string {
-  if (typeof value !== 'string' || value.length === 0 || !isWellFormed(value) || utf8Length(value) > 255) {
-    throw invalid(
-      `${option} must be a non-empty attribute name of at most 255 bytes in UTF-8 (DynamoDB's limit for key attributes); got ${describeValue(value)}`,
-    );
-  }
-  return value;
-}
-
-// A partition-key value is at most 2 048 bytes: the prefix leaves room for the longest name (128 ASCII characters).
-const MAX_KEY_PREFIX_BYTES = 2_048 - 128;
-// A sort-key value is at most 1 024 bytes.
-const MAX_SORT_KEY_BYTES = 1_024;
-
-/** A failed condition: the item as it was then (`ALL_OLD`), if the engine sent it. */
-class Refusal {
-  constructor(readonly item: Record<string, AttributeValue> | undefined) {}
-}
-
-/** Builds `#name` / `:value` placeholders so only used names are sent (DynamoDB rejects unused ones). */
-class Expression {
-  readonly names: Record<string, string> = {};
-  readonly values: Record<string, AttributeValue> = {};
-  private readonly placeholders = new Map<string, string>();
-  private v = 0;
-
-  name(attribute: string): string {
-    let key = this.placeholders.get(attribute);
-    if (key === undefined) {
-      key = `#a${this.placeholders.size}`;
-      this.placeholders.set(attribute, key);
-      this.names[key] = attribute;
-    }
-    return key;
-  }
-
-  value(v: AttributeValue): string {
-    const key = `:v${this.v++}`;
-    this.values[key] = v;
-    return key;
-  }
-}
-
-const S = (s: string): AttributeValue => ({ S: s });
-const N = (n: number): AttributeValue => ({ N: String(n) });
 
 /**
  * DynamoDB store. Pass your own `DynamoDBClient`; run {@link DynamoDBStore.createTable} once in development
@@ -174,10 +54,12 @@ export class DynamoDBStore implements Store {
   private readonly attr: DynamoDBAttributeNames;
   private readonly ttlAttribute: string | undefined;
   private readonly ttlRetentionMs: number;
+  /** Its options, checked: where its items are and which attributes they hold. */
+  private readonly layout: DynamoDBLayout;
   /** Bound of one library call, in ms: the core gives up then; each request also carries an abort signal. */
   readonly timeoutMs: number;
   /** The record each name was last seen with (a hint: it only picks which condition a claim tries first). */
-  private readonly seen = new Map<string, LeaseRecord | null>();
+  private readonly seen = new BoundedMap<string, LeaseRecord | null>(SEEN_LIMIT);
   /**
    * What this process's memory of a lease is keyed by: one object per client and item layout (`storeIdentity`).
    * Stores on another client object, or naming the table once by name and once by ARN, get another.
@@ -185,67 +67,22 @@ export class DynamoDBStore implements Store {
   readonly identity: object;
 
   constructor(options: DynamoDBStoreOptions) {
-    if (typeof options !== 'object' || options === null || typeof (options.client as { send?: unknown } | undefined)?.send !== 'function') {
-      throw invalid('pass { client, table } with a DynamoDBClient from @aws-sdk/client-dynamodb');
-    }
-    if (typeof options.table !== 'string' || !(TABLE_NAME.test(options.table) || TABLE_ARN.test(options.table))) {
-      throw invalid(`table must be a table name of 3-255 characters from A-Z a-z 0-9 _ . - (or a table ARN); got ${describeValue(options.table)}`);
-    }
-    const keyPrefix = options.keyPrefix ?? '';
-    if (typeof keyPrefix !== 'string' || !isWellFormed(keyPrefix) || utf8Length(keyPrefix) > MAX_KEY_PREFIX_BYTES)
-      throw invalid(
-        `keyPrefix must be a well-formed string of at most ${MAX_KEY_PREFIX_BYTES} bytes in UTF-8 (a partition-key value is at most 2048 bytes, names up to 128); got ${describeValue(keyPrefix)}`,
-      );
-    const partitionKey = checkAttributeName(options.partitionKey ?? 'pk', 'partitionKey');
-    let sortKey: { name: string; value: string } | undefined;
-    if (options.sortKey !== undefined) {
-      const sk = options.sortKey as { name?: unknown; value?: unknown } | null;
-      if (
-        typeof sk !== 'object' ||
-        sk === null ||
-        typeof sk.value !== 'string' ||
-        sk.value.length === 0 ||
-        !isWellFormed(sk.value) ||
-        utf8Length(sk.value) > MAX_SORT_KEY_BYTES
-      ) {
-        throw invalid(
-          `sortKey must be { name, value } with a non-empty, well-formed string value of at most ${MAX_SORT_KEY_BYTES} bytes in UTF-8 (DynamoDB's sort-key limit); got value ${describeValue(sk?.value)}`,
-        );
-      }
-      sortKey = { name: checkAttributeName(sk.name, 'sortKey.name'), value: sk.value };
-    }
-    const given = options.attributes ?? {};
-    if (typeof given !== 'object' || given === null) throw invalid('attributes must be an object like { token: "fencingToken" }');
-    const attr = { ...DEFAULT_DYNAMODB_ATTRIBUTES };
-    for (const [key, value] of Object.entries(given)) {
-      // Own properties only: `in` would accept `toString` and every other name on Object.prototype.
-      if (!Object.hasOwn(DEFAULT_DYNAMODB_ATTRIBUTES, key))
-        throw invalid(`attributes.${key} is not a lease attribute (known: ${Object.keys(DEFAULT_DYNAMODB_ATTRIBUTES).join(', ')})`);
-      if (value !== undefined) attr[key as keyof DynamoDBAttributeNames] = checkAttributeName(value, `attributes.${key}`);
-    }
-    const ttlAttribute = options.ttlAttribute === undefined ? undefined : checkAttributeName(options.ttlAttribute, 'ttlAttribute');
-    const retention = options.ttlRetentionMs ?? DEFAULT_TTL_RETENTION_MS;
-    if (typeof retention !== 'number' || !Number.isFinite(retention) || retention < DAY_MS || retention > 365 * DAY_MS) {
-      // Shorter than a day and a record could vanish while a clock-skewed or slow caller still reasons about it,
-      // and a recreated record's time-seeded token would no longer safely exceed the old one.
-      throw invalid(`ttlRetentionMs must be a number of milliseconds from ${DAY_MS} (1 day) to ${365 * DAY_MS} (365 days); got ${describeValue(retention)}`);
-    }
-    const all = [partitionKey, ...(sortKey ? [sortKey.name] : []), ...Object.values(attr), ...(ttlAttribute ? [ttlAttribute] : [])];
-    const duplicate = all.find((a, i) => all.indexOf(a) !== i);
-    if (duplicate !== undefined) throw invalid(`attribute name ${JSON.stringify(duplicate)} is used twice; key, lease and TTL attributes must all differ`);
+    const layout = checkLayout(options);
+    this.layout = layout;
     this.client = options.client;
-    this.table = options.table;
-    this.keyPrefix = keyPrefix;
-    this.partitionKey = partitionKey;
-    this.sortKey = sortKey;
-    this.attr = attr;
-    this.ttlAttribute = ttlAttribute;
-    this.ttlRetentionMs = retention;
+    this.table = layout.table;
+    this.keyPrefix = layout.keyPrefix;
+    this.partitionKey = layout.partitionKey;
+    this.sortKey = layout.sortKey;
+    this.attr = layout.attr;
+    this.ttlAttribute = layout.ttlAttribute;
+    this.ttlRetentionMs = layout.ttlRetentionMs;
     this.timeoutMs = checkStoreTimeout(options.timeoutMs, this.kind);
     // Everything that decides which item, and which of its attributes, a lease name maps to; nothing else (the TTL
     // attribute and timeouts do not change what a read shows). JSON keeps the parts apart whatever they hold.
-    const layout = [options.table, keyPrefix, partitionKey, sortKey?.name ?? null, sortKey?.value ?? null, ...Object.values(attr)];
-    this.identity = storeIdentity(options.client, `dynamodb items ${JSON.stringify(layout)}`);
+    const { keyPrefix, partitionKey, sortKey, attr } = layout;
+    const items = [layout.table, keyPrefix, partitionKey, sortKey?.name ?? null, sortKey?.value ?? null, ...Object.values(attr)];
+    this.identity = storeIdentity(options.client, `dynamodb items ${JSON.stringify(items)}`);
   }
 
   /** The table name (or ARN) this store uses. */
@@ -277,10 +114,6 @@ export class DynamoDBStore implements Store {
   private remember(name: string, record: LeaseRecord | null): void {
     // Updated in place (a delete and re-insert per call would churn the map's table): the oldest-inserted goes first.
     this.seen.set(name, record);
-    if (this.seen.size > SEEN_LIMIT) {
-      const oldest = this.seen.keys().next();
-      if (!oldest.done) this.seen.delete(oldest.value);
-    }
   }
 
   /** Sends a command; a failed condition comes back as a {@link Refusal}, other errors are thrown. */
@@ -309,55 +142,12 @@ export class DynamoDBStore implements Store {
       if (e.name === 'ValidationException' && typeof e.message === 'string' && /key|schema/i.test(e.message) && !/expression/i.test(e.message)) {
         throw new LeaseholdError(
           'INVALID_STORE',
-          `dynamodb store: table ${this.table} does not have the key this store writes (${this.describeKey()}): ${e.message}. Set partitionKey/sortKey to match the table.`,
+          `dynamodb store: table ${this.table} does not have the key this store writes (${describeKey(this.layout)}): ${e.message}. Set partitionKey/sortKey to match the table.`,
           { cause: error },
         );
       }
       throw error;
     }
-  }
-
-  private describeKey(): string {
-    return `partition key ${JSON.stringify(this.partitionKey)} (S)${this.sortKey ? `, sort key ${JSON.stringify(this.sortKey.name)} (S)` : ''}`;
-  }
-
-  private toRecord(name: string, item: Record<string, AttributeValue> | undefined): LeaseRecord | null {
-    if (item === undefined || Object.keys(item).length === 0) return null;
-    const a = this.attr;
-    const num = (attribute: string, optional = false): number | undefined => {
-      const v = item[attribute];
-      if (v === undefined && optional) return undefined;
-      const n = v && 'N' in v && typeof v.N === 'string' ? Number(v.N) : Number.NaN;
-      if (!Number.isFinite(n)) {
-        throw new LeaseholdError(
-          'STORE_CORRUPT',
-          `dynamodb store: item ${JSON.stringify(`${this.keyPrefix}${name}`)} in ${this.table} has no number in attribute ${JSON.stringify(attribute)} (a foreign writer, or attribute names that differ from the store's options)`,
-        );
-      }
-      return n;
-    };
-    const str = (attribute: string): string | null => {
-      const v = item[attribute];
-      return v && 'S' in v && typeof v.S === 'string' ? v.S : null;
-    };
-    const version = str(a.version);
-    if (version === null) {
-      throw new LeaseholdError(
-        'STORE_CORRUPT',
-        `dynamodb store: item ${JSON.stringify(`${this.keyPrefix}${name}`)} in ${this.table} has no string attribute ${JSON.stringify(a.version)}`,
-      );
-    }
-    const expiresAt = num(a.expiresAt) as number;
-    return {
-      name,
-      holder: str(a.holder),
-      token: num(a.token) as number,
-      // Absent while released (so the next claim stamps its own); report the release time then.
-      acquiredAt: num(a.acquiredAt, true) ?? expiresAt,
-      expiresAt,
-      version,
-      data: str(a.data),
-    };
   }
 
   /** Reads the lease with a strongly consistent `GetItem`. */
@@ -371,7 +161,7 @@ export class DynamoDBStore implements Store {
       options,
       budgetMs,
     );
-    const record = this.toRecord(name, out instanceof Refusal ? out.item : out.Item);
+    const record = toRecord(this.layout, name, out instanceof Refusal ? out.item : out.Item);
     this.remember(name, record);
     return { record };
   }
@@ -424,7 +214,7 @@ export class DynamoDBStore implements Store {
   private refused(name: string, refusal: Refusal): WriteOutcome {
     // No item on a failed condition: the item is absent, or the engine does not send ALL_OLD; the core reads then.
     if (refusal.item === undefined) return { ok: false, current: null };
-    const current = this.toRecord(name, refusal.item);
+    const current = toRecord(this.layout, name, refusal.item);
     this.remember(name, current);
     return { ok: false, current };
   }
@@ -455,7 +245,7 @@ export class DynamoDBStore implements Store {
       budgetMs,
     );
     if (out instanceof Refusal) return out;
-    const record = known ?? this.toRecord(name, out.Attributes);
+    const record = known ?? toRecord(this.layout, name, out.Attributes);
     if (!record) throw new LeaseholdError('STORE_CORRUPT', `dynamodb store: UpdateItem on ${this.table} returned no attributes`);
     this.remember(name, record);
     return { record };
@@ -526,7 +316,7 @@ export class DynamoDBStore implements Store {
           ? await this.renew(request, pinned, budget(), options)
           : await this.takeover(request, pinned, budget(), options);
       if (!(out instanceof Refusal)) return out;
-      current = out.item === undefined ? (await this.readWithin(request.name, budget(), options)).record : this.toRecord(request.name, out.item);
+      current = out.item === undefined ? (await this.readWithin(request.name, budget(), options)).record : toRecord(this.layout, request.name, out.item);
       this.remember(request.name, current);
       if (current?.version === request.version) return { record: current };
       // A renewal refused though the lease is still the very state it was pinned to: only its expiry guard can
@@ -631,7 +421,7 @@ export class DynamoDBStore implements Store {
     const out = await this.update(name, e, set, remove, `${h} = ${e.value(S(holder))}${pinned}`, options, undefined, known);
     if (!(out instanceof Refusal)) return out;
     if (out.item === undefined) return { record: (await this.read(name, options)).record };
-    const record = this.toRecord(name, out.item);
+    const record = toRecord(this.layout, name, out.item);
     this.remember(name, record);
     return { record };
   }
@@ -646,25 +436,8 @@ export class DynamoDBStore implements Store {
    * @example
    * await store.checkTable()
    */
-  async checkTable(): Promise<void> {
-    type Described = { Table?: { KeySchema?: { AttributeName?: string; KeyType?: string }[]; Replicas?: unknown[]; MultiRegionConsistency?: string } };
-    const out = await this.send<Described>(new DescribeTableCommand({ TableName: this.table })).catch((error: unknown) => {
-      throw this.setupFailure(error, 'checkTable()', 'dynamodb:DescribeTable');
-    });
-    if (out instanceof Refusal) throw new LeaseholdError('STORE_CORRUPT', 'dynamodb store: DescribeTable failed a condition');
-    const table = out.Table ?? {};
-    const hash = table.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName;
-    const range = table.KeySchema?.find((k) => k.KeyType === 'RANGE')?.AttributeName;
-    if (hash !== this.partitionKey || range !== this.sortKey?.name) {
-      throw invalid(
-        `table ${this.table} has partition key ${JSON.stringify(hash)}${range ? ` and sort key ${JSON.stringify(range)}` : ''}, but this store writes ${this.describeKey()}; set partitionKey/sortKey to match`,
-      );
-    }
-    if ((table.Replicas?.length ?? 0) > 0 && table.MultiRegionConsistency !== 'STRONG') {
-      throw invalid(
-        `table ${this.table} is a global table with eventually consistent replicas: a conditional write in one region does not see a concurrent one in another, so two leaders could be elected. Keep leases in a single-region table that every region writes to, or use multi-region strong consistency`,
-      );
-    }
+  checkTable(): Promise<void> {
+    return checkTable(this.layout, (command) => this.send(command));
   }
 
   /**
@@ -681,87 +454,7 @@ export class DynamoDBStore implements Store {
    * @example
    * await new DynamoDBStore({ client, table: 'leases' }).createTable()
    */
-  async createTable(): Promise<void> {
-    const keys = [
-      { AttributeName: this.partitionKey, KeyType: 'HASH' as const },
-      ...(this.sortKey ? [{ AttributeName: this.sortKey.name, KeyType: 'RANGE' as const }] : []),
-    ];
-    try {
-      try {
-        await this.client.send(
-          new CreateTableCommand({
-            TableName: this.table,
-            BillingMode: 'PAY_PER_REQUEST',
-            KeySchema: keys,
-            AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: 'S' as const })),
-          }),
-        );
-      } catch (error) {
-        // The table exists, or another caller is creating it right now: wait for it like for our own.
-        if ((error as { name?: unknown }).name !== 'ResourceInUseException') throw error;
-      }
-      await this.waitUntilActive();
-      if (this.ttlAttribute) await this.enableTtl(this.ttlAttribute);
-      await this.checkTable();
-    } catch (error) {
-      const rights = `dynamodb:CreateTable, dynamodb:DescribeTable${this.ttlAttribute ? ', dynamodb:UpdateTimeToLive, dynamodb:DescribeTimeToLive' : ''}`;
-      throw this.setupFailure(error, 'createTable()', rights);
-    }
-  }
-
-  /** Polls `DescribeTable` until the table is `ACTIVE` (at most 5 minutes): 100 ms apart at first, then every second. */
-  private async waitUntilActive(): Promise<void> {
-    const deadline = performance.now() + 5 * 60_000;
-    for (let i = 0; ; i++) {
-      try {
-        const out = await this.client.send(new DescribeTableCommand({ TableName: this.table }));
-        if (out.Table?.TableStatus === 'ACTIVE') return;
-      } catch (error) {
-        // DescribeTable is eventually consistent: just after a CreateTable it may not see the table yet.
-        if ((error as { name?: unknown }).name !== 'ResourceNotFoundException') throw error;
-      }
-      if (performance.now() > deadline)
-        throw new LeaseholdError('STORE_UNAVAILABLE', `dynamodb store: table ${this.table} did not become ACTIVE within 5 minutes`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 100 * 2 ** i)));
-    }
-  }
-
-  /**
-   * Enables TTL on `attribute`. DynamoDB takes one change of a table's TTL at a time and refuses the others with a
-   * `ValidationException` ("already enabled", or "modified multiple times within a fixed interval" while one is
-   * being applied): after a refusal, the table's TTL state decides.
-   */
-  private async enableTtl(attribute: string): Promise<void> {
-    try {
-      await this.client.send(new UpdateTimeToLiveCommand({ TableName: this.table, TimeToLiveSpecification: { AttributeName: attribute, Enabled: true } }));
-    } catch (error) {
-      if ((error as { name?: unknown }).name !== 'ValidationException') throw error;
-      const ttl = (await this.client.send(new DescribeTimeToLiveCommand({ TableName: this.table }))).TimeToLiveDescription;
-      const on = ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING';
-      if (on && ttl?.AttributeName === attribute) return;
-      if (on) {
-        throw invalid(
-          `table ${this.table} has TTL on attribute ${JSON.stringify(ttl?.AttributeName)}, but this store's ttlAttribute is ${JSON.stringify(attribute)}; set ttlAttribute to match (a table has one TTL attribute)`,
-        );
-      }
-      throw error;
-    }
-  }
-
-  /** A failed createTable() or checkTable() as a LeaseholdError that says what to do; the SDK's error is its cause. */
-  private setupFailure(error: unknown, what: string, rights: string): LeaseholdError {
-    if (isLeaseholdError(error)) return error;
-    const e = error as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } };
-    const name = typeof e.name === 'string' ? e.name : 'Error';
-    const detail = typeof e.message === 'string' ? e.message : String(error);
-    let advice: string;
-    if (/AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|Credentials/.test(name)) {
-      advice = `the credentials were refused or lack rights: ${what} needs ${rights} on the table (or create it with your infrastructure tool)`;
-    } else if (typeof e.$metadata?.httpStatusCode !== 'number') {
-      advice = `DynamoDB could not be reached: check the region, endpoint and network, then call ${what} again`;
-    } else {
-      advice = `call ${what} again, or create the table with your infrastructure tool`;
-    }
-    return new LeaseholdError('STORE_UNAVAILABLE', `dynamodb store: ${what} on ${this.table} failed (${name}: ${detail}); ${advice}`, { cause: error });
+  createTable(): Promise<void> {
+    return createTable(this.client, this.layout, () => this.checkTable());
   }
 }
