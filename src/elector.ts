@@ -536,21 +536,20 @@ export class Elector {
       if (result.isLeader) this.orphan = result;
       return;
     }
-    // A term whose validity ran out while this attempt was away (a pause, a wall-clock step) ends first, so
-    // that `lost` always comes before anything this answer brings.
-    if (this.term && !this.term.lead.stillLeader()) this.term?.end('expired');
+    // The term judges the answer (a lapsed term ends first, so that `lost` always comes before anything it brings).
+    const outcome = this.term?.apply(result);
+    if (outcome === 'renewed' && this.term) {
+      this.emit({ type: 'renewed', lead: this.term.lead });
+      // At its renewal, a leader that yields hands over to a preferred contender that asked (it schedules on).
+      if (this.preferred === false && (await this.yieldToPreferred())) return;
+      if (!this.running) return;
+      this.schedule(this.renewEveryMs);
+      return;
+    }
     if (result.isLeader && result.stillLeader()) {
-      if (this.term && !this.term.ended && this.term.token === result.token) {
-        this.term.renew(result);
-        this.emit({ type: 'renewed', lead: this.term.lead });
-        // At its renewal, a leader that yields hands over to a preferred contender that asked (it schedules on).
-        if (this.preferred === false && (await this.yieldToPreferred())) return;
-      } else {
-        // A different token: the store started a new term (the old one had lapsed there).
-        this.term?.end('expired');
-        this.startTerm(result);
-        if (this.preferred === true) await this.withdraw();
-      }
+      // A new term: no term before, or the store started another one (the old one had lapsed there).
+      this.startTerm(result);
+      if (this.preferred === true) await this.withdraw();
       if (!this.running) return;
       this.schedule(this.renewEveryMs);
       return;
@@ -560,7 +559,6 @@ export class Elector {
       this.schedule(this.quickRetryMs());
       return;
     }
-    if (this.term) this.term?.end('taken-over');
     if (result.leader !== this.lastLeader || result.token !== this.lastToken) {
       this.lastLeader = result.leader;
       this.lastToken = result.token;

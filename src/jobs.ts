@@ -348,15 +348,13 @@ function keepLease(
     try {
       const result = await tryLead(store, leadOptions);
       if (stopped || term.ended) return;
-      if (result.isLeader && result.token === term.token && result.stillLeader()) {
-        term.renew(result);
+      if (term.apply(result) === 'renewed') {
         schedule(renewEveryMs);
       } else if (result.isLeader) {
-        // A new term (the old one lapsed in the store): the job's term is over; give this one back.
+        // A lease the job's term cannot use (a new term: the old one lapsed in the store; or an answer past its
+        // validity): the job's term is over; give this one back.
         term.end('expired');
         await result.release().catch(() => false);
-      } else {
-        term.end('taken-over');
       }
     } catch {
       // Keep the validity already earned and retry sooner; the term ends by itself when it runs out.

@@ -545,22 +545,16 @@ export class Tracker {
       if (!term.ended) this.emit({ type: 'error', error, name: term.name });
       return;
     }
-    if (term.ended) return;
-    if (lead.isLeader) {
-      // Never report leadership whose validity is already gone (a pause while the call was in flight): the term
-      // then ends at its own deadline, through the expiry timer.
-      if (!lead.stillLeader()) return;
-      if (lead.token === term.token) {
-        term.term.renew(lead);
-        if (this.current(generation) && term.announced) this.emit({ type: 'renewed', name: term.name, lease: term });
-        return;
-      }
-      // Its own lease lapsed and this claim began a new term (a larger token): the old term is over.
-      term.term.end('expired');
+    // Never reports leadership whose validity is already gone (a pause while the call was in flight, `late`): the
+    // term then ends at its own deadline, through the expiry timer.
+    const outcome = term.term.apply(lead);
+    if (outcome === 'renewed') {
+      if (this.current(generation) && term.announced) this.emit({ type: 'renewed', name: term.name, lease: term });
+    } else if (outcome === 'new-term' || (outcome === 'lapsed' && lead.isLeader && lead.stillLeader())) {
+      // The old term is over (its own lease lapsed, and this claim began a new term, or the term ran out while this
+      // claim was away): the answer is a term of its own.
       this.adopt(term.name, lead, generation);
-      return;
     }
-    term.term.end('taken-over');
   }
 
   /** Gives up excess names held for at least `minHoldMs`, each with 1-in-`resignOdds` odds per round. */
