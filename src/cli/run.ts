@@ -363,7 +363,7 @@ function commandJob(options: RunOptions, relay: SignalRelay, out: Output, store:
       };
       checkTimer = setTimeout(check, options.leaseCheckMs);
       const onLost = () => {
-        let reason = /\(([a-z-]+)\)/.exec(String((signal.reason as Error | undefined)?.message))?.[1] ?? 'lost';
+        let reason: string = (isLeaseholdError(signal.reason) ? signal.reason.reason : undefined) ?? 'lost';
         // A renewal that found a new term while validity was left on the clocks: the lease was released meanwhile.
         if (reason === 'expired' && validityLeft() > 0) reason = 'released';
         // Past the validity end the watchdog sends SIGKILL at once.
