@@ -20,6 +20,7 @@ import {
   PREFER_REQUEST_SUFFIX,
   withInternalNames,
 } from './options.js';
+import { StartStop } from './start-stop.js';
 import type { Store } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
@@ -131,8 +132,7 @@ export class Elector {
   private attemptTimer: TimerHandle | undefined;
   private running = false;
   private inFlight: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
-  private restartAfterStop = false;
+  private readonly lifecycle = new StartStop();
   private readonly keepAlive: boolean;
   /** Lets the process exit again: set while started with `keepAlive`. */
   private letExit: (() => void) | undefined;
@@ -247,17 +247,19 @@ export class Elector {
     return this.isLeader() && this.term ? this.term.lead.signal : notLeaderSignal();
   }
 
-  /** Starts campaigning: the first attempt runs at once (after a `stop()` still under way, once it is done). */
-  start(): void {
-    if (this.stopping) {
-      this.restartAfterStop = true;
-      return;
-    }
-    if (this.running) return;
-    this.running = true;
-    if (this.keepAlive) this.letExit ??= holdProcessOpen();
-    this.subscribe();
-    this.schedule(0);
+  /**
+   * Starts campaigning: the first attempt runs at once (after a `stop()` still under way, once it is done, unless
+   * another `stop()` comes first). Resolves once started (never rejects; a caller may ignore it, as with the
+   * `void` this returned before); starting twice does nothing.
+   */
+  start(): Promise<void> {
+    return this.lifecycle.start(() => {
+      if (this.running) return;
+      this.running = true;
+      if (this.keepAlive) this.letExit ??= holdProcessOpen();
+      this.subscribe();
+      this.schedule(0);
+    });
   }
 
   /** While standing aside: claims at once only if the lease is reserved for this process (a handover named it). */
@@ -301,7 +303,7 @@ export class Elector {
    * renewal cadence stays as it is), and so does a process standing aside after a resign or a handover.
    */
   private wake(): void {
-    if (!this.running || this.stopping || this.term !== undefined) return;
+    if (!this.running || this.lifecycle.busy || this.term !== undefined) return;
     if (this.clock.monotonic() < this.pausedUntil) {
       // Standing aside, but a handover may have named this very process: claim if so (one read to find out).
       void this.claimIfNamed();
@@ -321,17 +323,7 @@ export class Elector {
    * that fails is reported as an `error` event. Pending {@link waitForLeadership} calls reject with `STOPPED`.
    */
   stop(options: { release?: boolean } | undefined = {}): Promise<void> {
-    this.restartAfterStop = false;
-    if (this.stopping) return this.stopping;
-    const stopping = this.doStop(options?.release !== false).finally(() => {
-      this.stopping = undefined;
-      if (this.restartAfterStop) {
-        this.restartAfterStop = false;
-        this.start();
-      }
-    });
-    this.stopping = stopping;
-    return stopping;
+    return this.lifecycle.stop(() => this.doStop(options?.release !== false));
   }
 
   private async doStop(giveBack: boolean): Promise<void> {

@@ -13,6 +13,7 @@ import { type Clock, checkClock, holdProcessOpen, monotonicNow, type TimerHandle
 import { LeaseholdError } from './errors.js';
 import { checkStore, checkStoreLimits, getLeader, type LeadResult, release, tryLead } from './lead.js';
 import { checkDuration, checkHolder, checkKeepAlive, checkLeadOptions, checkName, checkRenewInterval, describeValue, MAX_TTL_MS } from './options.js';
+import { StartStop } from './start-stop.js';
 import type { Store } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
@@ -298,7 +299,7 @@ export class Tracker {
   private generation = 0;
   private roundTimer: TimerHandle | undefined;
   private inFlight: Promise<void> | undefined;
-  private lifecycle: Promise<void> = Promise.resolve();
+  private readonly lifecycle = new StartStop();
   private rounds = 0;
   private slot: number | undefined;
   private slotLead: LeadResult | undefined;
@@ -356,7 +357,7 @@ export class Tracker {
    * fleet started together splits fairly at once. Waits for a pending `stop()` first; starting twice does nothing.
    */
   start(): Promise<void> {
-    return this.serialized(() => {
+    return this.lifecycle.start(() => {
       if (this.running) return;
       this.running = true;
       if (this.keepAlive) this.letExit ??= holdProcessOpen();
@@ -377,7 +378,7 @@ export class Tracker {
       return Promise.reject(new LeaseholdError('INVALID_OPTION', 'stop options must be an object like { release: false }, or omitted'));
     }
     const releaseHeld = options?.release !== false;
-    return this.serialized(async () => {
+    return this.lifecycle.stop(async () => {
       this.running = false;
       this.generation++;
       if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
@@ -402,12 +403,6 @@ export class Tracker {
   /** `await using tracker = new Tracker(…)`: stops (and releases everything held) when the scope ends. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
-  }
-
-  private serialized(step: () => void | Promise<void>): Promise<void> {
-    const next = this.lifecycle.then(step);
-    this.lifecycle = next.catch(() => {});
-    return next;
   }
 
   private slotName(i: number): string {
