@@ -5,106 +5,22 @@
  * state machine (follower → `elected` → `renewed`… → `lost` → follower), and each term has one signal.
  * @module
  */
-import { type Clock, checkClock, holdProcessOpen, type TimerHandle } from './clock.js';
+import { type Clock, holdProcessOpen, type TimerHandle } from './clock.js';
+import { type ElectorEvent, notLeaderSignal } from './elector-events.js';
+import { checkElectorOptions, type ElectorOptions } from './elector-options.js';
 import { LeaseholdError } from './errors.js';
-import { checkStore, checkStoreLimits, getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
-import {
-  checkDuration,
-  checkHolder,
-  checkKeepAlive,
-  checkLeadOptions,
-  checkRenewInterval,
-  type LeadParams,
-  MAX_NAME_LENGTH,
-  MAX_TTL_MS,
-  PREFER_REQUEST_SUFFIX,
-  withInternalNames,
-} from './options.js';
+import { checkStore, getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
+import { Listeners } from './listeners.js';
+import { checkDuration, checkHolder, type LeadParams, MAX_TTL_MS } from './options.js';
+import { PreferRequest } from './prefer-request.js';
 import { StartStop } from './start-stop.js';
 import type { Store } from './store.js';
-import { LeadershipTerm, type TermEndReason } from './term.js';
+import { LeadershipTerm } from './term.js';
 
-/** Options of {@link Elector}. */
-export interface ElectorOptions {
-  /** Election name. */
-  name: string;
-  /** This process's id, unique among contenders. */
-  holder: string;
-  /** Lease length in ms (default 15 000). */
-  ttlMs?: number;
-  /** Clock-skew margin in ms (default 1 000). */
-  maxClockSkewMs?: number;
-  /** How often the leader renews, in ms (default `ttlMs / 3`, or half of `ttlMs - maxClockSkewMs` when that is shorter). Must be shorter than `ttlMs - maxClockSkewMs`. */
-  renewEveryMs?: number;
-  /**
-   * How often a follower tries to claim, in ms (default `ttlMs / 3`, less up to 10% jitter). Failover takes at most
-   * ttl + skew + this. On a store with push wake-ups ({@link Store.watch}: Postgres `LISTEN/NOTIFY`), a release or a
-   * handover wakes followers at once and this is only the fallback.
-   */
-  retryEveryMs?: number;
-  /**
-   * Whether a follower subscribes to the store's push wake-ups ({@link Store.watch}) and claims at once when the
-   * lease is released or handed over (default `true`; ignored on stores without them, which only poll).
-   */
-  wakeOnPush?: boolean;
-  /** Payload stored with the lease while this process leads. */
-  data?: string;
-  /** Clock (default: the system clock). */
-  clock?: Clock;
-  /**
-   * Whether a started elector keeps the process alive until {@link Elector.stop} (default `true`): its own timers do
-   * not, so a process whose only work is an elector would otherwise exit at once. `false` leaves that to the caller.
-   */
-  keepAlive?: boolean;
-  /**
-   * Preferred leaders, for long-lived processes (prefer a region, or the newer version during a rollout). Omitted
-   * (default): preference plays no part. `true`: while it follows, this process asks the leader to hand over to it,
-   * by holding the request lease `<name>@prefer` (one more write per poll, only while it follows). `false`: this
-   * process yields to a preferred one: at each renewal while it leads it reads that request (one more read per
-   * renewal) and, when another contender holds it, hands over to that one ({@link Elector.handover}, window twice
-   * `retryEveryMs`), once per request (a requester that died is not handed the lease again). A preferred leader
-   * never yields. Give every process of a fleet `true` or `false`.
-   */
-  preferred?: boolean;
-}
-
+export type { ElectorEvent, LostReason } from './elector-events.js';
+export type { ElectorOptions } from './elector-options.js';
 /** Suffix of the request lease a preferred contender holds (see {@link ElectorOptions.preferred}). */
 export { PREFER_REQUEST_SUFFIX } from './options.js';
-
-/** Why leadership was lost (the `reason` of a `lost` event). */
-export type LostReason = TermEndReason;
-
-/** What the elector tells its listeners. */
-export type ElectorEvent =
-  /**
-   * This process became leader: a new term. `lead` is the term: its fields follow every renewal, and
-   * `lead.signal` stays live across renewals and aborts the moment the term ends. Never emitted with no validity left.
-   */
-  | { type: 'elected'; lead: LeadResult }
-  /** This process renewed its lease: the same term (`lead` is the same object as at `elected`), validity extended. */
-  | { type: 'renewed'; lead: LeadResult }
-  /**
-   * This process lost leadership; `lead` is the term that ended (its signal has aborted). Reasons: `taken-over`
-   * (a claim found another holder), `expired` (validity ran out before a renewal succeeded), `released` (this
-   * process released the lease), `stopped` ({@link Elector.stop}), `resigned` ({@link Elector.resign}),
-   * `handed-over` ({@link Elector.handover}).
-   */
-  | { type: 'lost'; reason: LostReason; lead?: LeadResult }
-  /** As a follower, this process saw the leader change (or the lease fall vacant: `leader: null`). */
-  | { type: 'leader'; leader: string | null; token: number }
-  /** An attempt failed (the store was unreachable, answered with an error, or did not answer within its bound). Not leader meanwhile. */
-  | { type: 'error'; error: unknown };
-
-// Made on first use: Workers allow no such work in a module's global scope.
-let abortedSignal: AbortSignal | undefined;
-function notLeaderSignal(): AbortSignal {
-  if (!abortedSignal) {
-    const controller = new AbortController();
-    controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader'));
-    abortedSignal = controller.signal;
-  }
-  return abortedSignal;
-}
 
 /**
  * Runs `tryLead` in a loop and reports leadership changes. `start()` and `stop()` are serialized: a `start()`
@@ -122,7 +38,7 @@ export class Elector {
   private readonly renewEveryMs: number;
   private readonly retryEveryMs: number;
   private readonly minWriteIntervalMs: number;
-  private readonly listeners = new Set<(event: ElectorEvent) => void>();
+  private readonly listeners = new Listeners<ElectorEvent>();
   private readonly waiters = new Set<{ resolve: (lead: LeadResult) => void; reject: (error: unknown) => void }>();
   private term: LeadershipTerm | undefined;
   /** A lease an attempt won after `stop()` began: `stop()` gives it back. */
@@ -146,65 +62,22 @@ export class Elector {
   private readonly preferred: boolean | undefined;
   /** The request this process last yielded to (holder and its request's token): never the same one twice. */
   private yieldedTo: { holder: string; token: number } | undefined;
-  /** Whether this process may hold a request lease now (preferred, and asked while following). */
-  private requesting = false;
+  /** The request lease a preferred process holds while it follows (see {@link ElectorOptions.preferred}). */
+  private readonly requests: PreferRequest;
 
   constructor(store: Store, options: ElectorOptions) {
     this.store = checkStore(store);
-    this.params = checkLeadOptions(options);
-    checkStoreLimits(this.store, this.params.ttlMs);
-    this.clock = checkClock(options.clock);
-    this.renewEveryMs = checkRenewInterval(options.renewEveryMs, 'renewEveryMs', this.params, this.store);
-    this.retryEveryMs = checkDuration(options.retryEveryMs, 'retryEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
-    this.minWriteIntervalMs = this.store.limits?.minWriteIntervalMs ?? 0;
-    this.keepAlive = checkKeepAlive(options.keepAlive);
-    if (options.wakeOnPush !== undefined && typeof options.wakeOnPush !== 'boolean') {
-      throw new LeaseholdError('INVALID_OPTION', `wakeOnPush must be true or false (default true); got ${typeof options.wakeOnPush}`);
-    }
-    this.wakeOnPush = options.wakeOnPush ?? true;
-    if (options.preferred !== undefined && typeof options.preferred !== 'boolean') {
-      throw new LeaseholdError('INVALID_OPTION', `preferred must be true, false or omitted; got ${typeof options.preferred}`);
-    }
-    this.preferred = options.preferred;
-    if (this.preferred !== undefined && this.params.name.length + PREFER_REQUEST_SUFFIX.length > MAX_NAME_LENGTH) {
-      throw new LeaseholdError(
-        'INVALID_OPTION',
-        `with preferred set, name must be at most ${MAX_NAME_LENGTH - PREFER_REQUEST_SUFFIX.length} characters (the request is kept under name${PREFER_REQUEST_SUFFIX})`,
-      );
-    }
-  }
-
-  private get requestName(): string {
-    return `${this.params.name}${PREFER_REQUEST_SUFFIX}`;
-  }
-
-  /** A preferred follower asks the leader to hand over: it holds the request lease (renewed at each poll). */
-  private async request(): Promise<void> {
-    this.requesting = true;
-    try {
-      await withInternalNames(() =>
-        tryLead(this.store, {
-          name: this.requestName,
-          holder: this.params.holder,
-          ttlMs: this.params.ttlMs,
-          maxClockSkewMs: this.params.maxClockSkewMs,
-          clock: this.clock,
-        }),
-      );
-    } catch (error) {
-      this.emit({ type: 'error', error });
-    }
-  }
-
-  /** A preferred process that leads (or stops) withdraws its request. */
-  private async withdraw(): Promise<void> {
-    if (!this.requesting) return;
-    this.requesting = false;
-    try {
-      await withInternalNames(() => release(this.store, { name: this.requestName, holder: this.params.holder, clock: this.clock }));
-    } catch {
-      // The request runs out on its own (its ttl); a leader that reads it meanwhile hands over to this very process.
-    }
+    ({
+      params: this.params,
+      clock: this.clock,
+      renewEveryMs: this.renewEveryMs,
+      retryEveryMs: this.retryEveryMs,
+      minWriteIntervalMs: this.minWriteIntervalMs,
+      keepAlive: this.keepAlive,
+      wakeOnPush: this.wakeOnPush,
+      preferred: this.preferred,
+    } = checkElectorOptions(this.store, options));
+    this.requests = new PreferRequest(this.store, this.params, this.clock, (error) => this.emit({ type: 'error', error }));
   }
 
   /**
@@ -212,9 +85,9 @@ export class Elector {
    * another process holds it and this one has not yielded to that request before. True when it handed over.
    */
   private async yieldToPreferred(): Promise<boolean> {
-    let request: Awaited<ReturnType<typeof getLeader>>;
+    let request: Awaited<ReturnType<PreferRequest['read']>>;
     try {
-      request = await withInternalNames(() => getLeader(this.store, this.requestName, { maxClockSkewMs: this.params.maxClockSkewMs, clock: this.clock }));
+      request = await this.requests.read();
     } catch {
       // Unreadable: no handover now (the next renewal asks again); the lease goes on as it was.
       return false;
@@ -228,8 +101,7 @@ export class Elector {
 
   /** Adds a listener; returns a function that removes it. A listener that throws does not stop the election. */
   on(listener: (event: ElectorEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.on(listener);
   }
 
   /** True while this process leads and its validity has not run out (re-checked on each call). */
@@ -340,7 +212,7 @@ export class Elector {
     this.waiters.clear();
     try {
       if (won && giveBack) await this.giveBack();
-      await this.withdraw();
+      await this.requests.withdraw();
     } finally {
       // A restart queued meanwhile holds it again.
       this.letExit?.();
@@ -462,13 +334,7 @@ export class Elector {
   }
 
   private emit(event: ElectorEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure must not stop the election loop.
-      }
-    }
+    this.listeners.emit(event);
   }
 
   private clearTimer(): void {
@@ -541,7 +407,7 @@ export class Elector {
     if (result.isLeader && result.stillLeader()) {
       // A new term: no term before, or the store started another one (the old one had lapsed there).
       this.startTerm(result);
-      if (this.preferred === true) await this.withdraw();
+      if (this.preferred === true) await this.requests.withdraw();
       if (!this.running) return;
       this.schedule(this.renewEveryMs);
       return;
@@ -558,7 +424,7 @@ export class Elector {
     }
     // A preferred follower asks the leader to hand over (it does at its next renewal, if it yields).
     if (this.preferred === true && result.leader !== null && result.leader !== this.params.holder) {
-      await this.request();
+      await this.requests.request();
       if (!this.running) return;
     }
     // Up to 10% early, never late: a fleet's followers spread out instead of polling in lockstep,

@@ -9,6 +9,7 @@
 import { type Clock, checkClock, holdProcessOpen, monotonicNow, type TimerHandle } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { checkStore, type LeadResult, release, tryLead } from '../lead.js';
+import { Listeners } from '../listeners.js';
 import { checkKeepAlive } from '../options.js';
 import { StartStop } from '../start-stop.js';
 import type { Store } from '../store.js';
@@ -36,7 +37,7 @@ export class Tracker {
   private readonly p: TrackerParams;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly listeners = new Set<(event: TrackerEvent) => void>();
+  private readonly listeners = new Listeners<TrackerEvent>();
   private readonly terms = new Map<string, TrackedTerm>();
   private running = false;
   /** Bumped by every start and stop: a round of an older generation stops at its next step. */
@@ -69,8 +70,7 @@ export class Tracker {
 
   /** Adds a listener; returns a function that removes it. A listener that throws does not stop the tracker. */
   on(listener: (event: TrackerEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.on(listener);
   }
 
   /** The names held now, in the order of `names`; each one's validity is re-checked (a lapsed one is dropped, with `lost`). */
@@ -149,13 +149,7 @@ export class Tracker {
   }
 
   private emit(event: TrackerEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure must not stop the tracker.
-      }
-    }
+    this.listeners.emit(event);
   }
 
   private schedule(generation: number, ms: number): void {
