@@ -16,6 +16,7 @@ import { PreferRequest } from './prefer-request.js';
 import { StartStop } from './start-stop.js';
 import type { Store } from './store.js';
 import { LeadershipTerm } from './term.js';
+import { Waiters } from './waiters.js';
 
 export type { ElectorEvent, LostReason } from './elector-events.js';
 export type { ElectorOptions } from './elector-options.js';
@@ -39,7 +40,7 @@ export class Elector {
   private readonly retryEveryMs: number;
   private readonly minWriteIntervalMs: number;
   private readonly listeners = new Listeners<ElectorEvent>();
-  private readonly waiters = new Set<{ resolve: (lead: LeadResult) => void; reject: (error: unknown) => void }>();
+  private readonly waiters = new Waiters<LeadResult>();
   private term: LeadershipTerm | undefined;
   /** A lease an attempt won after `stop()` began: `stop()` gives it back. */
   private orphan: LeadResult | undefined;
@@ -208,8 +209,7 @@ export class Elector {
     this.term = undefined;
     this.orphan = undefined;
     term?.end('stopped');
-    for (const waiter of [...this.waiters]) waiter.reject(new LeaseholdError('STOPPED', 'the elector was stopped before this process was elected'));
-    this.waiters.clear();
+    this.waiters.rejectAll(() => new LeaseholdError('STOPPED', 'the elector was stopped before this process was elected'));
     try {
       if (won && giveBack) await this.giveBack();
       await this.requests.withdraw();
@@ -298,25 +298,7 @@ export class Elector {
    */
   waitForLeadership(signal?: AbortSignal): Promise<LeadResult> {
     if (this.isLeader() && this.term) return Promise.resolve(this.term.lead);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<LeadResult>((resolve, reject) => {
-      const onAbort = () => {
-        this.waiters.delete(waiter);
-        reject(signal?.reason);
-      };
-      const waiter = {
-        resolve: (lead: LeadResult) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(lead);
-        },
-        reject: (error: unknown) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      this.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.waiters.wait(signal);
   }
 
   /** `await using elector = new Elector(…)`: stops (and releases) when the scope ends. */
@@ -370,8 +352,7 @@ export class Elector {
     this.lastLeader = this.params.holder;
     this.lastToken = result.token;
     this.emit({ type: 'elected', lead: term.lead });
-    for (const waiter of [...this.waiters]) waiter.resolve(term.lead);
-    this.waiters.clear();
+    this.waiters.resolveAll(term.lead);
   }
 
   private quickRetryMs(): number {
