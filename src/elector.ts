@@ -340,19 +340,26 @@ export class Elector {
     }, ms);
   }
 
-  private startTerm(result: LeadResult): void {
-    const term: LeadershipTerm = new LeadershipTerm(result, this.clock, (reason) => {
+  /** Starts a term on `result`; false when its validity ran out before the term was built (nothing announced). */
+  private startTerm(result: LeadResult): boolean {
+    let term: LeadershipTerm | undefined;
+    term = new LeadershipTerm(result, this.clock, (reason) => {
+      // A term that ends while it is built (its result ran out between stillLeader() and here, under load) was
+      // never announced: nothing to tell.
+      if (term === undefined) return;
       // Every way a term ends comes through here, once: validity ran out, a release, taken over, stopped, resigned.
       if (this.term === term) this.term = undefined;
       this.emit({ type: 'lost', reason, lead: term.lead });
       // A term that ran out between attempts: campaign again soon rather than at the next renewal.
       if (this.running && reason === 'expired' && this.inFlight === undefined) this.schedule(this.quickRetryMs());
     });
+    if (term.ended) return false;
     this.term = term;
     this.lastLeader = this.params.holder;
     this.lastToken = result.token;
     this.emit({ type: 'elected', lead: term.lead });
     this.waiters.resolveAll(term.lead);
+    return true;
   }
 
   private quickRetryMs(): number {
@@ -387,7 +394,11 @@ export class Elector {
     }
     if (result.isLeader && result.stillLeader()) {
       // A new term: no term before, or the store started another one (the old one had lapsed there).
-      this.startTerm(result);
+      if (!this.startTerm(result)) {
+        // Its validity ran out meanwhile: as an answer that came late, no authority and no event.
+        this.schedule(this.quickRetryMs());
+        return;
+      }
       if (this.preferred === true) await this.requests.withdraw();
       if (!this.running) return;
       this.schedule(this.renewEveryMs);

@@ -269,6 +269,8 @@ export class Tracker {
 
   private adopt(name: string, lead: LeadResult, generation: number): void {
     const term = new TrackedTerm(name, lead, monotonicNow(this.clock), this.clock, (ended, reason) => this.ended(ended, reason));
+    // A term whose result ran out while it was built (under load) ended at once, unannounced: not held.
+    if (term.ended) return;
     this.terms.set(name, term);
     if (this.current(generation)) {
       term.announced = true;
