@@ -5,105 +5,23 @@
  * state machine (follower → `elected` → `renewed`… → `lost` → follower), and each term has one signal.
  * @module
  */
-import { type Clock, checkClock, holdProcessOpen, type TimerHandle } from './clock.js';
+import { type Clock, holdProcessOpen, type TimerHandle } from './clock.js';
+import { type ElectorEvent, notLeaderSignal } from './elector-events.js';
+import { checkElectorOptions, type ElectorOptions } from './elector-options.js';
 import { LeaseholdError } from './errors.js';
-import { checkStore, checkStoreLimits, getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
-import {
-  checkDuration,
-  checkHolder,
-  checkKeepAlive,
-  checkLeadOptions,
-  checkRenewInterval,
-  type LeadParams,
-  MAX_NAME_LENGTH,
-  MAX_TTL_MS,
-  PREFER_REQUEST_SUFFIX,
-  withInternalNames,
-} from './options.js';
+import { checkStore, getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
+import { Listeners } from './listeners.js';
+import { checkDuration, checkHolder, type LeadParams, MAX_TTL_MS } from './options.js';
+import { PreferRequest } from './prefer-request.js';
+import { StartStop } from './start-stop.js';
 import type { Store } from './store.js';
-import { LeadershipTerm, type TermEndReason } from './term.js';
+import { LeadershipTerm } from './term.js';
+import { Waiters } from './waiters.js';
 
-/** Options of {@link Elector}. */
-export interface ElectorOptions {
-  /** Election name. */
-  name: string;
-  /** This process's id, unique among contenders. */
-  holder: string;
-  /** Lease length in ms (default 15 000). */
-  ttlMs?: number;
-  /** Clock-skew margin in ms (default 1 000). */
-  maxClockSkewMs?: number;
-  /** How often the leader renews, in ms (default `ttlMs / 3`, or half of `ttlMs - maxClockSkewMs` when that is shorter). Must be shorter than `ttlMs - maxClockSkewMs`. */
-  renewEveryMs?: number;
-  /**
-   * How often a follower tries to claim, in ms (default `ttlMs / 3`, less up to 10% jitter). Failover takes at most
-   * ttl + skew + this. On a store with push wake-ups ({@link Store.watch}: Postgres `LISTEN/NOTIFY`), a release or a
-   * handover wakes followers at once and this is only the fallback.
-   */
-  retryEveryMs?: number;
-  /**
-   * Whether a follower subscribes to the store's push wake-ups ({@link Store.watch}) and claims at once when the
-   * lease is released or handed over (default `true`; ignored on stores without them, which only poll).
-   */
-  wakeOnPush?: boolean;
-  /** Payload stored with the lease while this process leads. */
-  data?: string;
-  /** Clock (default: the system clock). */
-  clock?: Clock;
-  /**
-   * Whether a started elector keeps the process alive until {@link Elector.stop} (default `true`): its own timers do
-   * not, so a process whose only work is an elector would otherwise exit at once. `false` leaves that to the caller.
-   */
-  keepAlive?: boolean;
-  /**
-   * Preferred leaders, for long-lived processes (prefer a region, or the newer version during a rollout). Omitted
-   * (default): preference plays no part. `true`: while it follows, this process asks the leader to hand over to it,
-   * by holding the request lease `<name>@prefer` (one more write per poll, only while it follows). `false`: this
-   * process yields to a preferred one: at each renewal while it leads it reads that request (one more read per
-   * renewal) and, when another contender holds it, hands over to that one ({@link Elector.handover}, window twice
-   * `retryEveryMs`), once per request (a requester that died is not handed the lease again). A preferred leader
-   * never yields. Give every process of a fleet `true` or `false`.
-   */
-  preferred?: boolean;
-}
-
+export type { ElectorEvent, LostReason } from './elector-events.js';
+export type { ElectorOptions } from './elector-options.js';
 /** Suffix of the request lease a preferred contender holds (see {@link ElectorOptions.preferred}). */
 export { PREFER_REQUEST_SUFFIX } from './options.js';
-
-/** Why leadership was lost (the `reason` of a `lost` event). */
-export type LostReason = TermEndReason;
-
-/** What the elector tells its listeners. */
-export type ElectorEvent =
-  /**
-   * This process became leader: a new term. `lead` is the term: its fields follow every renewal, and
-   * `lead.signal` stays live across renewals and aborts the moment the term ends. Never emitted with no validity left.
-   */
-  | { type: 'elected'; lead: LeadResult }
-  /** This process renewed its lease: the same term (`lead` is the same object as at `elected`), validity extended. */
-  | { type: 'renewed'; lead: LeadResult }
-  /**
-   * This process lost leadership; `lead` is the term that ended (its signal has aborted). Reasons: `taken-over`
-   * (a claim found another holder), `expired` (validity ran out before a renewal succeeded), `released` (this
-   * process released the lease), `stopped` ({@link Elector.stop}), `resigned` ({@link Elector.resign}),
-   * `handed-over` ({@link Elector.handover}).
-   */
-  | { type: 'lost'; reason: LostReason; lead?: LeadResult }
-  /** As a follower, this process saw the leader change (or the lease fall vacant: `leader: null`). */
-  | { type: 'leader'; leader: string | null; token: number }
-  /** An attempt failed (the store was unreachable, answered with an error, or did not answer within its bound). Not leader meanwhile. */
-  | { type: 'error'; error: unknown };
-
-// Made on first use: Workers allow no such work in a module's global scope.
-let abortedSignal: AbortSignal | undefined;
-function notLeaderSignal(): AbortSignal {
-  if (!abortedSignal) {
-    const controller = new AbortController();
-    controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader'));
-    abortedSignal = controller.signal;
-  }
-  return abortedSignal;
-}
 
 /**
  * Runs `tryLead` in a loop and reports leadership changes. `start()` and `stop()` are serialized: a `start()`
@@ -121,8 +39,8 @@ export class Elector {
   private readonly renewEveryMs: number;
   private readonly retryEveryMs: number;
   private readonly minWriteIntervalMs: number;
-  private readonly listeners = new Set<(event: ElectorEvent) => void>();
-  private readonly waiters = new Set<{ resolve: (lead: LeadResult) => void; reject: (error: unknown) => void }>();
+  private readonly listeners = new Listeners<ElectorEvent>();
+  private readonly waiters = new Waiters<LeadResult>();
   private term: LeadershipTerm | undefined;
   /** A lease an attempt won after `stop()` began: `stop()` gives it back. */
   private orphan: LeadResult | undefined;
@@ -131,8 +49,7 @@ export class Elector {
   private attemptTimer: TimerHandle | undefined;
   private running = false;
   private inFlight: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
-  private restartAfterStop = false;
+  private readonly lifecycle = new StartStop();
   private readonly keepAlive: boolean;
   /** Lets the process exit again: set while started with `keepAlive`. */
   private letExit: (() => void) | undefined;
@@ -146,65 +63,22 @@ export class Elector {
   private readonly preferred: boolean | undefined;
   /** The request this process last yielded to (holder and its request's token): never the same one twice. */
   private yieldedTo: { holder: string; token: number } | undefined;
-  /** Whether this process may hold a request lease now (preferred, and asked while following). */
-  private requesting = false;
+  /** The request lease a preferred process holds while it follows (see {@link ElectorOptions.preferred}). */
+  private readonly requests: PreferRequest;
 
   constructor(store: Store, options: ElectorOptions) {
     this.store = checkStore(store);
-    this.params = checkLeadOptions(options);
-    checkStoreLimits(this.store, this.params.ttlMs);
-    this.clock = checkClock(options.clock);
-    this.renewEveryMs = checkRenewInterval(options.renewEveryMs, 'renewEveryMs', this.params, this.store);
-    this.retryEveryMs = checkDuration(options.retryEveryMs, 'retryEveryMs', this.params.ttlMs / 3, MAX_TTL_MS, 1);
-    this.minWriteIntervalMs = this.store.limits?.minWriteIntervalMs ?? 0;
-    this.keepAlive = checkKeepAlive(options.keepAlive);
-    if (options.wakeOnPush !== undefined && typeof options.wakeOnPush !== 'boolean') {
-      throw new LeaseholdError('INVALID_OPTION', `wakeOnPush must be true or false (default true); got ${typeof options.wakeOnPush}`);
-    }
-    this.wakeOnPush = options.wakeOnPush ?? true;
-    if (options.preferred !== undefined && typeof options.preferred !== 'boolean') {
-      throw new LeaseholdError('INVALID_OPTION', `preferred must be true, false or omitted; got ${typeof options.preferred}`);
-    }
-    this.preferred = options.preferred;
-    if (this.preferred !== undefined && this.params.name.length + PREFER_REQUEST_SUFFIX.length > MAX_NAME_LENGTH) {
-      throw new LeaseholdError(
-        'INVALID_OPTION',
-        `with preferred set, name must be at most ${MAX_NAME_LENGTH - PREFER_REQUEST_SUFFIX.length} characters (the request is kept under name${PREFER_REQUEST_SUFFIX})`,
-      );
-    }
-  }
-
-  private get requestName(): string {
-    return `${this.params.name}${PREFER_REQUEST_SUFFIX}`;
-  }
-
-  /** A preferred follower asks the leader to hand over: it holds the request lease (renewed at each poll). */
-  private async request(): Promise<void> {
-    this.requesting = true;
-    try {
-      await withInternalNames(() =>
-        tryLead(this.store, {
-          name: this.requestName,
-          holder: this.params.holder,
-          ttlMs: this.params.ttlMs,
-          maxClockSkewMs: this.params.maxClockSkewMs,
-          clock: this.clock,
-        }),
-      );
-    } catch (error) {
-      this.emit({ type: 'error', error });
-    }
-  }
-
-  /** A preferred process that leads (or stops) withdraws its request. */
-  private async withdraw(): Promise<void> {
-    if (!this.requesting) return;
-    this.requesting = false;
-    try {
-      await withInternalNames(() => release(this.store, { name: this.requestName, holder: this.params.holder, clock: this.clock }));
-    } catch {
-      // The request runs out on its own (its ttl); a leader that reads it meanwhile hands over to this very process.
-    }
+    ({
+      params: this.params,
+      clock: this.clock,
+      renewEveryMs: this.renewEveryMs,
+      retryEveryMs: this.retryEveryMs,
+      minWriteIntervalMs: this.minWriteIntervalMs,
+      keepAlive: this.keepAlive,
+      wakeOnPush: this.wakeOnPush,
+      preferred: this.preferred,
+    } = checkElectorOptions(this.store, options));
+    this.requests = new PreferRequest(this.store, this.params, this.clock, (error) => this.emit({ type: 'error', error }));
   }
 
   /**
@@ -212,9 +86,9 @@ export class Elector {
    * another process holds it and this one has not yielded to that request before. True when it handed over.
    */
   private async yieldToPreferred(): Promise<boolean> {
-    let request: Awaited<ReturnType<typeof getLeader>>;
+    let request: Awaited<ReturnType<PreferRequest['read']>>;
     try {
-      request = await withInternalNames(() => getLeader(this.store, this.requestName, { maxClockSkewMs: this.params.maxClockSkewMs, clock: this.clock }));
+      request = await this.requests.read();
     } catch {
       // Unreadable: no handover now (the next renewal asks again); the lease goes on as it was.
       return false;
@@ -228,8 +102,7 @@ export class Elector {
 
   /** Adds a listener; returns a function that removes it. A listener that throws does not stop the election. */
   on(listener: (event: ElectorEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.on(listener);
   }
 
   /** True while this process leads and its validity has not run out (re-checked on each call). */
@@ -247,17 +120,19 @@ export class Elector {
     return this.isLeader() && this.term ? this.term.lead.signal : notLeaderSignal();
   }
 
-  /** Starts campaigning: the first attempt runs at once (after a `stop()` still under way, once it is done). */
-  start(): void {
-    if (this.stopping) {
-      this.restartAfterStop = true;
-      return;
-    }
-    if (this.running) return;
-    this.running = true;
-    if (this.keepAlive) this.letExit ??= holdProcessOpen();
-    this.subscribe();
-    this.schedule(0);
+  /**
+   * Starts campaigning: the first attempt runs at once (after a `stop()` still under way, once it is done, unless
+   * another `stop()` comes first). Resolves once started (never rejects; a caller may ignore it, as with the
+   * `void` this returned before); starting twice does nothing.
+   */
+  start(): Promise<void> {
+    return this.lifecycle.start(() => {
+      if (this.running) return;
+      this.running = true;
+      if (this.keepAlive) this.letExit ??= holdProcessOpen();
+      this.subscribe();
+      this.schedule(0);
+    });
   }
 
   /** While standing aside: claims at once only if the lease is reserved for this process (a handover named it). */
@@ -301,7 +176,7 @@ export class Elector {
    * renewal cadence stays as it is), and so does a process standing aside after a resign or a handover.
    */
   private wake(): void {
-    if (!this.running || this.stopping || this.term !== undefined) return;
+    if (!this.running || this.lifecycle.busy || this.term !== undefined) return;
     if (this.clock.monotonic() < this.pausedUntil) {
       // Standing aside, but a handover may have named this very process: claim if so (one read to find out).
       void this.claimIfNamed();
@@ -321,17 +196,7 @@ export class Elector {
    * that fails is reported as an `error` event. Pending {@link waitForLeadership} calls reject with `STOPPED`.
    */
   stop(options: { release?: boolean } | undefined = {}): Promise<void> {
-    this.restartAfterStop = false;
-    if (this.stopping) return this.stopping;
-    const stopping = this.doStop(options?.release !== false).finally(() => {
-      this.stopping = undefined;
-      if (this.restartAfterStop) {
-        this.restartAfterStop = false;
-        this.start();
-      }
-    });
-    this.stopping = stopping;
-    return stopping;
+    return this.lifecycle.stop(() => this.doStop(options?.release !== false));
   }
 
   private async doStop(giveBack: boolean): Promise<void> {
@@ -344,11 +209,10 @@ export class Elector {
     this.term = undefined;
     this.orphan = undefined;
     term?.end('stopped');
-    for (const waiter of [...this.waiters]) waiter.reject(new LeaseholdError('STOPPED', 'the elector was stopped before this process was elected'));
-    this.waiters.clear();
+    this.waiters.rejectAll(() => new LeaseholdError('STOPPED', 'the elector was stopped before this process was elected'));
     try {
       if (won && giveBack) await this.giveBack();
-      await this.withdraw();
+      await this.requests.withdraw();
     } finally {
       // A restart queued meanwhile holds it again.
       this.letExit?.();
@@ -434,25 +298,7 @@ export class Elector {
    */
   waitForLeadership(signal?: AbortSignal): Promise<LeadResult> {
     if (this.isLeader() && this.term) return Promise.resolve(this.term.lead);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<LeadResult>((resolve, reject) => {
-      const onAbort = () => {
-        this.waiters.delete(waiter);
-        reject(signal?.reason);
-      };
-      const waiter = {
-        resolve: (lead: LeadResult) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(lead);
-        },
-        reject: (error: unknown) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      this.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.waiters.wait(signal);
   }
 
   /** `await using elector = new Elector(…)`: stops (and releases) when the scope ends. */
@@ -470,13 +316,7 @@ export class Elector {
   }
 
   private emit(event: ElectorEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure must not stop the election loop.
-      }
-    }
+    this.listeners.emit(event);
   }
 
   private clearTimer(): void {
@@ -500,20 +340,26 @@ export class Elector {
     }, ms);
   }
 
-  private startTerm(result: LeadResult): void {
-    const term: LeadershipTerm = new LeadershipTerm(result, this.clock, (reason) => {
+  /** Starts a term on `result`; false when its validity ran out before the term was built (nothing announced). */
+  private startTerm(result: LeadResult): boolean {
+    let term: LeadershipTerm | undefined;
+    term = new LeadershipTerm(result, this.clock, (reason) => {
+      // A term that ends while it is built (its result ran out between stillLeader() and here, under load) was
+      // never announced: nothing to tell.
+      if (term === undefined) return;
       // Every way a term ends comes through here, once: validity ran out, a release, taken over, stopped, resigned.
       if (this.term === term) this.term = undefined;
       this.emit({ type: 'lost', reason, lead: term.lead });
       // A term that ran out between attempts: campaign again soon rather than at the next renewal.
       if (this.running && reason === 'expired' && this.inFlight === undefined) this.schedule(this.quickRetryMs());
     });
+    if (term.ended) return false;
     this.term = term;
     this.lastLeader = this.params.holder;
     this.lastToken = result.token;
     this.emit({ type: 'elected', lead: term.lead });
-    for (const waiter of [...this.waiters]) waiter.resolve(term.lead);
-    this.waiters.clear();
+    this.waiters.resolveAll(term.lead);
+    return true;
   }
 
   private quickRetryMs(): number {
@@ -536,21 +382,24 @@ export class Elector {
       if (result.isLeader) this.orphan = result;
       return;
     }
-    // A term whose validity ran out while this attempt was away (a pause, a wall-clock step) ends first, so
-    // that `lost` always comes before anything this answer brings.
-    if (this.term && !this.term.lead.stillLeader()) this.term?.end('expired');
+    // The term judges the answer (a lapsed term ends first, so that `lost` always comes before anything it brings).
+    const outcome = this.term?.apply(result);
+    if (outcome === 'renewed' && this.term) {
+      this.emit({ type: 'renewed', lead: this.term.lead });
+      // At its renewal, a leader that yields hands over to a preferred contender that asked (it schedules on).
+      if (this.preferred === false && (await this.yieldToPreferred())) return;
+      if (!this.running) return;
+      this.schedule(this.renewEveryMs);
+      return;
+    }
     if (result.isLeader && result.stillLeader()) {
-      if (this.term && !this.term.ended && this.term.token === result.token) {
-        this.term.renew(result);
-        this.emit({ type: 'renewed', lead: this.term.lead });
-        // At its renewal, a leader that yields hands over to a preferred contender that asked (it schedules on).
-        if (this.preferred === false && (await this.yieldToPreferred())) return;
-      } else {
-        // A different token: the store started a new term (the old one had lapsed there).
-        this.term?.end('expired');
-        this.startTerm(result);
-        if (this.preferred === true) await this.withdraw();
+      // A new term: no term before, or the store started another one (the old one had lapsed there).
+      if (!this.startTerm(result)) {
+        // Its validity ran out meanwhile: as an answer that came late, no authority and no event.
+        this.schedule(this.quickRetryMs());
+        return;
       }
+      if (this.preferred === true) await this.requests.withdraw();
       if (!this.running) return;
       this.schedule(this.renewEveryMs);
       return;
@@ -560,7 +409,6 @@ export class Elector {
       this.schedule(this.quickRetryMs());
       return;
     }
-    if (this.term) this.term?.end('taken-over');
     if (result.leader !== this.lastLeader || result.token !== this.lastToken) {
       this.lastLeader = result.leader;
       this.lastToken = result.token;
@@ -568,7 +416,7 @@ export class Elector {
     }
     // A preferred follower asks the leader to hand over (it does at its next renewal, if it yields).
     if (this.preferred === true && result.leader !== null && result.leader !== this.params.holder) {
-      await this.request();
+      await this.requests.request();
       if (!this.running) return;
     }
     // Up to 10% early, never late: a fleet's followers spread out instead of polling in lockstep,

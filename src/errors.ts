@@ -30,15 +30,39 @@ export type LeaseholdErrorCode =
   /** An `Elector` was stopped while a caller waited for leadership (`waitForLeadership`). */
   | 'STOPPED';
 
+/** Why a term of leadership ended: the `reason` of the `LEASE_EXPIRED` error a term's signal aborts with. */
+export type TermEndReason =
+  /** A claim found another holder: the lease was taken over. */
+  | 'taken-over'
+  /** Validity ran out before a renewal succeeded (the store was unreachable, or the process was paused). */
+  | 'expired'
+  /** This process released the lease (`release()`, `lead.release()`). */
+  | 'released'
+  /** The elector was stopped, or the job ended. */
+  | 'stopped'
+  /** The elector resigned (`elector.resign()`). */
+  | 'resigned'
+  /** The elector handed the lease to a named successor (`elector.handover()`). */
+  | 'handed-over';
+
 /** The one error type this library throws. `cause` keeps the SDK's own error where there is one. */
 export class LeaseholdError extends Error {
   /** Stable, machine-readable code. */
   readonly code: LeaseholdErrorCode;
+  /**
+   * Why the term ended, on the `LEASE_EXPIRED` error that a term's signal (an `Elector`'s, a job's, a tracked lease's)
+   * aborts with; absent on every other error. Read it here rather than from the message.
+   * @example
+   * signal.addEventListener('abort', () => { if (isLeaseholdError(signal.reason)) log(signal.reason.reason) })
+   */
+  // Declared, not initialized: an error without a reason has no such own property.
+  declare readonly reason?: TermEndReason;
 
-  constructor(code: LeaseholdErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: LeaseholdErrorCode, message: string, options?: { cause?: unknown; reason?: TermEndReason }) {
     super(message, options);
     this.name = 'LeaseholdError';
     this.code = code;
+    if (options?.reason !== undefined) (this as { reason?: TermEndReason }).reason = options.reason;
   }
 }
 

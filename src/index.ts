@@ -51,4 +51,12 @@ export {
 } from './options.js';
 export type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from './store.js';
 export { LeadershipTerm, type TermEndReason } from './term.js';
-export { MAX_CONTENDERS, MAX_TRACKED_NAMES, type TrackedLease, Tracker, type TrackerEvent, type TrackerLostReason, type TrackerOptions } from './tracker.js';
+export {
+  MAX_CONTENDERS,
+  MAX_TRACKED_NAMES,
+  type TrackedLease,
+  Tracker,
+  type TrackerEvent,
+  type TrackerLostReason,
+  type TrackerOptions,
+} from './tracker/index.js';

@@ -5,29 +5,28 @@
  * repeated deliveries and hosts: the completed slot is kept in the store, beside the lease.
  * @module
  */
-import { type Clock, checkClock, type TimerHandle, wallNow } from './clock.js';
+import { type Clock, checkClock, wallNow } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { boundedStoreCall, checkStore, checkStoreLimits, getLeader, type LeadResult, release, tryLead } from './lead.js';
-import {
-  checkDuration,
-  checkHolder,
-  checkLeadOptions,
-  checkName,
-  checkRenewInterval,
-  DEFAULT_MAX_CLOCK_SKEW_MS,
-  describeValue,
-  MAX_CLOCK_SKEW_MS,
-  MAX_NAME_LENGTH,
-  MAX_TTL_MS,
-  RESERVED_NAME_SUFFIX,
-} from './options.js';
+import { keepLease } from './keep-lease.js';
+import { boundedStoreCall, checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
+import { checkHolder, checkLeadOptions, checkRenewInterval, describeValue, MAX_NAME_LENGTH } from './options.js';
 import { checkSchedule, type Schedule, type Timetable } from './schedule.js';
-import { compareSlotValues, describeSlot, readSlot, type Slot, type SlotValue, slotInRecordData, slotOutput } from './slot.js';
-import type { LeaseRecord, LeaseWrite, Store, StoreCallOptions } from './store.js';
+import { compareSlotValues, describeSlot, readSlot, type Slot, type SlotValue, slotOutput } from './slot.js';
+import { decodeSlot, recordSlot, SLOT_RECORD_SUFFIX } from './slot-record.js';
+import type { LeaseRecord, Store } from './store.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
+export {
+  checkOverdueAfter,
+  DEFAULT_OVERDUE_AFTER_MS,
+  type JobStatus,
+  type JobStatusOptions,
+  jobStatus,
+  summarizeJob,
+} from './job-status.js';
 export type { Schedule } from './schedule.js';
 export { compareSlots, type Slot, slotOf } from './slot.js';
+export { SLOT_RECORD_SUFFIX } from './slot-record.js';
 
 /** Options of {@link runExclusive}. */
 export interface RunExclusiveOptions {
@@ -124,25 +123,6 @@ export type RunExclusiveResult<T> =
       /** The last completed slot, when known: epoch ms for an instant, the string for a key. */
       doneSlot: number | string | null;
     };
-
-/**
- * The suffix of the record that keeps a job's last completed slot, beside its lease. Lease names ending in it are
- * reserved (`INVALID_NAME` from every public call), so no lease can land on a job's slot record.
- */
-export const SLOT_RECORD_SUFFIX = RESERVED_NAME_SUFFIX;
-
-/**
- * The completed slot a slot record keeps (`{"slot": epoch ms}` for an instant, `{"slot": "key"}` for a key; an ISO
- * string written by an earlier version reads as the instant it names), or `null` when none.
- */
-function decodeSlot(record: LeaseRecord | null): SlotValue | null {
-  if (record?.data === null || record?.data === undefined) return null;
-  const value = slotInRecordData(record.data);
-  if (value === undefined) {
-    throw new LeaseholdError('STORE_CORRUPT', `the slot record ${record.name} holds no slot; leave ${SLOT_RECORD_SUFFIX} records to leasehold`);
-  }
-  return readSlot(value, `the completed slot kept in ${record.name}`);
-}
 
 function checkMissed(value: unknown, scheduled: boolean): 'skip' | 'all' {
   if (value === undefined) return 'skip';
@@ -316,208 +296,4 @@ export async function runExclusive<T>(
     missed: missed + notRun,
     caughtUp,
   };
-}
-
-/** Renews the term's lease every `renewEveryMs` until stopped; ends the term when leadership is lost. */
-function keepLease(
-  store: Store,
-  leadOptions: Parameters<typeof tryLead>[1],
-  term: LeadershipTerm,
-  clock: Clock,
-  renewEveryMs: number,
-): { stop(): Promise<void> } {
-  let timer: TimerHandle | undefined;
-  let stopped = false;
-  let inFlight: Promise<void> | undefined;
-  const schedule = (ms: number) => {
-    if (stopped || term.ended) return;
-    timer = clock.setTimeout(() => {
-      inFlight = renew().finally(() => {
-        inFlight = undefined;
-      });
-    }, ms);
-  };
-  const renew = async () => {
-    timer = undefined;
-    if (stopped || term.ended) return;
-    try {
-      const result = await tryLead(store, leadOptions);
-      if (stopped || term.ended) return;
-      if (result.isLeader && result.token === term.token && result.stillLeader()) {
-        term.renew(result);
-        schedule(renewEveryMs);
-      } else if (result.isLeader) {
-        // A new term (the old one lapsed in the store): the job's term is over; give this one back.
-        term.end('expired');
-        await result.release().catch(() => false);
-      } else {
-        term.end('taken-over');
-      }
-    } catch {
-      // Keep the validity already earned and retry sooner; the term ends by itself when it runs out.
-      schedule(renewEveryMs / 2);
-    }
-  };
-  schedule(renewEveryMs);
-  return {
-    /** Stops renewing; settles once a renewal already in flight has settled (within its call bound). */
-    async stop() {
-      stopped = true;
-      if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
-      await inFlight;
-    },
-  };
-}
-
-/**
- * Records `slot` as completed in the slot record (compare-and-swap on the state read before, so a stale writer cannot
- * move it back), with the wall-clock time of completion; never lowers it. Returns the slot record as it now stands,
- * or `undefined` when the store did not confirm it.
- */
-async function recordSlot(
-  call: <R>(request: (options: StoreCallOptions) => Promise<R>) => Promise<R>,
-  name: string,
-  seen: LeaseRecord | null,
-  slot: SlotValue,
-  clock: Clock,
-  store: Store,
-): Promise<LeaseRecord | undefined> {
-  let current = seen;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const done = decodeSlot(current);
-    if (current !== null && done !== null && compareSlotValues(done, slot) >= 0) return current;
-    const completedAt = wallNow(clock);
-    const write: LeaseWrite = {
-      name,
-      holder: null,
-      token: (current?.token ?? 0) + 1,
-      acquiredAt: null,
-      ttlMs: 0,
-      version: globalThis.crypto.randomUUID(),
-      data: JSON.stringify({ slot: slotOutput(slot), at: completedAt }),
-      clientNow: completedAt,
-    };
-    try {
-      const expected = current?.version;
-      const outcome = await call((o) => (expected === undefined ? store.create(write, o) : store.replace(expected, write, o)));
-      if (outcome.ok) return outcome.record;
-      current = outcome.current ?? (await call((o) => store.read(name, o))).record;
-    } catch {
-      try {
-        current = (await call((o) => store.read(name, o))).record;
-        if (current?.version === write.version) return current;
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** Options of {@link jobStatus}. */
-export interface JobStatusOptions {
-  /** The job's schedule: with it, the status says when the next slot is due, how many were missed, and whether it is overdue. */
-  schedule?: Schedule;
-  /** Clock (default: the system clock). */
-  clock?: Clock;
-  /** How long after a slot fell due, in ms, a job that has not completed it is overdue (default 60 000). */
-  overdueAfterMs?: number;
-  /** Skew margin for client-clock stores when judging whether a run holds the lease (default 1 000 ms). */
-  maxClockSkewMs?: number;
-}
-
-/** What {@link jobStatus} found. */
-export interface JobStatus {
-  /** The last completed slot (epoch ms for an instant, the string for a key), or `null` when none has completed. */
-  lastSlot: number | string | null;
-  /** When that slot's run completed (epoch ms, the runner's wall clock), or `null` when unknown. */
-  lastCompletedAt: number | null;
-  /** Whether a run holds the job's lease now (its holder), or `null`. */
-  running: string | null;
-  /** With a schedule: the next scheduled instant after now (epoch ms), else `null`. */
-  nextDue: number | null;
-  /** With a schedule: scheduled slots after `lastSlot`, up to now, not completed (`null` without a schedule or before a first completion). */
-  missed: number | null;
-  /** With a schedule: the latest due slot is later than `lastSlot` and fell due more than `overdueAfterMs` ago. */
-  overdue: boolean;
-  /** With a schedule: the latest slot due at or before now (epoch ms), else `null`. */
-  latestDue: number | null;
-}
-
-/**
- * A scheduled job's status, for dashboards and dead-man checks: the last completed slot and when, whether a run holds
- * the lease, and with a schedule the next due slot, the missed count and whether it is overdue. Writes nothing.
- *
- * Round trips: one. It reads two records, the job's completed slot (`name@done`) and its lease, sent together so the
- * answer costs one round trip of latency: the Store contract reads one record per call (a store-level batch read would
- * have to be added to, and proven by, every store for this alone), and a completion is never written in the lease
- * record, whose writes are the election's. Without a need for `running`, read the slot record alone with
- * `store.read(name + SLOT_RECORD_SUFFIX)`.
- * @example
- * const status = await jobStatus(store, 'nightly-report', { schedule: { cron: '0 2 * * *' } })
- * if (status.overdue) alert(`nightly-report missed ${status.missed} run(s)`)
- */
-export async function jobStatus(store: Store, name: string, options: JobStatusOptions = {}): Promise<JobStatus> {
-  const s = checkStore(store);
-  checkName(name);
-  if (typeof options !== 'object' || options === null) {
-    throw new LeaseholdError('INVALID_OPTION', 'jobStatus options must be an object like { schedule, clock, overdueAfterMs }, or omitted');
-  }
-  const clock = checkClock(options.clock);
-  const timetable = options.schedule === undefined ? undefined : checkSchedule(options.schedule);
-  const overdueAfterMs = checkOverdueAfter(options.overdueAfterMs);
-  const skew = checkDuration(options.maxClockSkewMs, 'maxClockSkewMs', DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS);
-  const [record, leader] = await Promise.all([
-    // A name too long for a slot record has none (runExclusive refuses a slot for it).
-    name.length > MAX_NAME_LENGTH - SLOT_RECORD_SUFFIX.length
-      ? Promise.resolve(null)
-      : boundedStoreCall(
-          s,
-          clock,
-          `reading the completed slot of ${name}`,
-          async (call) => (await call((o) => s.read(`${name}${SLOT_RECORD_SUFFIX}`, o))).record,
-        ),
-    getLeader(s, name, { clock, maxClockSkewMs: skew }),
-  ]);
-  return summarizeJob(record, leader?.holder ?? null, timetable, wallNow(clock), overdueAfterMs);
-}
-
-/** Default of `overdueAfterMs`: 60 s. */
-export const DEFAULT_OVERDUE_AFTER_MS = 60_000;
-
-/** Checks `overdueAfterMs` (0 to the longest lease; default {@link DEFAULT_OVERDUE_AFTER_MS}). Internal to leasehold. */
-export function checkOverdueAfter(value: unknown, option = 'overdueAfterMs'): number {
-  return checkDuration(value, option, DEFAULT_OVERDUE_AFTER_MS, MAX_TTL_MS);
-}
-
-/**
- * A job's status from its slot record as read, its lease's live holder, its timetable and "now" (epoch ms): what
- * {@link jobStatus}, the CLI's `status` and the HTTP app answer, computed once. Internal to leasehold.
- */
-export function summarizeJob(
-  record: LeaseRecord | null,
-  running: string | null,
-  timetable: Timetable | undefined,
-  now: number,
-  overdueAfterMs: number,
-): JobStatus {
-  const done = decodeSlot(record);
-  let lastCompletedAt: number | null = null;
-  try {
-    const at = (JSON.parse(record?.data ?? 'null') as { at?: unknown } | null)?.at;
-    if (typeof at === 'number' && Number.isFinite(at)) lastCompletedAt = at;
-  } catch {}
-  let nextDue: number | null = null;
-  let latestDue: number | null = null;
-  let missed: number | null = null;
-  let overdue = false;
-  if (timetable !== undefined) {
-    nextDue = timetable.nextAfter(now) ?? null;
-    latestDue = timetable.latestAtOrBefore(now) ?? null;
-    if (done?.kind === 'instant') missed = timetable.between(done.ms, now + 1, 0).count;
-    const behind = latestDue !== null && (done === null || (done.kind === 'instant' && latestDue > done.ms));
-    overdue = behind && latestDue !== null && now - latestDue > overdueAfterMs;
-  }
-  return { lastSlot: done === null ? null : slotOutput(done), lastCompletedAt, running, nextDue, missed, overdue, latestDue };
 }

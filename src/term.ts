@@ -6,24 +6,33 @@
  * @module
  */
 import type { Clock, TimerHandle } from './clock.js';
-import { LeaseholdError } from './errors.js';
+import { LeaseholdError, type TermEndReason } from './errors.js';
 import type { LeadResult } from './lead.js';
 import { liveSignal } from './live-signal.js';
 
-/** Why a term ended. */
-export type TermEndReason =
-  /** A claim found another holder: the lease was taken over. */
+export type { TermEndReason } from './errors.js';
+
+/**
+ * What a claim's answer (`tryLead()` for the term's name and holder) means for a term, as
+ * {@link LeadershipTerm.apply} classifies it. The term has already been changed accordingly; what else to do (emit,
+ * schedule, start a new term, give a lease back) is the caller's.
+ */
+export type RenewalOutcome =
+  /** The same term (same token), validity extended: the term now follows the answer. */
+  | 'renewed'
+  /** The store began a new term (a different token; the old lease had lapsed there): this term ended `expired`. */
+  | 'new-term'
+  /** Won, but the answer came after its own validity ran out (the process paused): no authority; the term is unchanged. */
+  | 'late'
+  /** Another holder has the lease (or nobody does): this term ended `taken-over`. */
   | 'taken-over'
-  /** Validity ran out before a renewal succeeded (the store was unreachable, or the process was paused). */
-  | 'expired'
-  /** This process released the lease (`release()`, `lead.release()`). */
-  | 'released'
-  /** The elector was stopped, or the job ended. */
-  | 'stopped'
-  /** The elector resigned (`elector.resign()`). */
-  | 'resigned'
-  /** The elector handed the lease to a named successor (`elector.handover()`). */
-  | 'handed-over';
+  /** The term ran out while the claim was away (a pause, a wall-clock step): it ended now, before the answer counts. */
+  | 'lapsed'
+  /** The term had already ended before this answer: nothing changed. */
+  | 'ended';
+
+/** The fields of a term's {@link LeadResult} that follow its latest renewal. */
+const FOLLOWED = ['leader', 'token', 'expiresAt', 'acquiredAt', 'data', 'validUntil', 'validUntilWall'] as const;
 
 /**
  * A term: built from the result that won it; {@link LeadershipTerm.renew} with each renewal of the same term;
@@ -44,43 +53,21 @@ export class LeadershipTerm {
     private readonly onEnd: (reason: TermEndReason) => void,
   ) {
     this.latest = first;
-    const term = this;
-    const remainingMs = () => (term.reason === undefined ? term.latest.remainingMs() : 0);
-    this.lead = {
-      isLeader: true,
-      get leader() {
-        return term.latest.leader;
-      },
-      get token() {
-        return term.latest.token;
-      },
-      get expiresAt() {
-        return term.latest.expiresAt;
-      },
-      get acquiredAt() {
-        return term.latest.acquiredAt;
-      },
-      get data() {
-        return term.latest.data;
-      },
-      get validUntil() {
-        return term.latest.validUntil;
-      },
-      get validUntilWall() {
-        return term.latest.validUntilWall;
-      },
-      remainingMs,
-      stillLeader: () => remainingMs() > 0,
-      get signal() {
-        return term.signal();
-      },
-      release: async () => {
-        const released = term.latest.release();
-        // The holder gives the lease up now, whatever the store answers.
-        term.end('released');
-        return released;
-      },
+    const remainingMs = () => (this.reason === undefined ? this.latest.remainingMs() : 0);
+    // One getter per followed field, made from the list (the same shape seven times otherwise), in the order a
+    // literal would give: isLeader, the followed fields, remainingMs, stillLeader, signal, release.
+    const lead = { isLeader: true } as { -readonly [K in keyof LeadResult]: LeadResult[K] };
+    for (const key of FOLLOWED) Object.defineProperty(lead, key, { get: () => this.latest[key], enumerable: true, configurable: true });
+    lead.remainingMs = remainingMs;
+    lead.stillLeader = () => remainingMs() > 0;
+    Object.defineProperty(lead, 'signal', { get: () => this.signal(), enumerable: true, configurable: true });
+    lead.release = async () => {
+      const released = this.latest.release();
+      // The holder gives the lease up now, whatever the store answers.
+      this.end('released');
+      return released;
     };
+    this.lead = lead;
     this.watch();
   }
 
@@ -112,7 +99,7 @@ export class LeadershipTerm {
   }
 
   private endError(): LeaseholdError {
-    return new LeaseholdError('LEASE_EXPIRED', `leadership term ended (${this.reason}): stop acting as leader`);
+    return new LeaseholdError('LEASE_EXPIRED', `leadership term ended (${this.reason}): stop acting as leader`, { reason: this.reason });
   }
 
   /** The fencing token of this term (kept by every renewal). */
@@ -134,6 +121,30 @@ export class LeadershipTerm {
   renew(result: LeadResult): void {
     if (this.reason !== undefined) return;
     this.latest = result;
+  }
+
+  /**
+   * Applies a claim's answer for this term's name and holder (a renewal attempt), the one way the `Elector`, jobs
+   * and the `Tracker` judge it, and says what it meant ({@link RenewalOutcome}). In order: a term already ended is
+   * left alone (`ended`); a term whose validity ran out while the claim was away ends first (`lapsed`: `lost` always
+   * comes before anything the answer brings); another holder ends it (`taken-over`); a won answer with no validity
+   * left changes nothing (`late`); a different token ends it (`new-term`: the store began another term); otherwise
+   * the term follows the answer (`renewed`). Allocates nothing.
+   */
+  apply(result: LeadResult): RenewalOutcome {
+    if (this.reason !== undefined) return 'ended';
+    if (this.check()) return 'lapsed';
+    if (!result.isLeader) {
+      this.end('taken-over');
+      return 'taken-over';
+    }
+    if (!result.stillLeader()) return 'late';
+    if (result.token !== this.latest.token) {
+      this.end('expired');
+      return 'new-term';
+    }
+    this.latest = result;
+    return 'renewed';
   }
 
   /** Ends the term (once): aborts its signal with `LEASE_EXPIRED` and calls `onEnd`. */

@@ -15,7 +15,7 @@ import { runExclusive } from '../../src/jobs.js';
 import { tryLead } from '../../src/lead.js';
 import { compareSlots, readSlot } from '../../src/slot.js';
 import { MemoryStore } from '../../src/stores/memory.js';
-import { Tracker } from '../../src/tracker.js';
+import { Tracker } from '../../src/tracker/index.js';
 
 const run = promisify(execFile);
 
@@ -87,7 +87,7 @@ describe('a started Elector or Tracker keeps its process alive until stop()', ()
   // none open between requests): it must still be running when its own unref'd stop timer fires.
   const script = (component: 'elector' | 'tracker', keepAlive: boolean) => `
     import { Elector } from './src/elector.ts';
-    import { Tracker } from './src/tracker.ts';
+    import { Tracker } from './src/tracker/index.ts';
     import { MemoryStore } from './src/stores/memory.ts';
     const store = new MemoryStore();
     const it = ${component === 'elector' ? `new Elector(store, { name: 'k', holder: 'a', ttlMs: 3000, maxClockSkewMs: 500, keepAlive: ${keepAlive} })` : `new Tracker(store, { group: 'g', names: ['n'], holder: 'a', ttlMs: 3000, maxClockSkewMs: 500, fairShare: false, maxHeld: 1, keepAlive: ${keepAlive} })`};

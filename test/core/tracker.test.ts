@@ -5,7 +5,7 @@ import { getLeader, release, tryLead } from '../../src/lead.js';
 import type { Store } from '../../src/store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { withFaults } from '../../src/testing/faults.js';
-import { Tracker, type TrackerEvent, type TrackerOptions } from '../../src/tracker.js';
+import { Tracker, type TrackerEvent, type TrackerOptions } from '../../src/tracker/index.js';
 
 const TTL = 3_000;
 const SKEW = 500;

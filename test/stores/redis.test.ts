@@ -18,7 +18,7 @@ import type { Store } from '../../src/store.js';
 import { type IoRedisClient, type NodeRedisClient, type RedisClient, RedisStore } from '../../src/stores/redis.js';
 import { REDIS_SCRIPT, REDIS_SCRIPT_SHA } from '../../src/stores/redis-script.js';
 import { describeStoreConformance, genericOnly, withFaults } from '../../src/testing/index.js';
-import { Tracker } from '../../src/tracker.js';
+import { Tracker } from '../../src/tracker/index.js';
 import { startPrivateRedisCluster } from '../support/engines.js';
 import { startSilentServer, timedCall } from '../support/silent-server.js';
 import { REQUIRED_FAULTS, runSimulations } from '../support/simulations.js';

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
-import { Tracker, type TrackerOptions } from '../../src/tracker.js';
+import { Tracker, type TrackerOptions } from '../../src/tracker/index.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as { url: string; table: string; holder: string; options: Omit<TrackerOptions, 'holder'> };
 const print = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ t: Date.now(), holder: config.holder, ...line })}\n`);

@@ -3,6 +3,8 @@
  * through to its end, which becomes a result or a {@link JobEnded} with the exit code `run` exits with.
  * @module
  */
+
+import { isLeaseholdError } from '../../../errors.js';
 import type { JobContext } from '../../../jobs.js';
 import { getLeader } from '../../../lead.js';
 import type { Store } from '../../../store.js';
@@ -111,7 +113,7 @@ export function commandJob(options: RunOptions, relay: SignalRelay, out: Output,
       };
       checkTimer = setTimeout(check, options.leaseCheckMs);
       const onLost = () => {
-        let reason = /\(([a-z-]+)\)/.exec(String((signal.reason as Error | undefined)?.message))?.[1] ?? 'lost';
+        let reason: string = (isLeaseholdError(signal.reason) ? signal.reason.reason : undefined) ?? 'lost';
         // A renewal that found a new term while validity was left on the clocks: the lease was released meanwhile.
         if (reason === 'expired' && validityLeft() > 0) reason = 'released';
         // Past the validity end the watchdog sends SIGKILL at once.
