@@ -7,7 +7,7 @@
  */
 import { type Clock, checkClock, holdProcessOpen, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { checkStore, checkStoreLimits, getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
+import { getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
 import {
   checkDuration,
   checkHolder,
@@ -21,6 +21,7 @@ import {
   withInternalNames,
 } from './options.js';
 import type { Store } from './store.js';
+import { checkStore, checkStoreLimits } from './store-checks.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
 /** Options of {@link Elector}. */

@@ -5,9 +5,10 @@
  * repeated deliveries and hosts: the completed slot is kept in the store, beside the lease.
  * @module
  */
+import { boundedStoreCall } from './call-bound.js';
 import { type Clock, checkClock, type TimerHandle, wallNow } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { boundedStoreCall, checkStore, checkStoreLimits, getLeader, type LeadResult, release, tryLead } from './lead.js';
+import { getLeader, type LeadResult, release, tryLead } from './lead.js';
 import {
   checkDuration,
   checkHolder,
@@ -24,6 +25,7 @@ import {
 import { checkSchedule, type Schedule, type Timetable } from './schedule.js';
 import { compareSlotValues, describeSlot, readSlot, type Slot, type SlotValue, slotOutput } from './slot.js';
 import type { LeaseRecord, LeaseWrite, Store, StoreCallOptions } from './store.js';
+import { checkStore, checkStoreLimits } from './store-checks.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
 export type { Schedule } from './schedule.js';

@@ -11,9 +11,10 @@
  */
 import { type Clock, checkClock, holdProcessOpen, monotonicNow, type TimerHandle } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { checkStore, checkStoreLimits, getLeader, type LeadResult, release, tryLead } from './lead.js';
+import { getLeader, type LeadResult, release, tryLead } from './lead.js';
 import { checkDuration, checkHolder, checkKeepAlive, checkLeadOptions, checkName, checkRenewInterval, describeValue, MAX_TTL_MS } from './options.js';
 import type { Store } from './store.js';
+import { checkStore, checkStoreLimits } from './store-checks.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
 /** Most names one tracker accepts. */

@@ -379,10 +379,10 @@ describe('firestore-rest store: requests on the wire', () => {
     expect([...seen].sort()).toEqual([
       'src/clock.ts',
       'src/errors.ts',
+      'src/has-methods.ts',
       'src/identity.ts',
-      'src/lead.ts',
-      'src/live-signal.ts',
       'src/options.ts',
+      'src/rule.ts',
       'src/store.ts',
       'src/stores/firestore-record.ts',
       'src/stores/firestore-rest.ts',

@@ -21,8 +21,8 @@
 import { requestBound } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { storeIdentity } from '../identity.js';
-import { planClaim } from '../lead.js';
 import { describeValue } from '../options.js';
+import { planClaim } from '../rule.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
 import { checkOperation, checkOwnName, checkWriteAgainst, type Operation, refusal, refusedError } from './durable-object-request.js';
 

@@ -19,8 +19,8 @@ import {
 import { requestBound } from '../clock.js';
 import { isLeaseholdError, LeaseholdError } from '../errors.js';
 import { storeIdentity } from '../identity.js';
-import { planClaim } from '../lead.js';
 import { checkStoreTimeout, describeValue, isWellFormed } from '../options.js';
+import { planClaim } from '../rule.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
 
 /** Names of the attributes a lease item holds. Every expression refers to them through `#placeholders`, so reserved words (`token`, `data`) are fine. */
