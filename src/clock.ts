@@ -4,6 +4,7 @@
  * @module
  */
 import { LeaseholdError } from './errors.js';
+import { hasMethods } from './has-methods.js';
 
 /** Opaque timer handle returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;
@@ -132,6 +133,9 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 50; i++) await Promise.resolve();
 }
 
+/** The methods every {@link Clock} has. */
+const CLOCK_METHODS: readonly (keyof Clock)[] = ['now', 'monotonic', 'setTimeout', 'clearTimeout'];
+
 /**
  * Checks a `clock` option; returns it, or the system clock when `undefined`. A clock passed to a call
  * (`tryLead`, the `Elector`) that is not a {@link Clock} throws `INVALID_OPTION`; one passed to a store (`owner`,
@@ -140,19 +144,11 @@ async function settle(): Promise<void> {
  */
 export function checkClock(clock: unknown, owner?: string): Clock {
   if (clock === undefined) return systemClock;
-  const c = clock as Partial<Clock> | null;
-  if (
-    typeof c !== 'object' ||
-    c === null ||
-    typeof c.now !== 'function' ||
-    typeof c.monotonic !== 'function' ||
-    typeof c.setTimeout !== 'function' ||
-    typeof c.clearTimeout !== 'function'
-  ) {
+  if (!hasMethods(clock, CLOCK_METHODS)) {
     const message = 'clock must implement Clock (now, monotonic, setTimeout, clearTimeout); omit it for the system clock';
     throw owner === undefined ? new LeaseholdError('INVALID_OPTION', message) : new LeaseholdError('INVALID_STORE', `${owner}: ${message}`);
   }
-  return c as Clock;
+  return clock as Clock;
 }
 
 function sample(clock: Clock, method: 'now' | 'monotonic', owner: string | undefined): number {

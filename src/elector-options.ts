@@ -4,7 +4,6 @@
  */
 import { type Clock, checkClock } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { checkStoreLimits } from './lead.js';
 import {
   checkDuration,
   checkKeepAlive,
@@ -16,6 +15,7 @@ import {
   PREFER_REQUEST_SUFFIX,
 } from './options.js';
 import type { Store } from './store.js';
+import { checkStoreLimits } from './store-checks.js';
 
 /** Options of {@link Elector}. */
 export interface ElectorOptions {

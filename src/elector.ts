@@ -9,12 +9,13 @@ import { type Clock, holdProcessOpen, type TimerHandle } from './clock.js';
 import { type ElectorEvent, notLeaderSignal } from './elector-events.js';
 import { checkElectorOptions, type ElectorOptions } from './elector-options.js';
 import { LeaseholdError } from './errors.js';
-import { checkStore, getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
+import { getLeader, handOver, type LeadResult, release, tryLead } from './lead.js';
 import { Listeners } from './listeners.js';
 import { checkDuration, checkHolder, type LeadParams, MAX_TTL_MS } from './options.js';
 import { PreferRequest } from './prefer-request.js';
 import { StartStop } from './start-stop.js';
 import type { Store } from './store.js';
+import { checkStore } from './store-checks.js';
 import { LeadershipTerm } from './term.js';
 import { Waiters } from './waiters.js';
 

@@ -24,15 +24,12 @@ export {
   slotOf,
 } from './jobs.js';
 export {
-  type ClaimPlan,
   type GetLeaderOptions,
   getLeader,
   type HandOverOptions,
   handOver,
-  isLive,
   type LeaderInfo,
   type LeadResult,
-  planClaim,
   type ReleaseOptions,
   release,
   type TryLeadOptions,
@@ -49,6 +46,7 @@ export {
   MAX_NAME_LENGTH,
   MAX_TTL_MS,
 } from './options.js';
+export { type ClaimPlan, isLive, planClaim } from './rule.js';
 export type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from './store.js';
 export { LeadershipTerm, type TermEndReason } from './term.js';
 export {

@@ -3,14 +3,17 @@
  * record that `jobStatus`, the CLI's `status` and the HTTP app all answer with ({@link summarizeJob}).
  * @module
  */
+
+import { boundedStoreCall } from './call-bound.js';
 import { type Clock, checkClock, wallNow } from './clock.js';
 import { LeaseholdError } from './errors.js';
-import { boundedStoreCall, checkStore, getLeader } from './lead.js';
+import { getLeader } from './lead.js';
 import { checkDuration, checkName, DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS, MAX_NAME_LENGTH, MAX_TTL_MS } from './options.js';
 import { checkSchedule, type Schedule, type Timetable } from './schedule.js';
 import { slotOutput } from './slot.js';
 import { decodeSlot, SLOT_RECORD_SUFFIX } from './slot-record.js';
 import type { LeaseRecord, Store } from './store.js';
+import { checkStore } from './store-checks.js';
 
 /** Options of {@link jobStatus}. */
 export interface JobStatusOptions {

@@ -5,15 +5,18 @@
  * repeated deliveries and hosts: the completed slot is kept in the store, beside the lease.
  * @module
  */
+
+import { boundedStoreCall } from './call-bound.js';
 import { type Clock, checkClock, wallNow } from './clock.js';
 import { LeaseholdError } from './errors.js';
 import { keepLease } from './keep-lease.js';
-import { boundedStoreCall, checkStore, checkStoreLimits, type LeadResult, release, tryLead } from './lead.js';
+import { type LeadResult, release, tryLead } from './lead.js';
 import { checkHolder, checkLeadOptions, checkRenewInterval, describeValue, MAX_NAME_LENGTH } from './options.js';
 import { checkSchedule, type Schedule, type Timetable } from './schedule.js';
 import { compareSlotValues, describeSlot, readSlot, type Slot, type SlotValue, slotOutput } from './slot.js';
 import { decodeSlot, recordSlot, SLOT_RECORD_SUFFIX } from './slot-record.js';
 import type { LeaseRecord, Store } from './store.js';
+import { checkStore, checkStoreLimits } from './store-checks.js';
 import { LeadershipTerm, type TermEndReason } from './term.js';
 
 export {

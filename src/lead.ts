@@ -1,26 +1,23 @@
 /**
- * The election, written once: the etcd master elector's get → create → compare-and-swap → extend,
- * with fencing tokens, validity measured on the caller's monotonic clock, and ambiguous-write recovery.
+ * The election, written once: the etcd master elector's get → create → compare-and-swap → extend, with fencing
+ * tokens, validity measured on the caller's monotonic clock, and ambiguous-write recovery: `tryLead`, `release`,
+ * `handOver` and `getLeader`. The rule itself is in `rule.ts`, the call bound in `call-bound.ts`, this process's
+ * memory of each lease in `lease-memory.ts`, the result objects in `result.ts`.
  * @module
  */
-import { type Clock, checkClock, markRealTimeDeadline, monotonicNow, systemClock, type TimerHandle, wallNow } from './clock.js';
-import { isLeaseholdError, LeaseholdError } from './errors.js';
+
+import { CallBound, recoverAmbiguous, storeTimeout, unavailable, withExpectedVersion } from './call-bound.js';
+import { type Clock, checkClock, monotonicNow, wallNow } from './clock.js';
+import { LeaseholdError } from './errors.js';
+import { checkGiver, GivingUp } from './giving-up.js';
 import { identityOf } from './identity.js';
-import { liveSignal } from './live-signal.js';
-import {
-  checkDuration,
-  checkHolder,
-  checkLeadOptions,
-  checkName,
-  DEFAULT_MAX_CLOCK_SKEW_MS,
-  DEFAULT_STORE_TIMEOUT_MS,
-  describeValue,
-  isValidVersion,
-  MAX_CLOCK_SKEW_MS,
-  MAX_TTL_MS,
-  MAX_VERSION_LENGTH,
-} from './options.js';
-import type { LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions } from './store.js';
+import { leaseMemory } from './lease-memory.js';
+import { checkDuration, checkHolder, checkLeadOptions, checkName, DEFAULT_MAX_CLOCK_SKEW_MS, describeValue, MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from './options.js';
+import { makeResult } from './result.js';
+import { isLive, planClaim } from './rule.js';
+import type { LeaseRecord, LeaseWrite, ReadResult, Store } from './store.js';
+import { checkStore, checkStoreLimits } from './store-checks.js';
+import { newVersion } from './write-version.js';
 
 /** Options of {@link tryLead}. */
 export interface TryLeadOptions {
@@ -89,279 +86,7 @@ export interface LeadResult {
   release(): Promise<boolean>;
 }
 
-/** A new write version from the caller's generator (default `crypto.randomUUID`), checked. */
-function newVersion(generate: unknown): string {
-  if (generate !== undefined && typeof generate !== 'function') {
-    throw new LeaseholdError('INVALID_OPTION', 'newVersion must be a function returning a new, non-empty string at every call; omit it for crypto.randomUUID');
-  }
-  // The default needs no check: a UUID is short, ASCII and new at every call.
-  if (generate === undefined) return globalThis.crypto.randomUUID();
-  const version = (generate as () => unknown)();
-  // Every store must give the version back exactly as written, or a caller would not recognise its own write.
-  if (!isValidVersion(version)) {
-    throw new LeaseholdError(
-      'INVALID_OPTION',
-      `newVersion must return a new, non-empty string of at most ${MAX_VERSION_LENGTH} characters, well-formed Unicode without NUL, at every call; got ${describeValue(version)}. Nothing was sent`,
-    );
-  }
-  return version;
-}
-
-/** Checks that `store` implements the Store interface; returns it. Throws `INVALID_STORE`. */
-export function checkStore(store: unknown): Store {
-  const s = store as Partial<Store> | null;
-  if (
-    typeof s !== 'object' ||
-    s === null ||
-    typeof s.read !== 'function' ||
-    typeof s.create !== 'function' ||
-    typeof s.replace !== 'function' ||
-    (s.clockSource !== 'store' && s.clockSource !== 'client')
-  ) {
-    throw new LeaseholdError(
-      'INVALID_STORE',
-      'store must implement the Store interface (read, create, replace, clockSource); pass e.g. new PostgresStore({ pool })',
-    );
-  }
-  if (s.timeoutMs !== undefined && (typeof s.timeoutMs !== 'number' || !Number.isFinite(s.timeoutMs) || s.timeoutMs <= 0)) {
-    throw new LeaseholdError('INVALID_STORE', `store.timeoutMs must be a positive number of milliseconds, or absent; got ${describeValue(s.timeoutMs)}`);
-  }
-  const identity: unknown = s.identity;
-  if (identity !== undefined && ((typeof identity !== 'object' && typeof identity !== 'function') || identity === null)) {
-    throw new LeaseholdError(
-      'INVALID_STORE',
-      `store.identity must be an object (storeIdentity(client, key), or identityOf(inner) in a wrapper), or absent; got ${describeValue(identity)}`,
-    );
-  }
-  return s as Store;
-}
-
-/**
- * One library call's bound: every store request of the call shares it, and past it the call fails closed
- * (README safety point 10). The timer runs on the call's clock; the core stops waiting at that moment whatever the
- * store does. The abort signal handed to the store (so its SDK can stop the request too) is made only when the
- * store reads it: a store that takes no signal (`pg`) costs no `AbortController`, listener or event per call.
- */
-class CallBound {
-  private controller: AbortController | undefined;
-  private expired: LeaseholdError | undefined;
-  /** Rejects the request in flight (requests of one call run one after another). */
-  private stopWaiting: ((reason: unknown) => void) | undefined;
-  private readonly timer: TimerHandle;
-  /** When the bound runs out on the real clock (`performance.now()`), if the call's clock is the system clock. */
-  private readonly realDeadline: number | undefined;
-  /** Options to pass to the store; `signal` is made on first read. */
-  readonly options: StoreCallOptions;
-
-  constructor(
-    private readonly clock: Clock,
-    store: Store,
-    readonly ms: number,
-    what: string,
-  ) {
-    this.realDeadline = clock === systemClock ? globalThis.performance.now() + ms : undefined;
-    this.timer = clock.setTimeout(() => {
-      const reason = new LeaseholdError(
-        'STORE_UNAVAILABLE',
-        `${store.kind} store: ${what} got no answer within ${Math.round(ms)} ms (the call's bound); not leader. Check the store's reachability, or raise the store's timeoutMs`,
-      );
-      this.expired = reason;
-      this.stopWaiting?.(reason);
-      this.controller?.abort(reason);
-    }, ms);
-    this.options = new BoundOptions(this);
-  }
-
-  /** The call's signal, made on first read. */
-  signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.expired) this.controller.abort(this.expired);
-      // Tells the built-in stores' per-request bound (clock.ts `requestBound`) that this signal already aborts in
-      // real time, so they need no second timer.
-      else if (this.realDeadline !== undefined) markRealTimeDeadline(this.controller.signal, this.realDeadline);
-    }
-    return this.controller.signal;
-  }
-
-  /** Runs one store request, settling no later than the bound. */
-  run<T>(request: (options: StoreCallOptions) => Promise<T>): Promise<T> {
-    if (this.expired) return Promise.reject(this.expired);
-    let pending: Promise<T>;
-    try {
-      pending = request(this.options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.stopWaiting = reject;
-      pending.then(
-        (value) => {
-          if (this.stopWaiting === reject) this.stopWaiting = undefined;
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (this.stopWaiting === reject) this.stopWaiting = undefined;
-          reject(error);
-        },
-      );
-    });
-  }
-
-  /** Stops the timer (the call has settled). */
-  done(): void {
-    this.clock.clearTimeout(this.timer);
-  }
-}
-
-/** A call's {@link StoreCallOptions}: `signal` is a getter (made on first read), on the prototype for speed. */
-class BoundOptions implements StoreCallOptions {
-  readonly #bound: CallBound;
-
-  constructor(bound: CallBound) {
-    this.#bound = bound;
-  }
-
-  get signal(): AbortSignal {
-    return this.#bound.signal();
-  }
-}
-
-/**
- * Runs store requests under one call bound (the store's `timeoutMs`), for the layers above the election (jobs'
- * completed slots): the requests share the bound, and past it the call fails closed with `STORE_UNAVAILABLE`.
- * Not part of the public API.
- */
-export async function boundedStoreCall<T>(
-  store: Store,
-  clock: Clock,
-  what: string,
-  run: (call: <R>(request: (options: StoreCallOptions) => Promise<R>) => Promise<R>) => Promise<T>,
-): Promise<T> {
-  const bound = new CallBound(clock, store, storeTimeout(store), what);
-  try {
-    return await run((request) => bound.run(request));
-  } catch (error) {
-    throw unavailable(store, what, error);
-  } finally {
-    bound.done();
-  }
-}
-
-function storeTimeout(store: Store): number {
-  return store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
-}
-
-/**
- * The version of the lease state each holder last saw (its last `tryLead()` result, or its release), per store
- * identity and name, so that a later `release()` by that holder is pinned to exactly that state: a release held by
- * the network and delivered after the holder renewed then changes nothing. Bounded; a forgotten entry only makes a
- * release conditional on the holder alone, as a cold release is.
- */
-const seenVersions = new WeakMap<object, Map<string, string>>();
-const SEEN_VERSIONS_LIMIT = 1_024;
-
-function seenKey(name: string, holder: string): string {
-  return `${name}\n${holder}`;
-}
-
-function rememberVersion(identity: object, name: string, holder: string, record: LeaseRecord | null): void {
-  let versions = seenVersions.get(identity);
-  if (!versions) {
-    versions = new Map();
-    seenVersions.set(identity, versions);
-  }
-  const key = seenKey(name, holder);
-  if (record === null) {
-    versions.delete(key);
-    return;
-  }
-  // Updated in place (a delete and re-insert per call would churn the map's table): the oldest-inserted entry goes first.
-  versions.set(key, record.version);
-  if (versions.size > SEEN_VERSIONS_LIMIT) {
-    const oldest = versions.keys().next();
-    if (!oldest.done) versions.delete(oldest.value);
-  }
-}
-
-/**
- * Results that may still say "leader", per store identity, name and holder, so that a release by this process ends
- * them at once. Each leading result keeps its entry and the generation it was born under; a release moves the entry
- * to a new generation (ending them all) and aborts the signals handed out. Entries whose results have all run out
- * are swept, so the map holds only live leases.
- */
-interface Holding {
-  generation: object;
-  aborts: Set<() => void>;
-  /** The latest end of validity (wall clock) of any result born under this entry. */
-  untilWall: number;
-}
-const holdings = new WeakMap<object, { byKey: Map<string, Holding>; sweepAt: number }>();
-
-function holding(identity: object, name: string, holder: string, untilWall: number, nowWall: number): Holding {
-  let table = holdings.get(identity);
-  if (!table) {
-    table = { byKey: new Map(), sweepAt: 64 };
-    holdings.set(identity, table);
-  }
-  const key = seenKey(name, holder);
-  let h = table.byKey.get(key);
-  if (!h) {
-    if (table.byKey.size >= table.sweepAt) {
-      for (const [k, entry] of table.byKey) if (entry.untilWall < nowWall && entry.aborts.size === 0) table.byKey.delete(k);
-      table.sweepAt = Math.max(64, table.byKey.size * 2);
-    }
-    h = { generation: {}, aborts: new Set(), untilWall };
-    table.byKey.set(key, h);
-  }
-  h.untilWall = Math.max(h.untilWall, untilWall);
-  return h;
-}
-
-/** Ends every result of `holder` for `name` on the store `identity` in this process: a release is under way (fail-safe). */
-function endResults(identity: object, name: string, holder: string): void {
-  const table = holdings.get(identity);
-  const key = seenKey(name, holder);
-  const h = table?.byKey.get(key);
-  if (!table || !h) return;
-  table.byKey.delete(key);
-  h.generation = {};
-  const aborts = [...h.aborts];
-  h.aborts.clear();
-  for (const abort of aborts) abort();
-}
-
-/**
- * Warm holders' last results, per store identity and name (see `renewBelow`): only results that lead, with the
- * options they were won with. Any fresh answer for the name replaces or clears the entry; so do a release and a failed
- * call. Bounded; a forgotten entry only costs a request.
- */
-interface WarmEntry {
-  holder: string;
-  ttlMs: number;
-  maxClockSkewMs: number;
-  data: string | null;
-  result: Result;
-}
-const warm = new WeakMap<object, Map<string, WarmEntry>>();
-const WARM_LIMIT = 1_024;
-
-function setWarm(identity: object, name: string, entry: WarmEntry | undefined): void {
-  let byName = warm.get(identity);
-  if (!byName) {
-    if (!entry) return;
-    byName = new Map();
-    warm.set(identity, byName);
-  }
-  byName.delete(name);
-  if (!entry) return;
-  byName.set(name, entry);
-  if (byName.size > WARM_LIMIT) {
-    const oldest = byName.keys().next();
-    if (!oldest.done) byName.delete(oldest.value);
-  }
-}
-
+/** Checks `renewBelow`: a share of the validity window strictly between 0 and 1, or `undefined` (off). */
 function checkRenewBelow(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= 1) {
@@ -371,217 +96,6 @@ function checkRenewBelow(value: unknown): number | undefined {
     );
   }
   return value;
-}
-
-/** Refuses a lease shorter than the store sustains (e.g. Firestore's one write per second per document). */
-export function checkStoreLimits(store: Store, ttlMs: number): void {
-  const min = store.limits?.minTtlMs;
-  if (min !== undefined && ttlMs < min) {
-    throw new LeaseholdError(
-      'INVALID_TTL',
-      `${store.kind} store: ttlMs must be at least ${min} ms (got ${ttlMs}): the database sustains about one write every ${store.limits?.minWriteIntervalMs} ms per lease, and a leader renews every ttlMs / 3; use ttlMs of 15000 or more`,
-    );
-  }
-}
-
-function unavailable(store: Store, what: string, cause: unknown): LeaseholdError {
-  if (isLeaseholdError(cause)) return cause;
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: ${what} failed (${detail}); not leader. Retry on the next invocation or poll.`, {
-    cause,
-  });
-}
-
-/**
- * Whether `record` is held by someone now, judged the way the store's clock model says: by the store's
- * clock where it has one, otherwise by the caller's clock after waiting out the skew bound (README safety point 3).
- */
-export function isLive(
-  clockSource: Store['clockSource'],
-  record: LeaseRecord,
-  storeNow: number | undefined,
-  clientNow: number,
-  maxClockSkewMs: number,
-): boolean {
-  if (record.holder === null) return false;
-  if (clockSource === 'store') {
-    if (storeNow === undefined) throw new LeaseholdError('STORE_CORRUPT', 'a store that judges expiry by its own clock returned no time');
-    return storeNow < record.expiresAt;
-  }
-  return clientNow <= record.expiresAt + maxClockSkewMs;
-}
-
-/** What one claim attempt should do to the current record (the pure step of the election). */
-export type ClaimPlan =
-  | { action: 'create'; token: 1; acquiredAt: null }
-  | { action: 'renew'; token: number; acquiredAt: number }
-  | { action: 'takeover'; token: number; acquiredAt: null }
-  | { action: 'refuse' };
-
-/**
- * The election's decision, written once: create when absent, renew when mine and live, take over
- * (token + 1) when released or expired (this holder's own expired lease included), otherwise refuse. Stores with a fused claim express the same rule in their
- * own language (SQL, a condition expression); the conformance suite checks that they agree.
- */
-export function planClaim(
-  clockSource: Store['clockSource'],
-  current: LeaseRecord | null,
-  holder: string,
-  storeNow: number | undefined,
-  clientNow: number,
-  maxClockSkewMs: number,
-): ClaimPlan {
-  if (current === null) return { action: 'create', token: 1, acquiredAt: null };
-  const live = isLive(clockSource, current, storeNow, clientNow, maxClockSkewMs);
-  if (current.holder === holder && live) return { action: 'renew', token: current.token, acquiredAt: current.acquiredAt };
-  // Released, expired, or this holder's own lease that ran out: a new term with a larger token. A holder
-  // whose lease lapsed may have an earlier run still writing (a paused process with the same id), and
-  // the new token fences it off.
-  if (!live) return { action: 'takeover', token: current.token + 1, acquiredAt: null };
-  return { action: 'refuse' };
-}
-
-function makeResult(
-  clock: Clock,
-  record: LeaseRecord | null,
-  leading: boolean,
-  startMono: number,
-  startWall: number,
-  windowMs: number,
-  live: boolean,
-  store: Store,
-  name: string,
-  holder: string,
-): Result {
-  const validUntil = leading ? startMono + windowMs : startMono;
-  const validUntilWall = leading ? startWall + windowMs : startWall;
-  const shown = live && record !== null;
-  let held: Holding | undefined;
-  let remainingMs: (() => number) | undefined;
-  if (leading) {
-    // A release by this process ends this result at once (README: results of a released lease stop leading).
-    const h = holding(identityOf(store), name, holder, validUntilWall, startWall);
-    const bornUnder = h.generation;
-    held = h;
-    // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
-    remainingMs = () => {
-      if (h.generation !== bornUnder) return 0;
-      const left = Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now());
-      // A clock that stops returning numbers ends validity: fail closed, never NaN.
-      return Number.isFinite(left) && left > 0 ? left : 0;
-    };
-  }
-  return new Result(
-    leading,
-    shown ? record.holder : null,
-    record?.token ?? 0,
-    record?.expiresAt ?? 0,
-    shown ? record.acquiredAt : null,
-    shown ? record.data : null,
-    validUntil,
-    validUntilWall,
-    clock,
-    held,
-    remainingMs,
-    leading ? () => release(store, { name, holder, clock }) : undefined,
-  );
-}
-
-const NOT_LEADER = () => 0;
-const NOT_RELEASED = () => Promise.resolve(false);
-
-/**
- * A {@link LeadResult}. A class, not an object literal with a getter (which V8 builds an order of magnitude more
- * slowly): its methods are still closures, so they keep working when passed around unbound; its `signal` is made
- * on first read (most callers never read it).
- */
-class Result implements LeadResult {
-  readonly stillLeader: () => boolean;
-  declare readonly fromMemory?: boolean;
-  // Private (#), so a result's own keys are only what LeadResult declares.
-  readonly #clock: Clock;
-  readonly #held: Holding | undefined;
-  readonly #original: LeadResult | undefined;
-  #signal: AbortSignal | undefined;
-
-  constructor(
-    readonly isLeader: boolean,
-    readonly leader: string | null,
-    readonly token: number,
-    readonly expiresAt: number,
-    readonly acquiredAt: number | null,
-    readonly data: string | null,
-    readonly validUntil: number,
-    readonly validUntilWall: number,
-    clock: Clock,
-    held: Holding | undefined,
-    readonly remainingMs: () => number = NOT_LEADER,
-    readonly release: () => Promise<boolean> = NOT_RELEASED,
-    original?: LeadResult,
-  ) {
-    this.#clock = clock;
-    this.#held = held;
-    this.#original = original;
-    this.stillLeader = isLeader ? () => remainingMs() > 0 : NOT_LEADING;
-    if (original) (this as { fromMemory?: boolean }).fromMemory = true;
-  }
-
-  /**
-   * This result again, marked as answered from memory (a warm holder's, see `renewBelow`); its validity is this
-   * one's, re-checked at each call. Internal to leasehold.
-   */
-  again(): LeadResult {
-    return new Result(
-      true,
-      this.leader,
-      this.token,
-      this.expiresAt,
-      this.acquiredAt,
-      this.data,
-      this.validUntil,
-      this.validUntilWall,
-      this.#clock,
-      undefined,
-      this.remainingMs,
-      this.release,
-      this,
-    );
-  }
-
-  get signal(): AbortSignal {
-    if (!this.#signal) this.#signal = this.#original ? this.#original.signal : expirySignal(this.#clock, this.remainingMs, this.#held);
-    return this.#signal;
-  }
-}
-
-const NOT_LEADING = () => false;
-
-/** An AbortSignal that fires once `remainingMs()` reaches zero (re-checking on each wake-up), or at once on a release. */
-function expirySignal(clock: Clock, remainingMs: () => number, held: Holding | undefined): AbortSignal {
-  const controller = new AbortController();
-  let timer: TimerHandle | undefined;
-  const abort = () => {
-    if (timer !== undefined) clock.clearTimeout(timer);
-    held?.aborts.delete(abort);
-    try {
-      controller.abort(new LeaseholdError('LEASE_EXPIRED', 'not leader, or its validity ran out (or it was released): stop acting as leader'));
-    } catch {
-      // A Worker refuses to touch a signal made while serving another request: stillLeader() still says false.
-    }
-  };
-  const check = () => {
-    timer = undefined;
-    const left = remainingMs();
-    if (left <= 0) abort();
-    // Wake up at least every second so a wall-clock jump is noticed promptly.
-    else timer = clock.setTimeout(check, Math.min(left, 1_000));
-  };
-  held?.aborts.add(abort);
-  check();
-  // Read after a synchronous block longer than the lease, the signal says aborted at once, not at the next timer.
-  return liveSignal(controller, () => {
-    if (remainingMs() <= 0) abort();
-  });
 }
 
 /**
@@ -599,7 +113,7 @@ function expirySignal(clock: Clock, remainingMs: () => number, held: Holding | u
 export async function tryLead(store: Store, options: TryLeadOptions): Promise<LeadResult> {
   const s = checkStore(store);
   // This process's memory of the lease is keyed by the store's identity (DESIGN rule "One identity per lease table").
-  const id = identityOf(s);
+  const memory = leaseMemory(identityOf(s));
   const p = checkLeadOptions(options);
   checkStoreLimits(s, p.ttlMs);
   const clock = checkClock(options.clock);
@@ -611,7 +125,7 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
   const startMono = monotonicNow(clock);
   const startWall = wallNow(clock);
   if (renewBelow !== undefined) {
-    const entry = warm.get(id)?.get(p.name);
+    const entry = memory.warmEntry(p.name);
     if (entry && entry.holder === p.holder && entry.ttlMs === p.ttlMs && entry.maxClockSkewMs === p.maxClockSkewMs && entry.data === p.data) {
       // Re-checked now, on both clocks (a frozen Lambda or a paused VM finds it run out), and against releases.
       if (entry.result.remainingMs() > renewBelow * windowMs) return entry.result.again();
@@ -620,12 +134,15 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
   const result = (record: LeaseRecord | null, storeNow: number | undefined) => {
     const leading = record !== null && record.version === version && record.holder === p.holder;
     const live = leading || (record !== null && isLive(s.clockSource, record, storeNow, startWall, p.maxClockSkewMs));
-    rememberVersion(id, p.name, p.holder, record);
-    const made = makeResult(clock, record, leading, startMono, startWall, windowMs, live, s, p.name, p.holder);
+    memory.rememberVersion(p.name, p.holder, record);
+    // A release by this process ends a leading result at once (README: results of a released lease stop leading).
+    const held = leading ? memory.holding(p.name, p.holder, startWall + windowMs, startWall) : undefined;
+    const giveUp = leading ? () => release(s, { name: p.name, holder: p.holder, clock }) : undefined;
+    const made = makeResult(clock, record, startMono, startWall, windowMs, live, held, giveUp);
     // Every fresh answer for this name (an Elector's included) replaces what a warm holder may answer from memory.
     // Entries are made only by calls with renewBelow (the others need none, and a missing entry costs one request).
-    if (renewBelow !== undefined || warm.get(id)?.has(p.name)) {
-      setWarm(id, p.name, leading ? { holder: p.holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, data: p.data, result: made } : undefined);
+    if (renewBelow !== undefined || memory.hasWarm(p.name)) {
+      memory.setWarm(p.name, leading ? { holder: p.holder, ttlMs: p.ttlMs, maxClockSkewMs: p.maxClockSkewMs, data: p.data, result: made } : undefined);
     }
     return made;
   };
@@ -636,7 +153,7 @@ export async function tryLead(store: Store, options: TryLeadOptions): Promise<Le
     return await claimWithin(s, p, version, startWall, bound, result);
   } catch (error) {
     // A failed or lost renewal: nothing is answered from memory until a fresh answer says who leads.
-    setWarm(id, p.name, undefined);
+    memory.setWarm(p.name, undefined);
     throw error;
   } finally {
     bound.done();
@@ -695,49 +212,6 @@ async function claimWithin(
   }
 }
 
-/**
- * A write whose answer was lost may or may not have applied. Read back (within the same bound): if the record
- * carries this attempt's version, the write applied and the caller leads (validity still counts from the
- * send); otherwise it did not. If even the read fails, or the bound ran out, fail closed.
- */
-async function recoverAmbiguous(
-  store: Store,
-  name: string,
-  version: string,
-  error: unknown,
-  bound: CallBound,
-): Promise<[LeaseRecord | null, number | undefined]> {
-  if (isLeaseholdError(error) && error.code !== 'STORE_UNAVAILABLE') throw error;
-  let read: ReadResult;
-  try {
-    read = await bound.run((o) => store.read(name, o));
-  } catch {
-    throw unavailable(store, 'write (and the read-back that would resolve it)', error);
-  }
-  if (read.record?.version === version) return [read.record, read.now];
-  throw unavailable(store, 'write', error);
-}
-
-/** The call's options plus the version a release is pinned to; the signal is still made only if the store reads it. */
-function withExpectedVersion(options: StoreCallOptions, expectedVersion: string): ReleaseCallOptions {
-  return new PinnedReleaseOptions(options, expectedVersion);
-}
-
-class PinnedReleaseOptions implements ReleaseCallOptions {
-  readonly #options: StoreCallOptions;
-
-  constructor(
-    options: StoreCallOptions,
-    readonly expectedVersion: string,
-  ) {
-    this.#options = options;
-  }
-
-  get signal(): AbortSignal | undefined {
-    return this.#options.signal;
-  }
-}
-
 /** Options of {@link release}. */
 export interface ReleaseOptions {
   /** Election name. */
@@ -757,56 +231,35 @@ export interface ReleaseOptions {
  * await release(store, { name: 'nightly-report', holder: context.awsRequestId })
  */
 export async function release(store: Store, options: ReleaseOptions): Promise<boolean> {
-  const s = checkStore(store);
-  if (typeof options !== 'object' || options === null) {
-    throw new LeaseholdError('INVALID_OPTION', 'options must be an object like { name, holder }');
-  }
-  const name = checkName(options.name);
-  const holder = checkHolder(options.holder);
-  const clock = checkClock(options.clock);
-  const version = newVersion(options.newVersion);
-  const clientNow = wallNow(clock);
-  monotonicNow(clock); // checked too: a clock with either half broken is refused before anything is sent
-  // The state this holder last saw, if this process saw one: the release gives up exactly that (README safety
-  // point 4), so a release that the network delivers after the same holder renewed changes nothing.
-  const id = identityOf(s);
-  const expectedVersion = seenVersions.get(id)?.get(seenKey(name, holder));
-  // From now on this holder gives the lease up: its results in this process stop leading, whatever the answer.
-  endResults(id, name, holder);
-  setWarm(id, name, undefined);
+  const [s, name, holder] = checkGiver(store, options, '{ name, holder }');
+  const g = new GivingUp(s, name, holder, options);
+  const { version, expectedVersion } = g;
   const released = (record: LeaseRecord | null) => {
     const done = record !== null && record.version === version && record.holder === null;
-    if (done) rememberVersion(id, name, holder, record);
+    if (done) g.memory.rememberVersion(name, holder, record);
     return done;
   };
-  const bound = new CallBound(clock, s, storeTimeout(s), `release(${name})`);
-  try {
-    const { releaseHolder } = s;
-    if (releaseHolder) {
-      const { record } = await bound.run((o) =>
-        releaseHolder.call(s, name, holder, version, clientNow, expectedVersion === undefined ? o : withExpectedVersion(o, expectedVersion)),
-      );
-      return released(record);
-    }
-    const { record } = await bound.run((o) => s.read(name, o));
-    if (record === null || record.holder !== holder) return false;
-    if (expectedVersion !== undefined && record.version !== expectedVersion) return false;
-    const outcome = await bound.run((o) =>
-      s.replace(record.version, { name, holder: null, token: record.token, acquiredAt: record.acquiredAt, ttlMs: 0, version, data: null, clientNow }, o),
-    );
-    return released(outcome.ok ? outcome.record : outcome.current);
-  } catch (error) {
-    const [record] = await recoverAmbiguous(s, name, version, error, bound);
-    return released(record);
-  } finally {
-    bound.done();
-  }
+  return g.within(
+    'release',
+    async (bound) => {
+      const { releaseHolder } = s;
+      if (releaseHolder) {
+        const { record } = await bound.run((o) =>
+          releaseHolder.call(s, name, holder, version, g.clientNow, expectedVersion === undefined ? o : withExpectedVersion(o, expectedVersion)),
+        );
+        return released(record);
+      }
+      const record = await g.readHeld(bound);
+      if (record === null) return false;
+      const outcome = await bound.run((o) => s.replace(record.version, g.releaseWrite(record), o));
+      return released(outcome.ok ? outcome.record : outcome.current);
+    },
+    released,
+  );
 }
 
-/** Options of {@link handOver}. */
-export interface HandOverOptions {
-  /** Election name. */
-  name: string;
+/** Options of {@link handOver}: those of {@link release}, and the successor and its window. */
+export interface HandOverOptions extends ReleaseOptions {
   /** The holder handing over; nothing happens unless it holds the lease. */
   holder: string;
   /** The named successor: the only contender that may claim the lease during the window. Must differ from `holder`. */
@@ -816,10 +269,6 @@ export interface HandOverOptions {
    * successor's poll interval, so that it claims in time even when no push wakes it. Past the window, anyone may claim.
    */
   windowMs: number;
-  /** Clock (default: the system clock). */
-  clock?: Clock;
-  /** Id generator for write versions (default `crypto.randomUUID`). */
-  newVersion?: () => string;
 }
 
 /**
@@ -838,12 +287,7 @@ export interface HandOverOptions {
  * await handOver(store, { name: 'singleton', holder: me, successor: 'pod-b', windowMs: 2_000 })
  */
 export async function handOver(store: Store, options: HandOverOptions): Promise<boolean> {
-  const s = checkStore(store);
-  if (typeof options !== 'object' || options === null) {
-    throw new LeaseholdError('INVALID_OPTION', 'options must be an object like { name, holder, successor, windowMs }');
-  }
-  const name = checkName(options.name);
-  const holder = checkHolder(options.holder);
+  const [s, name, holder] = checkGiver(store, options, '{ name, holder, successor, windowMs }');
   const successor = checkHolder(options.successor);
   if (successor === holder) {
     throw new LeaseholdError(
@@ -858,46 +302,35 @@ export async function handOver(store: Store, options: HandOverOptions): Promise<
     );
   }
   const windowMs = checkDuration(options.windowMs, 'windowMs', 0, MAX_TTL_MS, 1);
-  const clock = checkClock(options.clock);
-  const version = newVersion(options.newVersion);
-  const clientNow = wallNow(clock);
-  monotonicNow(clock);
-  const id = identityOf(s);
-  const expectedVersion = seenVersions.get(id)?.get(seenKey(name, holder));
   // From now on this holder gives the lease up (as release() does): its results here stop leading, whatever the answer.
-  endResults(id, name, holder);
-  setWarm(id, name, undefined);
+  const g = new GivingUp(s, name, holder, options);
+  const { version, clientNow } = g;
   const handed = (record: LeaseRecord | null) => {
     const done = record !== null && record.version === version && record.holder === successor;
     // The holder's last seen state is gone either way: a later release of its own must not touch the successor's.
-    rememberVersion(id, name, holder, null);
+    g.memory.rememberVersion(name, holder, null);
     return done;
   };
-  const bound = new CallBound(clock, s, storeTimeout(s), `handOver(${name})`);
-  try {
-    const { record } = await bound.run((o) => s.read(name, o));
-    if (record === null || record.holder !== holder) return false;
-    if (expectedVersion !== undefined && record.version !== expectedVersion) return false;
-    // A new term for the successor (token + 1, acquiredAt stamped now): every change of holder raises the token.
-    const write: LeaseWrite = { name, holder: successor, token: record.token + 1, acquiredAt: null, ttlMs: windowMs, version, data: null, clientNow };
-    const outcome = await bound.run((o) => s.replace(record.version, write, o));
-    if (!outcome.ok && outcome.current?.version === record.version && outcome.current.holder === holder) {
-      // The store refused the change of holder itself (an older store that does not take handovers) while this
-      // holder still holds the lease, unchanged: release it instead, so that it is not left held by a holder that
-      // no longer acts on it. Anyone may then claim; reported as not handed over.
-      const released = await bound.run((o) =>
-        s.replace(record.version, { ...write, holder: null, token: record.token, acquiredAt: record.acquiredAt, ttlMs: 0 }, o),
-      );
-      handed(released.ok ? released.record : released.current);
-      return false;
-    }
-    return handed(outcome.ok ? outcome.record : outcome.current);
-  } catch (error) {
-    const [record] = await recoverAmbiguous(s, name, version, error, bound);
-    return handed(record);
-  } finally {
-    bound.done();
-  }
+  return g.within(
+    'handOver',
+    async (bound) => {
+      const record = await g.readHeld(bound);
+      if (record === null) return false;
+      // A new term for the successor (token + 1, acquiredAt stamped now): every change of holder raises the token.
+      const write: LeaseWrite = { name, holder: successor, token: record.token + 1, acquiredAt: null, ttlMs: windowMs, version, data: null, clientNow };
+      const outcome = await bound.run((o) => s.replace(record.version, write, o));
+      if (!outcome.ok && outcome.current?.version === record.version && outcome.current.holder === holder) {
+        // The store refused the change of holder itself (an older store that does not take handovers) while this
+        // holder still holds the lease, unchanged: release it instead, so that it is not left held by a holder that
+        // no longer acts on it. Anyone may then claim; reported as not handed over.
+        const released = await bound.run((o) => s.replace(record.version, g.releaseWrite(record), o));
+        handed(released.ok ? released.record : released.current);
+        return false;
+      }
+      return handed(outcome.ok ? outcome.record : outcome.current);
+    },
+    handed,
+  );
 }
 
 /** The current holder, as {@link getLeader} reports it. */
@@ -949,9 +382,9 @@ export async function getLeader(store: Store, name: string, options: GetLeaderOp
   }
   const r = read.record;
   // A takeover seen by this process: a warm holder of this name may no longer answer from memory.
-  const id = identityOf(s);
-  const entry = warm.get(id)?.get(name);
-  if (entry && (r?.holder !== entry.holder || r?.token !== entry.result.token)) setWarm(id, name, undefined);
+  const memory = leaseMemory(identityOf(s));
+  const entry = memory.warmEntry(name);
+  if (entry && (r?.holder !== entry.holder || r?.token !== entry.result.token)) memory.setWarm(name, undefined);
   if (r === null || r.holder === null || !isLive(s.clockSource, r, read.now, clientNow, skew)) return null;
   return { holder: r.holder, token: r.token, acquiredAt: r.acquiredAt, expiresAt: r.expiresAt, data: r.data };
 }

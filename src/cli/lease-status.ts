@@ -6,8 +6,8 @@
  */
 import { isLeaseholdError, LeaseholdError } from '../errors.js';
 import { type JobStatus, SLOT_RECORD_SUFFIX, summarizeJob } from '../jobs.js';
-import { isLive } from '../lead.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_STORE_TIMEOUT_MS, MAX_NAME_LENGTH } from '../options.js';
+import { isLive } from '../rule.js';
 import type { Timetable } from '../schedule.js';
 import { slotInRecordData } from '../slot.js';
 import type { ReadResult, Store } from '../store.js';

@@ -11,9 +11,9 @@ import { type Clock, checkClock } from '../clock.js';
 import { isLeaseholdError, LeaseholdError } from '../errors.js';
 import { identityOf } from '../identity.js';
 import { SLOT_RECORD_SUFFIX } from '../jobs.js';
-import { checkStore } from '../lead.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, describeValue, MAX_CLOCK_SKEW_MS } from '../options.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
+import { checkStore } from '../store-checks.js';
 import { LeadershipTracker, type LeadershipTransition } from './leadership.js';
 import type { CallIntent, CallScope, ClaimDecided, StoreCall, StoreCallEnd, StoreObserver } from './store-call.js';
 

@@ -7,9 +7,9 @@
 import { type BatchObservableCallback, type Meter, metrics, type Observable, type ObservableGauge } from '@opentelemetry/api';
 import { type Clock, checkClock, wallNow } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
-import { checkStore } from '../lead.js';
 import { checkDuration, DEFAULT_MAX_CLOCK_SKEW_MS, MAX_CLOCK_SKEW_MS } from '../options.js';
 import type { Store } from '../store.js';
+import { checkStore } from '../store-checks.js';
 import { checkJobs, jobView, type WatchedJob } from '../watched-jobs.js';
 import { PerMeter } from './per-meter.js';
 

@@ -22,8 +22,8 @@
 import { BoundedMap } from '../bounded-map.js';
 import { type Clock, monotonicNow, wallNow } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
-import { planClaim } from '../lead.js';
 import { describeValue } from '../options.js';
+import { planClaim } from '../rule.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReleaseCallOptions, Store, StoreCallOptions } from '../store.js';
 
 /** Default collection of both Firestore stores. */

@@ -4,7 +4,7 @@
  * Re-exported by durable-object.ts, which users import.
  * @module
  */
-import { planClaim } from '../lead.js';
+import { planClaim } from '../rule.js';
 import type { LeaseRecord } from '../store.js';
 import { checkOperation, checkOwnName, checkWriteAgainst, type Operation, refusal } from './durable-object-request.js';
 

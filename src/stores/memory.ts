@@ -5,8 +5,8 @@
  */
 import { type Clock, checkClock, wallNow } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
-import { planClaim } from '../lead.js';
 import { describeValue } from '../options.js';
+import { planClaim } from '../rule.js';
 import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../store.js';
 import { Watchers } from './watchers.js';
 

@@ -6,9 +6,9 @@
 
 import type { Clock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
-import { checkStoreLimits } from '../lead.js';
 import { checkDuration, checkHolder, checkLeadOptions, checkName, checkRenewInterval, describeValue, MAX_TTL_MS } from '../options.js';
 import type { Store } from '../store.js';
+import { checkStoreLimits } from '../store-checks.js';
 
 /** Most names one tracker accepts. */
 export const MAX_TRACKED_NAMES = 1_000;

@@ -8,11 +8,12 @@
  */
 import { type Clock, checkClock, holdProcessOpen, monotonicNow, type TimerHandle } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
-import { checkStore, type LeadResult, release, tryLead } from '../lead.js';
+import { type LeadResult, release, tryLead } from '../lead.js';
 import { Listeners } from '../listeners.js';
 import { checkKeepAlive } from '../options.js';
 import { StartStop } from '../start-stop.js';
 import type { Store } from '../store.js';
+import { checkStore } from '../store-checks.js';
 import type { TermEndReason } from '../term.js';
 import { chooseResignations, claimOrder, firstRoundDelay, mayStillClaim, nextRoundDelay, shareOf } from './decisions.js';
 import { type Census, MemberSlots } from './member-slots.js';
