@@ -36,6 +36,17 @@ export interface ReadResult {
   now?: number;
 }
 
+/** What a fused claim ({@link Store.claim}) answers: the record after the attempt, and the store's clock as in {@link ReadResult}. */
+export interface ClaimResult {
+  /** The record after the attempt: this attempt's own when it won, otherwise the current holder's. */
+  record: LeaseRecord;
+  /** The store's clock at the claim (epoch ms), for `clockSource: 'store'` stores. */
+  now?: number;
+}
+
+/** What a fused release ({@link Store.releaseHolder}) answers: the record after the attempt (`null` when none exists). */
+export type ReleaseResult = ReadResult;
+
 /** What the core asks a store to write. The store stamps `expiresAt` (and `acquiredAt` when `null`). */
 export interface LeaseWrite {
   /** Election name (already checked). */
@@ -147,7 +158,7 @@ export interface Store {
    * A claim delivered late (held by the network after its caller gave up) must never move the lease's
    * expiry backwards nor change a term newer than the one it was sent for (README safety point 4).
    */
-  claim?(request: ClaimRequest, options?: StoreCallOptions): Promise<{ record: LeaseRecord; now?: number }>;
+  claim?(request: ClaimRequest, options?: StoreCallOptions): Promise<ClaimResult>;
   /**
    * Optional push wake-ups (Postgres `LISTEN/NOTIFY`): calls `onChange` soon after the lease `name` may have fallen
    * vacant or changed hands (a release, a handover), so that a follower claims at once instead of at its next poll.
@@ -162,11 +173,5 @@ export interface Store {
    * with `options.expectedVersion`, only if the lease is still exactly that state), writing `version`.
    * Returns the record after the attempt, or `null` when none exists.
    */
-  releaseHolder?(
-    name: string,
-    holder: string,
-    version: string,
-    clientNow: number,
-    options?: ReleaseCallOptions,
-  ): Promise<{ record: LeaseRecord | null; now?: number }>;
+  releaseHolder?(name: string, holder: string, version: string, clientNow: number, options?: ReleaseCallOptions): Promise<ReleaseResult>;
 }

@@ -22,7 +22,18 @@ import { requestBound } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { storeIdentity } from '../identity.js';
 import { describeValue } from '../options.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  LeaseRecord,
+  LeaseWrite,
+  ReadResult,
+  ReleaseCallOptions,
+  ReleaseResult,
+  Store,
+  StoreCallOptions,
+  WriteOutcome,
+} from '../store.js';
 import { type Operation, refusedError } from './durable-object-request.js';
 
 export { type DurableObjectStateLike, LeaseDurableObject } from './lease-durable-object.js';
@@ -118,20 +129,14 @@ export class DurableObjectStore implements Store {
     return decodeOutcome(await this.call(write.name, { op: 'replace', expectedVersion, write }, options), write.name);
   }
 
-  async claim(request: ClaimRequest, options?: StoreCallOptions): Promise<{ record: LeaseRecord; now?: number }> {
+  async claim(request: ClaimRequest, options?: StoreCallOptions): Promise<ClaimResult> {
     const answer = await this.call(request.name, { op: 'claim', request }, options);
     const record = decodeRecord(answer.record, request.name);
     if (record === null) throw corrupt('a claim answered without a record');
     return { record, now: decodeNow(answer.now) };
   }
 
-  async releaseHolder(
-    name: string,
-    holder: string,
-    version: string,
-    _clientNow?: number,
-    options?: ReleaseCallOptions,
-  ): Promise<{ record: LeaseRecord | null; now?: number }> {
+  async releaseHolder(name: string, holder: string, version: string, _clientNow?: number, options?: ReleaseCallOptions): Promise<ReleaseResult> {
     const expected = options?.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion };
     const answer = await this.call(name, { op: 'release', name, holder, version, ...expected }, options);
     return { record: decodeRecord(answer.record, name), now: decodeNow(answer.now) };

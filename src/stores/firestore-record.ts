@@ -24,7 +24,7 @@ import { type Clock, monotonicNow, wallNow } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { describeValue } from '../options.js';
 import { planClaim } from '../rule.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReleaseCallOptions, Store, StoreCallOptions } from '../store.js';
+import type { ClaimRequest, LeaseRecord, LeaseWrite, ReleaseCallOptions, ReleaseResult, Store, StoreCallOptions } from '../store.js';
 
 /** Default collection of both Firestore stores. */
 export const DEFAULT_FIRESTORE_COLLECTION = 'leasehold_leases';
@@ -273,7 +273,7 @@ export async function releaseLease(
   version: string,
   clientNow: number,
   options?: ReleaseCallOptions,
-): Promise<{ record: LeaseRecord | null; now?: number }> {
+): Promise<ReleaseResult> {
   const call: StoreCallOptions | undefined = options?.signal ? { signal: options.signal } : undefined;
   const clear = (current: LeaseRecord) =>
     store.replace(

@@ -8,7 +8,7 @@ import { type Clock, checkClock } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { storeIdentity } from '../identity.js';
 import { checkStoreTimeout } from '../options.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, StoreCallOptions, WriteOutcome } from '../store.js';
+import type { ClaimRequest, ClaimResult, LeaseWrite, ReadResult, ReleaseCallOptions, ReleaseResult, Store, StoreCallOptions, WriteOutcome } from '../store.js';
 import {
   checkCollection,
   claimLease,
@@ -256,18 +256,12 @@ export class FirestoreStore implements Store {
   }
 
   /** One round trip for a renewal of a live lease this store wrote for its holder; otherwise read, then write. */
-  claim(request: ClaimRequest, options?: StoreCallOptions): Promise<{ record: LeaseRecord; now?: number }> {
+  claim(request: ClaimRequest, options?: StoreCallOptions): Promise<ClaimResult> {
     return claimLease(this, this.seen, this.clock, request, options);
   }
 
   /** One round trip for a release of a lease this store saw its holder write; otherwise read, then write. */
-  releaseHolder(
-    name: string,
-    holder: string,
-    version: string,
-    clientNow: number,
-    options?: ReleaseCallOptions,
-  ): Promise<{ record: LeaseRecord | null; now?: number }> {
+  releaseHolder(name: string, holder: string, version: string, clientNow: number, options?: ReleaseCallOptions): Promise<ReleaseResult> {
     return releaseLease(this, this.seen, name, holder, version, clientNow, options);
   }
 }

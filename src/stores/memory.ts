@@ -7,7 +7,7 @@ import { type Clock, checkClock, wallNow } from '../clock.js';
 import { LeaseholdError } from '../errors.js';
 import { describeValue } from '../options.js';
 import { planClaim } from '../rule.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../store.js';
+import type { ClaimRequest, ClaimResult, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, ReleaseResult, Store, WriteOutcome } from '../store.js';
 import { Watchers } from './watchers.js';
 
 /** Options of {@link MemoryStore}. */
@@ -119,7 +119,7 @@ export class MemoryStore implements Store {
     }
   }
 
-  async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
     await yieldOnce();
     const current = this.get(request.name);
     const { now } = this.storeNow();
@@ -136,13 +136,7 @@ export class MemoryStore implements Store {
     return { record: this.stamp(request, plan.token, plan.acquiredAt, request.holder), now };
   }
 
-  async releaseHolder(
-    name: string,
-    holder: string,
-    version: string,
-    clientNow: number,
-    options?: ReleaseCallOptions,
-  ): Promise<{ record: LeaseRecord | null; now?: number }> {
+  async releaseHolder(name: string, holder: string, version: string, clientNow: number, options?: ReleaseCallOptions): Promise<ReleaseResult> {
     await yieldOnce();
     const current = this.leases.get(name);
     const pinned = options?.expectedVersion;

@@ -8,7 +8,7 @@
 import { LeaseholdError } from '../errors.js';
 import { storeIdentity } from '../identity.js';
 import { checkStoreTimeout, describeValue, RESERVED_NAME_SUFFIX } from '../options.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../store.js';
+import type { ClaimRequest, ClaimResult, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, ReleaseResult, Store, WriteOutcome } from '../store.js';
 import { REDIS_SCRIPT, REDIS_SCRIPT_SHA } from './redis-script.js';
 
 /** An ioredis client (`Redis` or `Cluster`): anything with its `evalsha` and `eval`. Typed structurally: leasehold does not depend on ioredis. */
@@ -178,7 +178,7 @@ export class RedisStore implements Store {
     return outcome(await this.run(this.keyOf(write.name), writeArgs('x', expectedVersion, write)), write.name);
   }
 
-  async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
     const args =
       request.data === null
         ? ['c', request.holder, `${request.ttlMs}`, request.version]
@@ -188,13 +188,7 @@ export class RedisStore implements Store {
     return { record: r.record, now: r.now };
   }
 
-  async releaseHolder(
-    name: string,
-    holder: string,
-    version: string,
-    _clientNow?: number,
-    options?: ReleaseCallOptions,
-  ): Promise<{ record: LeaseRecord | null; now?: number }> {
+  async releaseHolder(name: string, holder: string, version: string, _clientNow?: number, options?: ReleaseCallOptions): Promise<ReleaseResult> {
     const r = reply(await this.run(this.keyOf(name), ['r', holder, version, options?.expectedVersion ?? '']), name);
     return { record: r.record, now: r.now };
   }

@@ -9,7 +9,7 @@ import { BoundedMap } from '../../bounded-map.js';
 import { LeaseholdError } from '../../errors.js';
 import { storeIdentity } from '../../identity.js';
 import { checkStoreTimeout, describeValue } from '../../options.js';
-import type { ClaimRequest, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, Store, WriteOutcome } from '../../store.js';
+import type { ClaimRequest, ClaimResult, LeaseRecord, LeaseWrite, ReadResult, ReleaseCallOptions, ReleaseResult, Store, WriteOutcome } from '../../store.js';
 import { firstColumn, outcome, parseRecord, renewed, type Winner } from './answers.js';
 import { type ListenSource, PostgresListener } from './notify.js';
 import { isNodePostgres, listenSource, type PostgresQueryable, type PostgresStoreOptions, type QueryConfig, qualifiedTable } from './options.js';
@@ -217,7 +217,7 @@ export class PostgresStore implements Store {
     return outcome(await this.query(this.sql.replace, values), write.name);
   }
 
-  async claim(request: ClaimRequest): Promise<{ record: LeaseRecord; now?: number }> {
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
     const { name, holder } = request;
     const winner = this.winners.get(name);
     const expected = winner !== undefined && winner.holder === holder ? winner.version : null;
@@ -299,19 +299,13 @@ export class PostgresStore implements Store {
   }
 
   /** The current record, for a refused claim's answer. */
-  private async current(name: string): Promise<{ record: LeaseRecord; now?: number }> {
+  private async current(name: string): Promise<ClaimResult> {
     const read = await this.read(name);
     if (!read.record) throw new LeaseholdError('STORE_CORRUPT', 'postgres store: claim neither wrote nor found a lease');
     return { record: read.record, ...(read.now !== undefined ? { now: read.now } : {}) };
   }
 
-  async releaseHolder(
-    name: string,
-    holder: string,
-    version: string,
-    _clientNow?: number,
-    options?: ReleaseCallOptions,
-  ): Promise<{ record: LeaseRecord | null; now?: number }> {
+  async releaseHolder(name: string, holder: string, version: string, _clientNow?: number, options?: ReleaseCallOptions): Promise<ReleaseResult> {
     if (this.winners.get(name)?.holder === holder) this.winners.delete(name);
     const r = await this.call(this.sql.releaseFunction, this.sql.release, [name, holder, version, options?.expectedVersion ?? null]);
     return parseRecord(r, name) ?? { record: null };
