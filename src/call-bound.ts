@@ -12,7 +12,7 @@ import type { LeaseRecord, ReadResult, ReleaseCallOptions, Store, StoreCallOptio
 
 /**
  * One library call's bound: every store request of the call shares it, and past it the call fails closed
- * (README safety point 10). The timer runs on the call's clock; the core stops waiting at that moment whatever the
+ * (README safety: "Fail closed, and every call settles"). The timer runs on the call's clock; the core stops waiting at that moment whatever the
  * store does. The abort signal handed to the store (so its SDK can stop the request too) is made only when the
  * store reads it: a store that takes no signal (`pg`) costs no `AbortController`, listener or event per call.
  * @example

@@ -1,7 +1,9 @@
+// Over 400 lines: the campaign loop and the public methods that steer it (start, stop, resign, handover) share one
+// state machine; its options, events, prefer requests and waiters are already in files of their own.
 /**
  * The elector: for long-lived processes (a container's singleton loop). It polls while a follower,
  * renews well inside the lease while leader, and says at once when leadership is lost — no later than
- * validity runs out, even when the store cannot be reached (README safety point 5). Its events follow one
+ * validity runs out, even when the store cannot be reached (README safety: "Fail closed, and every call settles"). Its events follow one
  * state machine (follower → `elected` → `renewed`… → `lost` → follower), and each term has one signal.
  * @module
  */

@@ -203,7 +203,7 @@ async function claimWithin(
     const outcome = await bound.run((o) => (current === null ? s.create(write, o) : s.replace(current.version, write, o)));
     if (outcome.ok) return result(outcome.record, outcome.now);
     // Condition failed: someone else wrote first, or a retry met this attempt's own earlier success,
-    // which `result` recognises by the version (README safety point 4).
+    // which `result` recognises by the version (README safety: "Lost answers and late writes").
     if (outcome.current) return result(outcome.current, outcome.now);
     const again = await bound.run((o) => s.read(p.name, o));
     return result(again.record, again.now);

@@ -152,7 +152,7 @@ export function makeResult(
   let remainingMs: (() => number) | undefined;
   if (held) {
     const bornUnder = held.generation;
-    // README safety point 1: re-check both clocks each time; a frozen machine may stop one while the other runs on.
+    // README safety: "At most one valid leader": re-check both clocks each time; a frozen machine may stop one while the other runs on.
     remainingMs = () => {
       if (held.generation !== bornUnder) return 0;
       const left = Math.min(validUntil - clock.monotonic(), validUntilWall - clock.now());

@@ -8,7 +8,7 @@ import type { LeaseRecord, Store } from './store.js';
 
 /**
  * Whether `record` is held by someone now, judged the way the store's clock model says: by the store's
- * clock where it has one, otherwise by the caller's clock after waiting out the skew bound (README safety point 3).
+ * clock where it has one, otherwise by the caller's clock after waiting out the skew bound (README safety: "Whose clock").
  */
 export function isLive(
   clockSource: Store['clockSource'],

@@ -59,7 +59,7 @@ export interface LeaseWrite {
   acquiredAt: number | null;
   /** Lease length: the store sets `expiresAt = now + ttlMs` on the judging clock (`0` on release). */
   ttlMs: number;
-  /** Unique to this attempt (README safety point 4: a caller recognises its own write by it). */
+  /** Unique to this attempt (README safety: "Lost answers and late writes": a caller recognises its own write by it). */
   version: string;
   /** Payload to store, or `null` for none. */
   data: string | null;
@@ -81,7 +81,7 @@ export interface ClaimRequest {
   data: string | null;
   /** The caller's wall clock when the attempt began (client-clock stores use it, with the skew bound). */
   clientNow: number;
-  /** Client-clock stores take over only after `expiresAt + maxClockSkewMs` (README safety point 3). */
+  /** Client-clock stores take over only after `expiresAt + maxClockSkewMs` (README safety: "Whose clock"). */
   maxClockSkewMs: number;
 }
 
@@ -101,7 +101,7 @@ export interface ReleaseCallOptions extends StoreCallOptions {
   /**
    * The version of the lease state this release gives up (what this process last saw the holder write), when
    * known. The release must then apply only to exactly that state: a release delivered late, after the same
-   * holder renewed, must not clear the renewal (README safety point 4). Omitted for a cold release (no state
+   * holder renewed, must not clear the renewal (README safety: "Lost answers and late writes"). Omitted for a cold release (no state
    * known), which is conditional on the holder alone.
    */
   expectedVersion?: string;
@@ -156,7 +156,7 @@ export interface Store {
    * Optional one-round-trip claim. Returns the record after the attempt: this attempt's own
    * (its `version` equals `request.version`) when it won, otherwise the current holder's.
    * A claim delivered late (held by the network after its caller gave up) must never move the lease's
-   * expiry backwards nor change a term newer than the one it was sent for (README safety point 4).
+   * expiry backwards nor change a term newer than the one it was sent for (README safety: "Lost answers and late writes").
    */
   claim?(request: ClaimRequest, options?: StoreCallOptions): Promise<ClaimResult>;
   /**

@@ -1,5 +1,5 @@
 /**
- * The version of each write: unique per attempt (README safety point 4: a caller recognises its own write by it),
+ * The version of each write: unique per attempt (README safety: "Lost answers and late writes": a caller recognises its own write by it),
  * from the caller's generator or `crypto.randomUUID`, checked before anything is sent.
  * @module
  */

@@ -45,7 +45,7 @@ interface CallGroup {
   requests: number;
   /**
    * A claim of this call whose answer was lost: the core reads the record back, and leads if it carries the
-   * claim's version (README safety point 4). The read-back then starts the term here too.
+   * claim's version (README safety: "Lost answers and late writes"). The read-back then starts the term here too.
    */
   ambiguous?: { holder: string; version: string; sendMono: number; sendWall: number; windowMs: number };
 }
@@ -255,7 +255,7 @@ export function observeStore(store: Store, observers: readonly StoreObserver[], 
           const mine = record?.version === write.version;
           return { outcome: intent === 'release' ? (mine ? 'released' : 'not_holder') : mine ? 'written' : 'conflict', ...recordFields(record) };
         }
-        // The core's own test of a claim (README safety point 4): this attempt's version, with this holder.
+        // The core's own test of a claim (README safety: "Lost answers and late writes"): this attempt's version, with this holder.
         const won = record !== null && record.version === write.version && record.holder === holder;
         // Validity counts from the library call's first request (the read), as the core counts it.
         if (won) leadership.won(write.name, holder, record, times.groupStartMono, times.groupStartWall, write.ttlMs - skew);

@@ -201,7 +201,7 @@ function withNow(record: LeaseRecord, now: number | undefined): Found {
  * Firestore stamps the lease's expiry as the write's commit time + ttl, and the commit time is no earlier than
  * the moment the request was sent (up to Firestore's clock error). So while less than `ttl - maxClockSkewMs` has
  * passed since the send, on this host's monotonic clock *and* on its wall clock (a frozen machine can stop one
- * of them, README safety point 1), the lease has not run out on Firestore's clock: the same bound, and the same
+ * of them, README safety: "At most one valid leader"), the lease has not run out on Firestore's clock: the same bound, and the same
  * assumption (Firestore's clock error plus this host's drift over one lease stay below `maxClockSkewMs`), that
  * the holder's own validity rests on. The renewal then lands a little after this decision, as the generic
  * path's write lands a little after its read said "live".

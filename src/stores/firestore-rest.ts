@@ -199,7 +199,7 @@ export class FirestoreRestStore implements Store {
       throw new FirestoreRestError(response.status, status, `Firestore ${method}: HTTP ${response.status} ${status ?? ''} ${message}`.trim());
     }
     // A 200 whose body cannot be read or decoded: for a commit, the write may well have applied. Not corrupt
-    // data but a lost answer (README safety point 4): STORE_UNAVAILABLE, so the core reads the lease back.
+    // data but a lost answer (README safety: "Lost answers and late writes"): STORE_UNAVAILABLE, so the core reads the lease back.
     if (unreadable !== undefined) {
       throw new LeaseholdError(
         'STORE_UNAVAILABLE',

@@ -95,7 +95,7 @@ const ABORTED = 10;
  * this store saw, are the conditional write alone, one round trip (see `claimLease` in `firestore-record.ts`).
  * A holder whose own lease ran out starts a new term (token + 1), decided by a read as for any takeover.
  *
- * Clock model (README safety point 3): the lease runs out at the document's `updateTime` + `ttlMs`, both on Firestore's
+ * Clock model (README safety: "Whose clock"): the lease runs out at the document's `updateTime` + `ttlMs`, both on Firestore's
  * clock, and a read's `readTime` says whether that moment has passed. The update time is the commit time of
  * the write, which Firestore assigns after the request arrives; so the stored expiry is at least the real
  * arrival time + ttl, minus Firestore's clock error (TrueTime: milliseconds) and 1 ms of rounding to whole

@@ -127,7 +127,7 @@ export class MemoryStore implements Store {
     const plan = planClaim(this.clockSource, current, request.holder, now, request.clientNow, request.maxClockSkewMs);
     // planClaim refuses only when a live record exists.
     if (plan.action === 'refuse') return { record: current as LeaseRecord, now };
-    // A renewal delivered late (README safety point 4) carries an old client time: on client clocks it must not
+    // A renewal delivered late (README safety: "Lost answers and late writes") carries an old client time: on client clocks it must not
     // move the expiry backwards, so it is refused, as DynamoDB's condition refuses it. (Stamped by the store's
     // own clock at execution, a late write only lengthens.)
     if (plan.action === 'renew' && current && this.clockSource === 'client' && request.clientNow + request.ttlMs < current.expiresAt) {

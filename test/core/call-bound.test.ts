@@ -1,5 +1,5 @@
 /**
- * The bound of one library call (README safety point 10), as the store sees it: its abort signal is made only when
+ * The bound of one library call (README safety: "Fail closed, and every call settles"), as the store sees it: its abort signal is made only when
  * the store reads it, aborts at the bound whenever it is read, and on the system clock is the one real-time bound a
  * built-in store's request needs (`requestBound` adds no second timer to it). Also: a result's methods work unbound.
  */

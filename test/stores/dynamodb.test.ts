@@ -586,7 +586,7 @@ describe('dynamodb store: options and layout', () => {
   });
 });
 
-describe('dynamodb store: late and silent requests (README safety points 4 and 10)', () => {
+describe('dynamodb store: late and silent requests (README safety: "Lost answers and late writes", "Fail closed, and every call settles")', () => {
   it('a renewal the network held, delivered after the holder started a new term, is refused: no second leader', async () => {
     // The probe's sequence: ttl 1.5 s, skew 0.1 s; A's renewal is held by the network and A gives up; A's lease
     // lapses and A starts a new term; then the held renewal reaches DynamoDB with its old send time.

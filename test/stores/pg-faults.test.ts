@@ -165,7 +165,7 @@ describe('postgres behind a faulty connection', () => {
   });
 });
 
-describe('postgres behind a silent endpoint (README safety point 10)', () => {
+describe('postgres behind a silent endpoint (README safety: "Fail closed, and every call settles")', () => {
   it('a server that accepts connections and never answers: tryLead, release and getLeader fail closed within their bounds', async () => {
     const silent = await startSilentServer();
     const port = silent.port;

@@ -1,11 +1,11 @@
 /**
- * A seeded fault simulation of the safety contract (the README's safety points), run against real engines.
+ * A seeded fault simulation of the safety contract (the rules of the README's "Safety, in plain words"), run against real engines.
  *
  * Contenders on one lease name call tryLead() in real time, on clocks skewed within the configured bound,
  * through a fault layer that loses answers after the write applied, fails writes before they apply,
  * throttles, adds latency spikes, and fails or slows reads (so the read-back that resolves a lost answer can
  * fail too, and the library must then fail closed); the network holds some writes and delivers them after the
- * caller gave up, later than a whole lease (late writes, README safety point 4), and some requests are never
+ * caller gave up, later than a whole lease (late writes, README safety: "Lost answers and late writes"), and some requests are never
  * answered at all (a silent endpoint: every call must still settle within its bound); some leaders pause for longer than the lease (a GC
  * pause, a frozen Lambda) and some contenders crash. Every claim of leadership is recorded with its validity
  * window in real time, from the answer's arrival to the end of validity the library reported, and checked:
@@ -590,7 +590,7 @@ export async function simulate(target: Store | StoreFactory, name: string, cfg: 
   // Held writes still in the network; the run waits for them before it checks. The network lets everything it
   // holds go when faults stop, so the calm phase starts with them delivered (liveness is judged from there).
   const deliveries: Promise<unknown>[] = [];
-  // The store timeout every contender's calls are bounded by (README safety point 10): here, one lease.
+  // The store timeout every contender's calls are bounded by (README safety: "Fail closed, and every call settles"): here, one lease.
   const timeoutMs = cfg.ttlMs;
   const checkBound = (holder: string, call: string, startedAt: number, boundMs: number) => {
     const now = realNow();

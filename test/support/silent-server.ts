@@ -1,5 +1,5 @@
 /**
- * A loopback server that accepts connections and never answers (a silent endpoint, README safety point 10), and a
+ * A loopback server that accepts connections and never answers (a silent endpoint, README safety: "Fail closed, and every call settles"), and a
  * timer for the calls made against it.
  */
 import { type AddressInfo, createServer, type Socket } from 'node:net';

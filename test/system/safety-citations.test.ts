@@ -47,7 +47,7 @@ describe('citations of the README safety rules', () => {
   });
 
   it('no citation by number is left', () => {
-    const numbered = texts.flatMap(({ file, text }) => [...text.matchAll(/safety,? point \d+/g)].map((m) => `${file}: ${m[0]}`));
+    const numbered = texts.flatMap(({ file, text }) => [...text.matchAll(/safety,? points? \d+/g)].map((m) => `${file}: ${m[0]}`));
     expect(numbered).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * `leasehold/dynamodb`: leases in a DynamoDB table, one item per election name. DynamoDB has no server
  * clock in conditions, so expiry is judged by the caller's clock with the `maxClockSkewMs` bound
- * (README safety point 3). A claim from nothing, a takeover of an expired or released lease, a renewal and a
+ * (README safety: "Whose clock"). A claim from nothing, a takeover of an expired or released lease, a renewal and a
  * refused claim are each one `UpdateItem` (see {@link DynamoDBStore.claim}); the store calls only
  * `UpdateItem` and `GetItem`.
  * @module

@@ -101,7 +101,7 @@ export class DynamoDBStore implements Store {
    * A new record's first token: the claim time in epoch ms, not 1. If the item is ever deleted (by the TTL
    * attribute, at least a day after the lease died, or by an operator), the recreated record still starts
    * above every token given before, because DynamoDB takes at most about one write per millisecond per item
-   * and each change of holder is a write (README safety point 2). Assumes callers' clocks are right within a day.
+   * and each change of holder is a write (README safety: "Fencing tokens"). Assumes callers' clocks are right within a day.
    */
   private seedToken(clientNow: number): number {
     return Math.max(1, Math.floor(clientNow));
@@ -255,7 +255,7 @@ export class DynamoDBStore implements Store {
    * The fused claim: one `UpdateItem` in every common case. One update expression cannot both keep the
    * token (a renewal) and raise it (a new term), so there are two, with conditions that split the claimable
    * states between them (the condition alone decides safety; expiry is judged on the caller's clock against
-   * `expiresAt + maxClockSkewMs`, README safety point 3):
+   * `expiresAt + maxClockSkewMs`, README safety: "Whose clock"):
    *
    * - **acquire** (a new term): condition "absent, or released, or expired"; `token = if_not_exists(token,
    *   seed - 1) + 1`, so a claim from nothing starts at the seed and a claim after a release or an expiry
@@ -278,7 +278,7 @@ export class DynamoDBStore implements Store {
    * earlier success (the SDK retried a write whose answer was lost) and is returned as such.
    * All requests of one claim share one time budget: the lease's validity window (the core's signal).
    *
-   * Late writes (README safety point 4). A request may reach DynamoDB long after its caller gave up on it (a
+   * Late writes (README safety: "Lost answers and late writes"). A request may reach DynamoDB long after its caller gave up on it (a
    * held packet, a proxy's retry). Expiry is stamped from the caller's clock at the send, so a late write could
    * move it backwards; hence a renewal is pinned to the exact state it extends (`version` = the one last seen)
    * and may only lengthen the lease (`expiresAt <= the new expiry`). A late acquire needs neither: it applies
@@ -429,7 +429,7 @@ export class DynamoDBStore implements Store {
   /**
    * Checks the table: its key matches this store's options, and it is not a global table whose replicas
    * accept writes with eventual (last-writer-wins) consistency, where two regions could each grant the lease
-   * (README safety point 6). Multi-region strong consistency (`MultiRegionConsistency: STRONG`) passes.
+   * (README safety: "One linearizable home"). Multi-region strong consistency (`MultiRegionConsistency: STRONG`) passes.
    * Needs `dynamodb:DescribeTable`. Throws a {@link LeaseholdError} with code `INVALID_STORE` when unsafe,
    * `STORE_UNAVAILABLE` when DynamoDB cannot be reached or refuses.
    * (Legacy 2017.11.29 global tables are not visible to `DescribeTable`; do not use them for leases.)
