@@ -221,6 +221,15 @@ export function checkStoreTimeout(value: unknown, kind: string): number {
 }
 
 /**
+ * The default renewal interval of a lease of `ttlMs` with a `maxClockSkewMs` margin: `ttlMs / 3`, or half the validity
+ * window (`ttlMs - maxClockSkewMs`) when that is shorter, and at least the store's `minWriteIntervalMs`. The Elector,
+ * jobs, the Tracker and the CLI's kill-grace bound all read it here.
+ */
+export function defaultRenewEveryMs(ttlMs: number, maxClockSkewMs: number, minWriteIntervalMs = 0): number {
+  return Math.max(minWriteIntervalMs, Math.min(ttlMs / 3, (ttlMs - maxClockSkewMs) / 2));
+}
+
+/**
  * The interval of a renewal (or of a tracker's round) for a lease of `ttlMs` with a `maxClockSkewMs` margin on a
  * store that sustains one write every `minWriteIntervalMs`: `value` checked, or the default when undefined. The
  * default is `ttlMs / 3`, shortened to half the validity window (`ttlMs - maxClockSkewMs`) when the margin leaves
@@ -235,7 +244,7 @@ export function checkRenewInterval(
   const window = lead.ttlMs - lead.maxClockSkewMs;
   const minWrite = store.limits?.minWriteIntervalMs ?? 0;
   if (value === undefined) {
-    const every = Math.max(minWrite, Math.min(lead.ttlMs / 3, window / 2));
+    const every = defaultRenewEveryMs(lead.ttlMs, lead.maxClockSkewMs, minWrite);
     if (every >= window) {
       throw new LeaseholdError(
         'INVALID_TTL',

@@ -4,9 +4,11 @@
  * otherwise), with the job's last completed slot beside it.
  * @module
  */
-import { isLeaseholdError, LeaseholdError } from '../errors.js';
+import { boundedStoreCall } from '../call-bound.js';
+import { systemClock } from '../clock.js';
+import { isLeaseholdError } from '../errors.js';
 import { type JobStatus, SLOT_RECORD_SUFFIX, summarizeJob } from '../jobs.js';
-import { DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_STORE_TIMEOUT_MS, MAX_NAME_LENGTH } from '../options.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, MAX_NAME_LENGTH } from '../options.js';
 import { isLive } from '../rule.js';
 import type { Timetable } from '../schedule.js';
 import { slotInRecordData } from '../slot.js';
@@ -55,28 +57,9 @@ export interface ScheduleQuery {
   overdueAfterMs: number;
 }
 
-/** Runs one store read within the store's bound, failing closed as the library does. */
-export async function boundedRead(store: Store, name: string): Promise<ReadResult> {
-  const ms = store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
-  const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: reading ${name} got no answer within ${ms} ms`);
-      controller.abort(error);
-      reject(error);
-    }, ms);
-  });
-  try {
-    return await Promise.race([store.read(name, { signal: controller.signal }), timeout]);
-  } catch (error) {
-    if (isLeaseholdError(error)) throw error;
-    throw new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: reading ${name} failed (${error instanceof Error ? error.message : String(error)})`, {
-      cause: error,
-    });
-  } finally {
-    clearTimeout(timer);
-  }
+/** Runs one store read within the store's bound (the core's call bound), failing closed as the library does. */
+export function boundedRead(store: Store, name: string): Promise<ReadResult> {
+  return boundedStoreCall(store, systemClock, `reading ${name}`, (call) => call((options) => store.read(name, options)));
 }
 
 /** Reads `name` (and its completed slot, when the name leaves room for one) and says who holds it. */

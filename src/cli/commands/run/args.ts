@@ -4,6 +4,7 @@
  * @module
  */
 import { hostname } from 'node:os';
+import { defaultRenewEveryMs } from '../../../options.js';
 import { formatDuration, holderArg, leaseNameArg, maxClockSkewArg, parseCommandArgs, parseDuration, parseExitCode, required } from '../../args.js';
 import { EXIT, usage } from '../../exit-codes.js';
 import { parseEarly, parseScheduleFlags, SCHEDULE_FLAGS, type ScheduleFlags } from '../../schedule-flags.js';
@@ -76,7 +77,7 @@ export function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions
     );
   }
   // The validity left when a renewal falls due: a kill grace at least this long would start stopping a healthy run.
-  const renewEveryMs = ttlMs / 3;
+  const renewEveryMs = defaultRenewEveryMs(ttlMs, maxClockSkewMs);
   const graceLimit = ttlMs - maxClockSkewMs - renewEveryMs;
   let killGraceMs: number;
   if (values['kill-grace'] === undefined) {
@@ -85,7 +86,7 @@ export function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunOptions
     killGraceMs = parseDuration(values['kill-grace'], '--kill-grace');
     if (killGraceMs <= 0 || killGraceMs >= graceLimit) {
       throw usage(
-        `--kill-grace (${formatDuration(killGraceMs)}) must be above 0 and shorter than the validity left when a renewal falls due (ttl - max-clock-skew - ttl/3 = ${formatDuration(graceLimit)}); lower it or raise --ttl`,
+        `--kill-grace (${formatDuration(killGraceMs)}) must be above 0 and shorter than the validity left when a renewal falls due (ttl - max-clock-skew - the renewal interval = ${formatDuration(graceLimit)}); lower it or raise --ttl`,
       );
     }
   }

@@ -37,7 +37,7 @@ Options:
                              lease); default: do not wait
   --holder <id>              This run's holder id (default: <hostname>:<pid>)
   --kill-grace <duration>    After SIGTERM, SIGKILL the group this long later (default: 10s, or less to fit
-                             the lease). Shorter than the lease: ttl - max-clock-skew - ttl/3
+                             the lease). Shorter than the validity left when a renewal falls due
   --max-clock-skew <d>       Clock-skew margin (default 1s): subtracted from validity; DynamoDB waits it out
   --leave-children           When the command exits, leave what it started in its process group running
                              (default: SIGTERM it, then SIGKILL after --kill-grace, before the release)
