@@ -169,16 +169,7 @@ export async function startDynamoDBLocal(): Promise<{ endpoint: string; stop: ()
     output += chunk.toString();
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    process.kill(child.pid, 'SIGTERM');
-    const timer = setTimeout(() => {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => stopEngine(child, child.pid);
   try {
     await waitUntilDynamoDBReady(endpoint, child, () => output);
   } catch (error) {
@@ -254,25 +245,8 @@ export async function startFirestoreEmulator(bin: string): Promise<{ host: strin
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
-  const group = child.pid;
-  const stop = async () => {
-    if (group === undefined || child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      process.kill(-group, 'SIGTERM');
-    } catch {
-      return; // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-group, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }, 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  // The emulator's launcher starts a JVM: stop the whole process group.
+  const stop = () => stopEngine(child, child.pid === undefined ? undefined : -child.pid);
   try {
     await waitUntilFirestoreReady(host, child, () => output);
   } catch (error) {
@@ -332,16 +306,7 @@ export async function startPrivateRedis(extraArgs: string[] = []): Promise<{ url
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    process.kill(child.pid, 'SIGTERM');
-    const timer = setTimeout(() => {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => stopEngine(child, child.pid);
   try {
     await waitUntilRedisReady(port, child, () => output);
   } catch (error) {
@@ -385,4 +350,27 @@ export async function startPrivateRedisCluster(): Promise<{ urls: string[]; stop
     throw error;
   }
   return { urls: nodes.map((n) => n.url), stop };
+}
+
+/**
+ * Stops an engine this module started, by its pid (or its process group, as a negative pid): SIGTERM, then SIGKILL
+ * if it has not exited 5 s later. Resolves once it has exited; an engine already gone is fine.
+ */
+async function stopEngine(child: ChildProcess, target: number | undefined): Promise<void> {
+  if (target === undefined || child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (name: NodeJS.Signals): boolean => {
+    try {
+      process.kill(target, name);
+      return true;
+    } catch {
+      return false; // already gone
+    }
+  };
+  if (!signal('SIGTERM')) return;
+  const timer = setTimeout(() => {
+    if (child.exitCode === null) signal('SIGKILL');
+  }, 5_000);
+  await exited;
+  clearTimeout(timer);
 }
