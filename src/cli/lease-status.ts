@@ -6,7 +6,7 @@
  */
 import { boundedStoreCall } from '../call-bound.js';
 import { systemClock } from '../clock.js';
-import { isLeaseholdError } from '../errors.js';
+import { isLeaseholdError, LeaseholdError } from '../errors.js';
 import { type JobStatus, SLOT_RECORD_SUFFIX, summarizeJob } from '../jobs.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, MAX_NAME_LENGTH } from '../options.js';
 import { isLive } from '../rule.js';
@@ -59,7 +59,14 @@ export interface ScheduleQuery {
 
 /** Runs one store read within the store's bound (the core's call bound), failing closed as the library does. */
 export function boundedRead(store: Store, name: string): Promise<ReadResult> {
-  return boundedStoreCall(store, systemClock, `reading ${name}`, (call) => call((options) => store.read(name, options)));
+  return boundedStoreCall(store, systemClock, `reading ${name}`, (call) =>
+    // The store's own failure, said as a read's (the core's wording adds "not leader", which a status read is not about).
+    call((options) => store.read(name, options)).catch((error: unknown) => {
+      if (isLeaseholdError(error)) throw error;
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new LeaseholdError('STORE_UNAVAILABLE', `${store.kind} store: reading ${name} failed (${detail})`, { cause: error });
+    }),
+  );
 }
 
 /** Reads `name` (and its completed slot, when the name leaves room for one) and says who holds it. */
