@@ -3,7 +3,7 @@
  * wakes followers with no time passing, a lost wake-up falls back to the poll, a named successor always leads next,
  * one that died is replaced after the window, and bad input is refused with nothing written.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { Elector, type ElectorEvent } from '../../src/elector.js';
 import { runExclusive } from '../../src/jobs.js';
@@ -62,6 +62,8 @@ async function threeWithALeading(s: ReturnType<typeof setup>) {
 }
 
 describe('push wake-ups', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it('a resign wakes a follower, which leads with no time passing (no poll)', async () => {
     const s = setup();
     const { a, b, c } = await threeWithALeading(s);
@@ -79,6 +81,9 @@ describe('push wake-ups', () => {
   });
 
   it('without pushes (wakeOnPush: false) the follower leads only at its next poll', async () => {
+    // The followers' poll jitter pinned (polls every 950 ms from their start at 50 ms: 1 000, 1 950, 2 900), so that no
+    // poll falls by chance in the 10 ms after the resign, where this case checks that nobody leads yet.
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const s = setup({ wakeOnPush: false });
     const { a, b, c } = await threeWithALeading(s);
     const at = s.clock.monotonic();
@@ -94,6 +99,7 @@ describe('push wake-ups', () => {
   });
 
   it('a lost wake-up (a release no push reports) falls back to the poll', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5); // the poll jitter pinned, as above
     const s = setup();
     const { a, b, c } = await threeWithALeading(s);
     const record = (await s.memory.read('job')).record;
