@@ -19,7 +19,7 @@ import { CliError, EXIT } from '../../src/cli/exit-codes.js';
 import { storeFailure } from '../../src/cli/lease-status.js';
 import { main } from '../../src/cli/main.js';
 import { parseStoreUrl } from '../../src/cli/store-url.js';
-import { buildCli, type Done, groupAlive, jsonLines, ROOT, type Running, startCli, until } from '../support/cli-process.js';
+import { buildCli, type Done, groupAlive, hasTmux, jsonLines, ROOT, type Running, startCli, until } from '../support/cli-process.js';
 import { startSilentServer } from '../support/silent-server.js';
 
 const WORK = join(ROOT, '.tmp', `cli-secrets-${process.pid}`);
@@ -495,15 +495,6 @@ describe('the real PostgreSQL, roles with passwords', () => {
     expect(asParam.code, printed(asParam)).toBe(0);
     for (const r of outputs) expectNone(printed(r), pieces);
   });
-
-  const hasTmux = (() => {
-    try {
-      execFileSync('tmux', ['-V'], { stdio: 'pipe' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
 
   it.skipIf(!hasTmux)("watch's live view in a terminal (tmux): its header shows the store masked (skipped only where tmux is not installed)", async () => {
     const socket = join(WORK, 'tmux.sock');

@@ -7,7 +7,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,7 +20,8 @@ import { readStatus } from '../../src/cli/lease-status.js';
 import { MAIN_HELP } from '../../src/cli/main.js';
 import { tryLead } from '../../src/lead.js';
 import { PostgresStore, postgresChannel } from '../../src/stores/postgres/index.js';
-import { buildCli, groupAlive, jsonLines as json, ROOT, type Running, sleep, startCli, until } from '../support/cli-process.js';
+import { startProxy } from '../support/cli-harness.js';
+import { buildCli, groupAlive, hasTmux, jsonLines as json, ROOT, type Running, sleep, startCli, until } from '../support/cli-process.js';
 
 const WORK = join(ROOT, '.tmp', `cli-${process.pid}`);
 const BIN = join(WORK, 'bin', 'bin.js');
@@ -448,15 +448,6 @@ describe("leasehold on DynamoDB Local (dynamodb://) and Google's Firestore emula
 });
 
 describe('leasehold watch in a real terminal (tmux)', () => {
-  const hasTmux = (() => {
-    try {
-      execFileSync('tmux', ['-V'], { stdio: 'pipe' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-
   it.skipIf(!hasTmux)('redraws in place and shows a takeover as it happens; q quits (skipped only where tmux is not installed)', async () => {
     const { name } = fresh('watch');
     const socket = join(WORK, 'tmux.sock');
@@ -530,33 +521,3 @@ describe('leasehold watch in a real terminal (tmux)', () => {
     expect((await w.done).code).toBe(0);
   });
 });
-
-/** A TCP proxy to Postgres that can be cut: from then on every connection is refused, as a store that is down. */
-async function startProxy(upstream: URL): Promise<{ url: string; cut(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const up = connect(Number(upstream.port), upstream.hostname);
-    sockets.add(client).add(up);
-    client.pipe(up).pipe(client);
-    for (const s of [client, up]) {
-      s.on('error', () => {});
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        up.destroy();
-      });
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const url = new URL(upstream.href);
-  url.host = `127.0.0.1:${port}`;
-  return {
-    url: url.href,
-    cut: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
-}

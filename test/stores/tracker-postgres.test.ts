@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getLeader } from '../../src/lead.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
+import { collectLines } from '../support/elector-fleet.js';
 
 const url = inject('databaseUrl');
 const pool = new pg.Pool({ connectionString: url, max: 14 });
@@ -55,24 +56,7 @@ function startProcess(holder: string): Proc {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const proc: Proc = { holder, child, lines: [], stderr: '' };
-  let buffer = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => {
-    buffer += chunk;
-    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-      const text = buffer.slice(0, i);
-      buffer = buffer.slice(i + 1);
-      try {
-        proc.lines.push(JSON.parse(text) as Line);
-      } catch {
-        proc.stderr += `${text}\n`;
-      }
-    }
-  });
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    proc.stderr += chunk;
-  });
+  collectLines(child, proc);
   procs.push(proc);
   return proc;
 }

@@ -97,3 +97,13 @@ export const jsonLines = (text: string) =>
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** Whether tmux is installed: the `watch` cases in a real terminal run only where it is (and say so when skipped). */
+export const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+})();

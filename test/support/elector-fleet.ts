@@ -100,24 +100,7 @@ export class Fleet {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const proc: Proc = { holder, child, lines: [], stderr: '', killed: false };
-    let buffer = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-        const text = buffer.slice(0, i);
-        buffer = buffer.slice(i + 1);
-        try {
-          proc.lines.push(JSON.parse(text) as Line);
-        } catch {
-          proc.stderr += `${text}\n`;
-        }
-      }
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      proc.stderr += chunk;
-    });
+    collectLines(child, proc);
     this.procs.push(proc);
     return proc;
   }
@@ -273,4 +256,29 @@ export function stats(values: number[]): { median: number; p99: number; max: num
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
   return { median: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN, n: sorted.length };
+}
+
+/**
+ * Collects a child process's output: each stdout line that is JSON into `into.lines`, any other line and all of
+ * stderr into `into.stderr`.
+ */
+export function collectLines<L>(child: ChildProcess, into: { lines: L[]; stderr: string }): void {
+  let buffer = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+      const text = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      try {
+        into.lines.push(JSON.parse(text) as L);
+      } catch {
+        into.stderr += `${text}\n`;
+      }
+    }
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    into.stderr += chunk;
+  });
 }
